@@ -1,0 +1,32 @@
+// Reads the output of `npm test` (cargo test, then ava) and prints one closing line:
+// "N passed, N failed[, N skipped]". A failed run whose failures were not counted
+// (a build error, a crash) still counts as one failure, so a red run never reads green.
+// Exits with the test command's exit code.
+import { readFileSync } from 'node:fs';
+
+const [, , logPath, rcText] = process.argv;
+const log = readFileSync(logPath, 'utf8');
+const rc = Number(rcText);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+const sum = (re, add) => {
+  for (const m of log.matchAll(re)) add(Number(m[1]), m);
+};
+// cargo: "test result: ok. 5 passed; 0 failed; 1 ignored; ..."
+sum(/^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/gm, (n, m) => {
+  passed += n;
+  failed += Number(m[2]);
+  skipped += Number(m[3]);
+});
+// ava's summary lines
+sum(/^\s+(\d+) tests? passed/gm, (n) => (passed += n));
+sum(/^\s+(\d+) tests? failed/gm, (n) => (failed += n));
+sum(/^\s+(\d+) (?:uncaught exceptions?|unhandled rejections?|known failures?)/gm, (n) => (failed += n));
+sum(/^\s+(\d+) tests? (?:skipped|todo)/gm, (n) => (skipped += n));
+sum(/^\s+(\d+) tests? remained uncompleted/gm, (n) => (failed += n));
+
+if (rc !== 0 && failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(rc);
