@@ -5,6 +5,10 @@
 //! values (DESIGN.md: TS never guesses the class from a message string).
 
 mod failure;
+mod mailbox;
+mod queue;
+mod smtp;
+mod wire;
 
 /// The version of the native core, so the TS side can check it loaded the right build.
 #[napi_derive::napi]
