@@ -1,0 +1,43 @@
+// The remote-delivery interface the scheduler hands remote recipients to (qmail-rspawn's
+// role). ts/remote implements it; until one is configured, deferRemote keeps every
+// remote recipient queued and retried on qmail's schedule, never dropped.
+//
+// Interface: RemoteDelivery.deliver(req) is called once per destination domain group
+// (one sender; with VERP every recipient has its own sender and so its own group) and
+// resolves with one outcome per recipient. ok carries the success report text (e.g.
+// "192.0.2.1 accepted message. Remote host said: 250 ok"), a failure carries the reason.
+// Failures: a thrown error or a missing recipient in the answer is recorded by the
+// scheduler as temp 4.3.0 (unknown means temporary), never as a success.
+
+import { temp, type Outcome } from '../outcome.js';
+
+export interface RemoteRequest {
+  /** The queue's body file (LF line ends); the client converts to CR LF on the wire. */
+  readonly bodyPath: string;
+  /** Envelope sender for this group, already VERP-expanded. */
+  readonly sender: string;
+  /** The domain every recipient of this group shares (lowercased). */
+  readonly domain: string;
+  readonly recipients: readonly string[];
+  /** The queue id, for logs. */
+  readonly id: string;
+}
+
+export interface RemoteResult {
+  readonly address: string;
+  readonly outcome: Outcome<string>;
+}
+
+export interface RemoteDelivery {
+  deliver(req: RemoteRequest): Promise<RemoteResult[]>;
+  /** Stops connections (called once at shutdown), optional. */
+  close?(): Promise<void>;
+}
+
+/** The stand-in until ts/remote is wired: every recipient is deferred (kept, retried). */
+export const deferRemote: RemoteDelivery = {
+  async deliver(req) {
+    const outcome = temp('4.3.0', 'remote delivery is not configured in this qmta; will retry');
+    return req.recipients.map((address) => ({ address, outcome }));
+  },
+};
