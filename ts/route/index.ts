@@ -1,0 +1,2 @@
+// Routing: qmail-send's recipient rewriting and local/remote split. See rewrite.ts.
+export * from './rewrite.js';
