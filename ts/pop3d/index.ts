@@ -1,0 +1,112 @@
+// The POP3 service: listeners on the configured addresses, each connection a session.
+//
+// Interface: startPop3d(settings, deps) -> Promise<Pop3Server> with addresses (the
+// bound host:port of every listener, plain and TLS) and close().
+// Listeners: settings.listen (plain, STLS offered when settings.tls is set) and
+// settings.listenTls (implicit TLS, "pop3s", RFC 8314); port 0 picks a free port.
+// Limits: maxConnections in total and maxConnectionsPerIp per client address; over a
+// limit the client gets "-ERR [SYS/TEMP] ..." and the connection is closed.
+// Failures: a listener that cannot bind (address in use, no permission) rejects the
+// returned promise after closing the listeners already bound (a start-up error).
+// Guarantees: close() stops accepting, drops every open session without applying its
+// deletions, and resolves once every mailbox lock is released.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { ConnectionCounter, FailureTracker } from './limits.js';
+import { DEFAULT_POP3, parseListen, type Pop3Settings } from './settings.js';
+import { startSession, type Pop3Deps, type SessionContext } from './session.js';
+
+export type { Pop3Settings } from './settings.js';
+export type { Pop3Deps, Pop3Log } from './session.js';
+export type { MaildropStore, WireChunks } from './store.js';
+export { DEFAULT_POP3 } from './settings.js';
+
+export interface Pop3Address {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+export interface Pop3Server {
+  readonly addresses: readonly Pop3Address[];
+  close(): Promise<void>;
+}
+
+/** Starts the POP3 listeners; `settings` fields left out take DEFAULT_POP3's values. */
+export async function startPop3d(partial: Partial<Pop3Settings>, deps: Pop3Deps): Promise<Pop3Server> {
+  const settings: Pop3Settings = { ...DEFAULT_POP3, ...partial };
+  if (settings.listenTls.length > 0 && !settings.tls) throw new Error('pop3s listeners need a TLS certificate and key');
+  const tls = settings.tls ? createSecureContext(settings.tls) : undefined;
+  const ctx: SessionContext = {
+    settings,
+    deps,
+    tls,
+    failures: new FailureTracker(settings.maxFailuresPerIp, settings.failureWindowMs),
+    timestamp: bannerStamp(settings.hostname),
+  };
+  const service = new Service(ctx, new ConnectionCounter(settings.maxConnections, settings.maxConnectionsPerIp));
+  try {
+    for (const spec of settings.listen) await service.listen(spec, undefined);
+    for (const spec of settings.listenTls) await service.listen(spec, tls);
+  } catch (err) {
+    await service.close();
+    throw err;
+  }
+  return service;
+}
+
+/** RFC 1939 §7 timestamps: `<pid.time@host>`, unique per greeting (a counter is added). */
+function bannerStamp(host: string): () => string {
+  let seq = 0;
+  return () => `<${process.pid}.${Math.floor(Date.now() / 1000)}.${seq++}@${host}>`;
+}
+
+class Service implements Pop3Server {
+  readonly addresses: Pop3Address[] = [];
+  private readonly servers: Server[] = [];
+  private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<Promise<void>>();
+
+  constructor(
+    private readonly ctx: SessionContext,
+    private readonly counter: ConnectionCounter,
+  ) {}
+
+  async listen(spec: string, tls: SecureContext | undefined): Promise<void> {
+    const { host, port } = parseListen(spec);
+    const server = createServer((socket) => this.accept(socket, tls));
+    this.servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    const bound = server.address();
+    if (bound && typeof bound === 'object') this.addresses.push({ host: bound.address, port: bound.port, tls: !!tls });
+  }
+
+  private accept(raw: Socket, tls: SecureContext | undefined): void {
+    const ip = raw.remoteAddress ?? 'unknown';
+    raw.on('error', () => undefined);
+    const verdict = this.counter.enter(ip);
+    const socket = tls ? new TLSSocket(raw, { isServer: true, secureContext: tls }) : raw;
+    if (verdict !== 'ok') {
+      socket.on('error', () => undefined);
+      socket.end(`-ERR [SYS/TEMP] too many connections${verdict === 'ip' ? ' from your address' : ''}\r\n`);
+      return;
+    }
+    this.sockets.add(socket);
+    const session = startSession(socket, this.ctx).finally(() => {
+      this.counter.leave(ip);
+      this.sockets.delete(socket);
+      this.sessions.delete(session);
+    });
+    this.sessions.add(session);
+  }
+
+  async close(): Promise<void> {
+    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all([...closing, ...this.sessions]);
+  }
+}
