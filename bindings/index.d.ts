@@ -9,5 +9,24 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A message file being read out for the wire. */
+export declare class WireReader {
+  /** Opens the message file at `path`. */
+  static open(path: string, options?: WireOptions | undefined | null): WireReader
+  /** The next chunk of at most `max` bytes, or null after the terminator. */
+  read(max: number): Buffer | null
+  /** Size with CR LF line ends, without stuffing dots or the terminator. */
+  get size(): number
+}
+
 /** The version of the native core, so the TS side can check it loaded the right build. */
 export declare function coreVersion(): string
+
+/** What to send besides the file: prefix header lines, POP3 TOP's body line count. */
+export interface WireOptions {
+  prefix?: Buffer
+  bodyLines?: number
+}
+
+/** The wire size of the message file at `path` (as `WireReader.size`). */
+export declare function wireSize(path: string): number

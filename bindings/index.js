@@ -773,6 +773,8 @@ if (
   }
 }
 
-const { coreVersion } = nativeBinding
+const { WireReader, coreVersion, wireSize } = nativeBinding
+export { WireReader }
 export { coreVersion }
+export { wireSize }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -24,3 +24,47 @@ export function decodeFailure(err: unknown): Failure {
   }
   throw err;
 }
+
+// --- wire ---
+// crates/wire through bindings/src/wire.rs: a stored message read out as SMTP/POP3 wire
+// chunks (CR LF line ends, dot-stuffed, ended by "." CR LF). Users: ts/remote, ts/pop3d.
+import { ok as okWire, type Outcome as WireOutcome } from './outcome.js';
+
+/** A message file being read out for the wire; every call is synchronous and bounded. */
+export interface WireStream {
+  /** The next chunk of at most `max` bytes; null once the terminator has been handed out. */
+  read(max: number): WireOutcome<Buffer | null>;
+  /** Size with CR LF line ends, without stuffing dots or the terminator (SIZE, POP3 LIST). */
+  size(): WireOutcome<number>;
+}
+
+export interface WireStreamOptions {
+  /** Header lines sent before the file (LF line ends are fine). */
+  readonly prefix?: Buffer;
+  /** POP3 TOP: the header and this many body lines only. */
+  readonly bodyLines?: number;
+}
+
+function wireCall<T>(run: () => T): WireOutcome<T> {
+  try {
+    return okWire(run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Opens a message file for the wire. */
+export function openWireStream(path: string, options: WireStreamOptions = {}): WireOutcome<WireStream> {
+  return wireCall(() => {
+    const reader = core.WireReader.open(path, { prefix: options.prefix, bodyLines: options.bodyLines });
+    return {
+      read: (max: number) => wireCall(() => reader.read(max)),
+      size: () => wireCall(() => reader.size),
+    };
+  });
+}
+
+/** The wire size of a message file (as WireStream.size). */
+export function wireSize(path: string): WireOutcome<number> {
+  return wireCall(() => core.wireSize(path));
+}
