@@ -1,0 +1,113 @@
+// Executes a delivery plan in order (qmail-local's main loop, qmail.md §5.5): maildir and
+// mbox lines write at once with Return-Path + Delivered-To prepended, program lines run
+// at once, forward lines are collected and returned to be queued as one new message.
+//
+// Interface: executePlan(task, mailbox) -> ExecuteResult { outcome, forwards }. Runs in a
+// tinypool worker with MAILBOX's *Sync* writers (no event loop to block there).
+// Semantics: the first failing line stops everything (no forwards); program exit 99 stops
+// the following lines but keeps forwards collected so far; the success report is qmail's
+// `did <files>+<forwards>+<programs>`.
+// Failures: a mailbox writer's Failure or a program's, as is; an mbox the mailbox owner
+// could not write himself (qmta running as root) -> temp 4.7.0, never written as root.
+
+import { statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { ok, temp, type Failure, type Outcome } from '../outcome.js';
+import type { Mailbox } from '../mailbox/types.js';
+import { runProgram } from './program.js';
+import { truncateReport } from './report.js';
+
+export type Instruction =
+  | { readonly kind: 'maildir'; readonly path: string }
+  | { readonly kind: 'mbox'; readonly path: string }
+  | { readonly kind: 'program'; readonly command: string }
+  | { readonly kind: 'forward'; readonly address: string };
+
+export interface ExecuteTask {
+  readonly instructions: readonly Instruction[];
+  readonly bodyPath: string;
+  readonly sender: string;
+  /** "Return-Path: <...>\n" and "Delivered-To: ...\n" (from program-env). */
+  readonly rpline: string;
+  readonly dtline: string;
+  /** The user's home: cwd of programs. */
+  readonly home: string;
+  readonly env: Readonly<Record<string, string>>;
+  /** Set when qmta runs as root: programs run as, and mboxes must be writable by, this user. */
+  readonly owner?: { readonly uid: number; readonly gid: number };
+  readonly programTimeoutMs: number;
+}
+
+export interface ExecuteResult {
+  readonly outcome: Outcome<string>;
+  readonly forwards: string[];
+}
+
+/** Runs the plan; resolves with the outcome and the forward addresses to queue. */
+export async function executePlan(task: ExecuteTask, mailbox: Mailbox): Promise<ExecuteResult> {
+  const headers = Buffer.from(task.rpline + task.dtline);
+  const forwards: string[] = [];
+  let files = 0;
+  let programs = 0;
+  for (const ins of task.instructions) {
+    const step = await runOne(ins, task, headers, mailbox);
+    if (step === 'forward') { forwards.push((ins as { address: string }).address); continue; }
+    if (step !== 'continue' && step !== 'stop') return { outcome: step, forwards: [] };
+    if (ins.kind === 'program') programs++;
+    else files++;
+    if (step === 'stop') break;
+  }
+  return { outcome: ok(`did ${files}+${forwards.length}+${programs}`), forwards };
+}
+
+async function runOne(ins: Instruction, task: ExecuteTask, headers: Buffer, mailbox: Mailbox): Promise<'continue' | 'stop' | 'forward' | Failure> {
+  switch (ins.kind) {
+    case 'forward':
+      return 'forward';
+    case 'maildir': {
+      const r = mailbox.deliverMaildirSync({ maildir: ins.path, headers, bodyPath: task.bodyPath });
+      return r.kind === 'ok' ? 'continue' : r;
+    }
+    case 'mbox': {
+      const denied = task.owner ? ownerCannotWrite(ins.path, task.owner) : undefined;
+      if (denied) return denied;
+      const r = mailbox.deliverMboxSync({ mbox: ins.path, sender: task.sender, headers, bodyPath: task.bodyPath });
+      return r.kind === 'ok' ? 'continue' : r;
+    }
+    case 'program': {
+      const r = await runProgram({
+        command: ins.command, cwd: task.home, env: task.env, bodyPath: task.bodyPath,
+        ...(task.owner ?? {}), timeoutMs: task.programTimeoutMs,
+      });
+      if (r.kind === 'continue' || r.kind === 'stop') return r.kind;
+      const f = r as Failure;
+      return { kind: f.kind, status: f.status, text: truncateReport(f.text) };
+    }
+  }
+}
+
+/**
+ * qmail-local writes mboxes as the mailbox owner. A thread cannot change its uid, so as
+ * root qmta checks the owner's write permission itself (the file, or its folder when the
+ * file is missing) and refuses what the owner could not write.
+ */
+export function ownerCannotWrite(path: string, owner: { uid: number; gid: number }): Failure | undefined {
+  const target = exists(path) ? path : dirname(path);
+  try {
+    const st = statSync(target);
+    const bit = st.uid === owner.uid ? 0o200 : st.gid === owner.gid ? 0o020 : 0o002;
+    if (owner.uid === 0 || (st.mode & bit) !== 0) return undefined;
+  } catch (err) {
+    return temp('4.2.1', `Unable to stat ${target}: ${(err as Error).message}`);
+  }
+  return temp('4.7.0', `Permission denied: ${path} is not writable by uid ${owner.uid}.`);
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
