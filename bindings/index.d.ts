@@ -22,6 +22,40 @@ export declare class WireReader {
 /** The version of the native core, so the TS side can check it loaded the right build. */
 export declare function coreVersion(): string
 
+/** Delivers into a maildir on the libuv pool; resolves with the name in new/. */
+export declare function deliverMaildir(maildir: string, headers: Uint8Array, bodyPath: string): Promise<string>
+
+/** Delivers into a maildir on this thread (for worker threads); returns the name in new/. */
+export declare function deliverMaildirSync(maildir: string, headers: Uint8Array, bodyPath: string): string
+
+/** Appends to an mbox on the libuv pool. */
+export declare function deliverMbox(mbox: string, sender: string, headers: Uint8Array, bodyPath: string, lockWaitMs?: number | undefined | null): Promise<void>
+
+/** Appends to an mbox on this thread (for worker threads). */
+export declare function deliverMboxSync(mbox: string, sender: string, headers: Uint8Array, bodyPath: string, lockWaitMs?: number | undefined | null): void
+
+/** One message of the maildrop. */
+export interface MaildropEntry {
+  /** File name inside cur/. */
+  file: string
+  mtimeMs: number
+  /** RFC 1939 size: CR LF line ends, no dot-stuffing. */
+  size: number
+}
+
+export interface MaildropFailure {
+  code: string
+  message: string
+}
+
+export interface MaildropScan {
+  entries: Array<MaildropEntry>
+  failure?: MaildropFailure
+}
+
+/** Cleans tmp/, moves new/ to cur/, lists cur/ with sizes (crates/mailbox read.rs). */
+export declare function openMaildrop(maildir: string): Promise<MaildropScan>
+
 /** What to send besides the file: prefix header lines, POP3 TOP's body line count. */
 export interface WireOptions {
   prefix?: Buffer

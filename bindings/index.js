@@ -773,8 +773,13 @@ if (
   }
 }
 
-const { WireReader, coreVersion, wireSize } = nativeBinding
+const { WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, wireSize } = nativeBinding
 export { WireReader }
 export { coreVersion }
+export { deliverMaildir }
+export { deliverMaildirSync }
+export { deliverMbox }
+export { deliverMboxSync }
+export { openMaildrop }
 export { wireSize }
 export const __napiBindingTarget = __napiLoadedBindingTarget

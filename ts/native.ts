@@ -68,3 +68,46 @@ export function openWireStream(path: string, options: WireStreamOptions = {}): W
 export function wireSize(path: string): WireOutcome<number> {
   return wireCall(() => core.wireSize(path));
 }
+
+// --- mailbox ---
+// crates/mailbox through bindings/src/mailbox.rs: maildir and mbox delivery. The async
+// forms run on the libuv pool and reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms
+// block the calling thread (tinypool workers) and throw the same. User: ts/mailbox.
+import type { MaildirDelivery, MboxDelivery } from './mailbox/types.js';
+import { ok as okMailbox, type Outcome as MailboxOutcome } from './outcome.js';
+
+function mailboxCall<T>(run: () => T): MailboxOutcome<T> {
+  try {
+    return okMailbox(run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Maildir delivery on the libuv pool; the value is the file's name in new/. */
+export async function deliverMaildir(d: MaildirDelivery): Promise<MailboxOutcome<string>> {
+  try {
+    return okMailbox(await core.deliverMaildir(d.maildir, d.headers, d.bodyPath));
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Maildir delivery on this thread. */
+export function deliverMaildirSync(d: MaildirDelivery): MailboxOutcome<string> {
+  return mailboxCall(() => core.deliverMaildirSync(d.maildir, d.headers, d.bodyPath));
+}
+
+/** mbox delivery on the libuv pool. */
+export async function deliverMbox(d: MboxDelivery): Promise<MailboxOutcome<void>> {
+  try {
+    return okMailbox(await core.deliverMbox(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** mbox delivery on this thread. */
+export function deliverMboxSync(d: MboxDelivery): MailboxOutcome<void> {
+  return mailboxCall(() => core.deliverMboxSync(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
+}

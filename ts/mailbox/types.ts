@@ -1,11 +1,14 @@
 // The mailbox writers' TypeScript contract. crates/mailbox implements them; ts/mailbox/
-// index.ts wraps them. Async forms run off the event loop (main thread); Sync forms are
-// for tinypool workers (the local delivery pool), where there is no event loop to block.
+// index.ts wraps them. Async forms run off the event loop (main thread, libuv pool);
+// Sync forms are for tinypool workers (the local delivery pool), where there is no event
+// loop to block.
 //
 // A delivery copies the body file (the queue's mess file) inside the core, after the
 // given header lines (Return-Path, Delivered-To): the body never passes through JS.
-// Failures: any maildir trouble is temporary (qmail); mbox errors map through the errno
-// table (EFBIG permanent); a path with `..` or a symlinked parent is refused (4.7.0).
+// Failures (crates/mailbox/README.md has the table): OS errors map through the errno
+// table, all temporary as in qmail except EFBIG (permanent 5.2.2); a path with `..` or a
+// symlinked folder, or an mbox that is a symlink or not a regular file, is refused
+// (temp 4.7.0); an mbox still locked after the wait is temp 4.3.0.
 
 import type { Outcome } from '../outcome.js';
 
@@ -24,6 +27,8 @@ export interface MboxDelivery {
   readonly sender: string;
   readonly headers: Uint8Array;
   readonly bodyPath: string;
+  /** How long to wait for the fcntl lock and dotlock; default 30000 (qmail's 30 s). */
+  readonly lockWaitMs?: number;
 }
 
 export interface Mailbox {

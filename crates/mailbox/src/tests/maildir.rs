@@ -1,0 +1,110 @@
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::Path;
+
+use status::Class;
+
+use super::{big_body, names, Scratch, TRICKY_BODY};
+use crate::{deliver_maildir, MaildirDelivery};
+
+const HEADERS: &[u8] = b"Return-Path: <a@example.org>\nDelivered-To: u@example.net\n";
+
+fn deliver(maildir: &Path, headers: &[u8], body: &Path) -> status::Result<String> {
+    deliver_maildir(&MaildirDelivery { maildir, headers, body })
+}
+
+#[test]
+fn creates_the_maildir_and_writes_headers_then_the_body_byte_exact() {
+    let s = Scratch::new();
+    let body = s.file("body", TRICKY_BODY);
+    let md = s.path("Maildir");
+    let name = deliver(&md, HEADERS, &body).unwrap();
+    for sub in ["", "tmp", "new", "cur"] {
+        let mode = fs::metadata(md.join(sub)).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700, "{sub}");
+    }
+    assert_eq!(names(&md.join("new")), vec![name.clone()]);
+    assert!(names(&md.join("tmp")).is_empty());
+    let got = fs::read(md.join("new").join(&name)).unwrap();
+    assert_eq!(got, [HEADERS, TRICKY_BODY].concat());
+    assert_eq!(fs::metadata(md.join("new").join(&name)).unwrap().permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_trailing_slash_and_an_existing_maildir_are_fine() {
+    let s = Scratch::new();
+    let body = s.file("body", b"x\n");
+    let md = s.path("Maildir/");
+    let a = deliver(&md, b"", &body).unwrap();
+    let b = deliver(&md, b"", &body).unwrap();
+    assert_ne!(a, b);
+    assert_eq!(names(&md.join("new")).len(), 2);
+    assert_eq!(fs::read(md.join("new").join(a)).unwrap(), b"x\n");
+}
+
+#[test]
+fn a_large_body_is_copied_exactly() {
+    let s = Scratch::new();
+    let bytes = big_body(5 * 1024 * 1024 + 17);
+    let body = s.file("body", &bytes);
+    let md = s.path("Maildir");
+    let name = deliver(&md, HEADERS, &body).unwrap();
+    assert_eq!(fs::read(md.join("new").join(name)).unwrap(), [HEADERS, &bytes].concat());
+}
+
+#[test]
+fn dot_dot_and_symlinks_are_refused() {
+    let s = Scratch::new();
+    let body = s.file("body", b"x\n");
+    fs::create_dir(s.path("real")).unwrap();
+    symlink(s.path("real"), s.path("link")).unwrap();
+    fs::create_dir_all(s.path("box/Maildir")).unwrap();
+    symlink(s.path("real"), s.path("box/Maildir/new")).unwrap();
+    let cases = [
+        (s.path("real/../Maildir"), ".."),
+        (s.path("link/Maildir"), "link is a symbolic link"),
+        (s.path("link"), "link is a symbolic link"),
+        (s.path("box/Maildir"), "new is a symbolic link"),
+    ];
+    for (path, why) in cases {
+        let f = deliver(&path, b"", &body).unwrap_err();
+        assert_eq!(f.status, "4.7.0", "{path:?}");
+        assert!(f.text.contains(why), "{}", f.text);
+    }
+    assert!(names(&s.path("real")).is_empty());
+}
+
+#[test]
+fn a_missing_parent_or_body_is_temporary() {
+    let s = Scratch::new();
+    let body = s.file("body", b"x\n");
+    let f = deliver(&s.path("no/such/Maildir"), b"", &body).unwrap_err();
+    assert_eq!((f.class, f.status.as_str()), (Class::Temporary, "4.2.1"));
+    let f = deliver(&s.path("Maildir"), b"", &s.path("missing")).unwrap_err();
+    assert_eq!(f.class, Class::Temporary);
+    assert!(f.text.contains("opening body"), "{}", f.text);
+}
+
+#[test]
+fn header_bytes_are_checked() {
+    let s = Scratch::new();
+    let body = s.file("body", b"x\n");
+    let f = deliver(&s.path("Maildir"), b"Delivered-To: x", &body).unwrap_err();
+    assert_eq!(f.status, "4.3.0");
+    let huge = vec![b'\n'; crate::HEADERS_MAX + 1];
+    assert_eq!(deliver(&s.path("Maildir"), &huge, &body).unwrap_err().status, "4.3.0");
+}
+
+#[test]
+fn concurrent_deliveries_get_distinct_names() {
+    let s = Scratch::new();
+    let body = s.file("body", b"x\n");
+    let md = s.path("Maildir");
+    std::thread::scope(|scope| {
+        for _ in 0..4 {
+            scope.spawn(|| (0..25).for_each(|_| drop(deliver(&md, HEADERS, &body).unwrap())));
+        }
+    });
+    assert_eq!(names(&md.join("new")).len(), 100);
+    assert!(names(&md.join("tmp")).is_empty());
+}
