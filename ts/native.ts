@@ -111,3 +111,22 @@ export async function deliverMbox(d: MboxDelivery): Promise<MailboxOutcome<void>
 export function deliverMboxSync(d: MboxDelivery): MailboxOutcome<void> {
   return mailboxCall(() => core.deliverMboxSync(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
 }
+
+// --- pop3 ---
+// crates/mailbox read.rs through bindings/src/maildrop.rs: the POP3 login scan of a
+// maildir (tmp/ cleaned, new/ moved to cur/, cur/ listed with RFC 1939 sizes), run on
+// the libuv pool. User: ts/pop3d. The core resolves with { entries, failure? } because
+// an async task cannot reject with a QMTA_ code; failure has the thrown errors' shape.
+
+/** One message of a maildrop, in delivery order. */
+export interface MaildropEntry {
+  /** File name inside cur/. */
+  readonly file: string;
+  readonly size: number;
+}
+
+/** Cleans tmp/, moves new/ to cur/ and lists cur/ (crates/mailbox read.rs). */
+export async function openMaildrop(maildir: string): Promise<WireOutcome<MaildropEntry[]>> {
+  const scan = await core.openMaildrop(maildir);
+  return scan.failure ? decodeFailure(scan.failure) : okWire(scan.entries);
+}

@@ -6,6 +6,7 @@
 
 mod failure;
 mod mailbox;
+mod maildrop;
 mod queue;
 mod smtp;
 mod wire;
