@@ -16,6 +16,7 @@ mod lock;
 mod maildir;
 mod mbox;
 mod quote;
+pub mod read;
 mod safe_path;
 mod sys;
 mod unique;
