@@ -1,0 +1,119 @@
+//! Group commit of directory fsyncs.
+//!
+//! Every commit ends with "fsync the todo subdirectory after my link". When many commits
+//! run at once on different threads, one fsync started after all their links covers them
+//! all: a caller registers its request (a ticket), and either finds that a sync which
+//! started after its ticket has completed, or runs one itself covering every ticket
+//! issued so far, while later callers wait for it and then for the next one. That is the
+//! classic group commit of a log flush, applied per subdirectory.
+//!
+//! Guarantee: `sync` returns Ok only after an fsync of the directory that *started after*
+//! the call began, so every entry change the caller made before calling is durable.
+//! Failure: the fsync's I/O error, returned to the caller whose own sync failed (waiters
+//! of a failed sync retry with their own fsync, so each gets its own answer).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::io;
+
+use crate::id::BUCKETS;
+use crate::layout::{sync_dir, Folder, Layout};
+
+#[derive(Default)]
+struct State {
+    issued: u64,
+    synced: u64,
+    running: bool,
+}
+
+/// One directory's group-sync state.
+struct DirSync {
+    path: PathBuf,
+    state: Mutex<State>,
+    done: Condvar,
+}
+
+/// Group-sync state for every bucket of every folder, plus a count of fsyncs run.
+pub struct DirSyncs {
+    dirs: Vec<DirSync>,
+    fsyncs: AtomicU64,
+}
+
+impl DirSyncs {
+    pub fn new(layout: &Layout) -> Self {
+        let dirs = Folder::ALL
+            .iter()
+            .flat_map(|f| (0..BUCKETS).map(move |b| (*f, b)))
+            .map(|(f, b)| DirSync { path: layout.bucket_dir(f, b), state: Mutex::default(), done: Condvar::new() })
+            .collect();
+        DirSyncs { dirs, fsyncs: AtomicU64::new(0) }
+    }
+
+    /// Makes every entry change made so far in `folder/bucket` durable, sharing the fsync.
+    pub fn sync(&self, folder: Folder, bucket: u64) -> io::Result<()> {
+        let d = &self.dirs[folder.index() * BUCKETS as usize + bucket as usize];
+        let mut s = d.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.issued += 1;
+        let ticket = s.issued;
+        loop {
+            if s.synced >= ticket {
+                return Ok(());
+            }
+            if s.running {
+                s = d.done.wait(s).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            s.running = true;
+            let covers = s.issued;
+            drop(s);
+            let r = self.fsync(&d.path);
+            s = d.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.running = false;
+            d.done.notify_all();
+            r?;
+            s.synced = s.synced.max(covers);
+        }
+    }
+
+    fn fsync(&self, path: &Path) -> io::Result<()> {
+        self.fsyncs.fetch_add(1, Ordering::Relaxed);
+        sync_dir(path)
+    }
+
+    /// Directory fsyncs actually run (for tests and the benchmark).
+    pub fn count(&self) -> u64 {
+        self.fsyncs.load(Ordering::Relaxed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn concurrent_syncs_share_fsyncs() {
+        let dir = std::env::temp_dir().join(format!("qmta-dirsync-{}", std::process::id()));
+        let layout = Layout::new(&dir);
+        layout.ensure().unwrap();
+        let syncs = Arc::new(DirSyncs::new(&layout));
+        let threads: Vec<_> = (0..32)
+            .map(|_| {
+                let s = syncs.clone();
+                std::thread::spawn(move || (0..20).try_for_each(|_| s.sync(Folder::Todo, 3)))
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap().unwrap());
+        assert!(syncs.count() < 640, "{} fsyncs for 640 requests", syncs.count());
+        assert!(syncs.count() >= 1);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_missing_directory_is_an_error() {
+        let layout = Layout::new(Path::new("/nonexistent/qmta-queue"));
+        let syncs = DirSyncs::new(&layout);
+        assert!(syncs.sync(Folder::Todo, 0).is_err());
+    }
+}

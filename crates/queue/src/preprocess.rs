@@ -1,0 +1,94 @@
+//! Preprocessing (qmail-send §2.4): todo/<id> → info/<id> + local/<id> + remote/<id>.
+//!
+//! Steps, each redone from scratch after a crash (idempotent, qmail's S4 state):
+//!   1. remove any info, local, remote, bounce left by an interrupted earlier attempt
+//!   2. create info (F<sender>), set its mtime to the commit time (the birth), fsync
+//!   3. create local and remote lists (T records) for the channels that have recipients, fsync
+//!   4. fsync the info/local/remote subdirectories (group)
+//!   5. unlink todo (the end of preprocessing), then intd; fsync todo/<b> (group)
+//!
+//! Departures from qmail: the birth time is the commit time rather than the time of
+//! preprocessing, so a redo keeps it; a leftover bounce file is removed in step 1 too
+//! (its recipients will be attempted again, and would otherwise be reported twice).
+//! The recipients are the routed ones (after virtualdomains etc.), chosen by the caller.
+//!
+//! Failures: a routed address over 2,000 bytes, empty, or with NUL/CR/LF → permanent
+//! 5.1.3; more routed recipients than the limit → permanent 5.5.3; a damaged todo entry
+//! → quarantined, temporary 4.3.0; I/O → temporary (errno table) and todo stays, so the
+//! next attempt redoes everything. Called again after success (no todo, info present)
+//! it succeeds without doing anything.
+
+use std::fs::{self, File, FileTimes};
+use std::io::{self, Write};
+use std::time::SystemTime;
+
+use status::{Failure, Result};
+
+use crate::commit::remove_todo;
+use crate::envelope::{check_recipient, MAX_ROUTED_ADDRESS};
+use crate::id::bucket;
+use crate::layout::{unlink_quiet, Folder};
+use crate::records::{encode_channel, encode_info};
+use crate::writer::create_excl;
+use crate::{fault, Queue};
+
+impl Queue {
+    /// Preprocesses message `n` with its routed recipients (see the header).
+    pub fn preprocess(&self, n: u64, local: &[Vec<u8>], remote: &[Vec<u8>]) -> Result<()> {
+        self.check_routed(local, remote)?;
+        let todo_path = self.inner.layout.file(Folder::Todo, n);
+        if !todo_path.exists() && self.inner.layout.file(Folder::Info, n).exists() {
+            return Ok(());
+        }
+        let entry = self.read_todo(n)?;
+        let io = |what: &'static str| move |e: io::Error| Failure::from_io(&e, what);
+        for f in [Folder::Info, Folder::Local, Folder::Remote, Folder::Bounce] {
+            unlink_quiet(&self.inner.layout.file(f, n)).map_err(io("removing an earlier preprocessing"))?;
+        }
+        self.write_meta(Folder::Info, n, &encode_info(&entry.envelope.sender), Some(entry.birth))?;
+        fault::point("info_written");
+        self.write_channel(Folder::Local, n, local)?;
+        self.write_channel(Folder::Remote, n, remote)?;
+        let b = bucket(n);
+        for f in [Folder::Info, Folder::Local, Folder::Remote] {
+            self.inner.syncs.sync(f, b).map_err(io("syncing preprocessed files"))?;
+        }
+        fault::point("before_todo_unlink");
+        remove_todo(&self.inner, n);
+        fault::point("todo_unlinked");
+        self.inner.syncs.sync(Folder::Todo, b).map_err(io("syncing the todo folder"))
+    }
+
+    fn check_routed(&self, local: &[Vec<u8>], remote: &[Vec<u8>]) -> Result<()> {
+        let count = local.len() + remote.len();
+        let max = self.inner.max_recipients;
+        if count > max {
+            return Err(Failure::perm("5.3", format!("too many recipients: {count}, the limit is {max}")));
+        }
+        local.iter().chain(remote).try_for_each(|a| check_recipient(a, MAX_ROUTED_ADDRESS))
+    }
+
+    fn write_channel(&self, f: Folder, n: u64, rcpts: &[Vec<u8>]) -> Result<()> {
+        if rcpts.is_empty() {
+            return Ok(());
+        }
+        self.write_meta(f, n, &encode_channel(rcpts), None)
+    }
+
+    /// Creates folder/<n> with `bytes`, optionally sets its mtime, fsyncs it.
+    fn write_meta(&self, f: Folder, n: u64, bytes: &[u8], mtime: Option<SystemTime>) -> Result<()> {
+        let what = format!("writing {}/{n}", f.name());
+        let r = (|| -> io::Result<()> {
+            let mut file: File = create_excl(&self.inner.layout.file(f, n))?;
+            file.write_all(bytes)?;
+            if let Some(t) = mtime {
+                file.set_times(FileTimes::new().set_modified(t))?;
+            }
+            self.inner.file_fsync(&file)
+        })();
+        r.map_err(|e| {
+            let _ = fs::remove_file(self.inner.layout.file(f, n));
+            Failure::from_io(&e, &what)
+        })
+    }
+}

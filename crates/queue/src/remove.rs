@@ -1,0 +1,68 @@
+//! Finishing a message (qmail §2.6) and its bounce paragraphs (§7.2).
+//!
+//! `remove`: unlink todo, intd, local, remote, bounce, info; fsync those subdirectories
+//! (group); only then unlink mess, which frees the id. A crash part-way leaves either a
+//! message that is still whole enough to finish again (info present) or a lone body
+//! that recovery removes as garbage: never info without its body.
+//!
+//! `append_bounce`: appends the caller's paragraph (already in qmail's form: `<addr>:`,
+//! the report, an empty line) to bounce/<id> and fsyncs it; unlike qmail, the bounce
+//! file is crash-proof. `read_bounce` returns the paragraphs, bounded by MAX_META_FILE.
+//!
+//! Failures: I/O → temporary (errno table); removing a message that is already gone
+//! succeeds (idempotent); an oversized bounce file → quarantined, temporary 4.3.0.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+
+use status::{Failure, Result};
+
+use crate::id::bucket;
+use crate::layout::{unlink_quiet, Folder};
+use crate::read::read_meta;
+use crate::{fault, Queue};
+
+const BEFORE_BODY: [Folder; 6] = [Folder::Todo, Folder::Intd, Folder::Local, Folder::Remote, Folder::Bounce, Folder::Info];
+
+impl Queue {
+    /// Removes every file of message `n`, the body last.
+    pub fn remove(&self, n: u64) -> Result<()> {
+        let io = |e: io::Error| Failure::from_io(&e, &format!("removing message {n}"));
+        let b = bucket(n);
+        for f in BEFORE_BODY {
+            if unlink_quiet(&self.inner.layout.file(f, n)).map_err(io)? && f != Folder::Intd {
+                self.inner.syncs.sync(f, b).map_err(io)?;
+            }
+        }
+        fault::point("before_body_unlink");
+        unlink_quiet(&self.body_path(n)).map_err(io)?;
+        Ok(())
+    }
+
+    /// Appends a failure paragraph to bounce/<n>, fsync'd.
+    pub fn append_bounce(&self, n: u64, paragraph: &[u8]) -> Result<()> {
+        let path = self.inner.layout.file(Folder::Bounce, n);
+        let r = (|| -> io::Result<()> {
+            let created = !path.exists();
+            let mut f = OpenOptions::new().append(true).create(true).mode(0o640).open(&path)?;
+            f.write_all(paragraph)?;
+            self.inner.file_fsync(&f)?;
+            if created {
+                self.inner.syncs.sync(Folder::Bounce, bucket(n))?;
+            }
+            Ok(())
+        })();
+        r.map_err(|e| Failure::from_io(&e, &format!("appending to bounce/{n}")))
+    }
+
+    /// The accumulated failure paragraphs, or None when there are none.
+    pub fn read_bounce(&self, n: u64) -> Result<Option<Vec<u8>>> {
+        match read_meta(&self.inner.layout.file(Folder::Bounce, n)) {
+            Ok(Ok(bytes)) => Ok(Some(bytes)),
+            Ok(Err(d)) => Err(self.quarantine_damaged(n, &d)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Failure::from_io(&e, &format!("reading bounce/{n}"))),
+        }
+    }
+}
