@@ -1,0 +1,94 @@
+//! The fuzz body shared by the libFuzzer target (nightly) and the stable random loop.
+//!
+//! One input drives one session: the first byte chooses the settings, the next bytes are
+//! cut into chunks (sizes taken from the input itself), and decisions are answered from
+//! the input too (accept, refuse, temporary failure, malformed), so every path is reachable.
+//! Invariants checked: no panic; replies are whole CR LF-terminated lines with a 3-digit
+//! code; nothing is stored past databytes; after close nothing more is produced.
+
+use smtp_proto::{BodySink, Decision, Reply, Session, Settings};
+use status::Failure;
+
+struct Sink {
+    stored: u64,
+    fail: bool,
+}
+
+impl BodySink for Sink {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
+        if self.fail {
+            return Err(Failure::temp("3.1", "disk full"));
+        }
+        self.stored += bytes.len() as u64;
+        Ok(())
+    }
+    fn abort(&mut self) {
+        self.stored = 0;
+    }
+}
+
+fn settings(flags: u8) -> Settings {
+    Settings {
+        databytes: if flags & 1 != 0 { 300 } else { 0 },
+        max_text_line: if flags & 2 != 0 { 80 } else { 1000 },
+        max_rcpts: 3,
+        max_errors: if flags & 4 != 0 { 5 } else { 50 },
+        max_held: 4096,
+        starttls: flags & 8 != 0,
+        tls: flags & 16 != 0,
+        auth: flags & 32 != 0,
+        auth_without_tls: flags & 64 != 0,
+        chunking: flags & 128 == 0,
+        ..Settings::default()
+    }
+}
+
+fn answer_for(d: &Decision, pick: u8) -> Reply {
+    match (pick % 5, d) {
+        (0, _) => Reply::new(451, "4.3.0", "try later"),
+        (1, _) => Reply::new(550, "5.7.1", "no"),
+        (2, _) => Reply::new(250, "5.0.0", "malformed"),
+        (_, Decision::Auth { .. }) => Reply::new(235, "2.7.0", "ok"),
+        (_, Decision::DataStart { .. }) => Reply::new(354, "", "go"),
+        _ => Reply::new(250, "2.0.0", "ok"),
+    }
+}
+
+fn check_replies(bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    assert!(bytes.ends_with(b"\r\n"), "reply not CR LF terminated");
+    for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        assert!(line.len() >= 5 && line[..3].iter().all(u8::is_ascii_digit), "bad reply line {line:?}");
+        assert!(line[3] == b' ' || line[3] == b'-');
+        assert!(!line[..line.len() - 1].contains(&b'\r'), "CR inside a reply");
+    }
+}
+
+/// Runs one fuzz input; panics when an invariant breaks.
+pub fn exercise(data: &[u8]) {
+    let Some((&flags, rest)) = data.split_first() else { return };
+    let s = settings(flags);
+    let databytes = s.databytes;
+    let mut session = Session::new(s);
+    let mut sink = Sink { stored: 0, fail: flags & 2 != 0 && flags & 1 == 0 };
+    let (mut input, mut closed, mut picks) = (rest, false, rest.iter().rev().copied().cycle());
+    while !input.is_empty() {
+        let n = (usize::from(input[0]) % 64 + 1).min(input.len());
+        let (chunk, tail) = input.split_at(n);
+        input = tail;
+        let mut out = session.feed(chunk, &mut sink);
+        loop {
+            check_replies(&out.replies);
+            assert!(!closed || out.replies.is_empty(), "output after close");
+            closed |= out.close;
+            if out.starttls {
+                session.tls_started().expect("STARTTLS was said");
+            }
+            let Some(d) = out.decision else { break };
+            out = session.answer(answer_for(&d, picks.next().unwrap_or(3)), &mut sink).expect("pending");
+        }
+        assert!(databytes == 0 || sink.stored <= databytes, "stored past databytes");
+    }
+}
