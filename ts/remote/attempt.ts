@@ -1,0 +1,127 @@
+// One delivery attempt to one address: connect (downed-host memory, connect timeout),
+// open the session (TLS fallback), run the transactions, QUIT.
+//
+// Interface: tryTarget(target, job, ctx) -> { kind: 'done', results } | { kind: 'next', failure }.
+// 'next' = this address could not be used (connect failed or timed out, skipped as down,
+// TLS required but unavailable): the caller tries the next address. 'done' = an SMTP
+// dialogue happened, and any SMTP-level answer is final for this attempt (qmail).
+// TLS fallback: when an opportunistic handshake fails, the address is remembered as
+// plaintext-only and reconnected at once without STARTTLS; under control/tlsrequired a
+// failed handshake moves on to the next address instead.
+// Recipients go in batches of BATCH per transaction on the same connection (RFC 5321
+// §4.5.3.1.8: servers must accept at least 100).
+
+import { isIP } from 'node:net';
+import type { ConnectionOptions } from 'node:tls';
+import { openWireStream } from '../native.js';
+import { assertNever, type Failure, type Outcome } from '../outcome.js';
+import { connectTcp, ConnectionLost, SmtpConnection } from './connection.js';
+import type { Extensions } from './ehlo.js';
+import type { Target } from './mx.js';
+import type { PlaintextHosts } from './plaintext-memory.js';
+import { report } from './reports.js';
+import { openSession, type SessionPolicy, type TlsMode } from './session.js';
+import type { RemoteAuth } from './settings.js';
+import type { DownedHosts } from './tcpto.js';
+import { runTransaction } from './transaction.js';
+
+export const BATCH = 100;
+
+export interface AttemptJob {
+  readonly bodyPath: string;
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly size: number;
+  readonly tlsRequired: boolean;
+  readonly auth: RemoteAuth | undefined;
+}
+
+export interface AttemptContext {
+  readonly helohost: string;
+  readonly timeoutConnectMs: number;
+  readonly timeoutRemoteMs: number;
+  readonly tlsCa: string | Buffer | undefined;
+  readonly downed: DownedHosts;
+  readonly plaintext: PlaintextHosts;
+}
+
+export type AttemptResult =
+  | { readonly kind: 'done'; readonly results: Outcome<string>[] }
+  | { readonly kind: 'next'; readonly failure: Failure };
+
+const isLoopback = (ip: string): boolean => ip.startsWith('127.') || ip === '::1' || ip.startsWith('::ffff:127.');
+
+/** Delivers to one address, or says why the next one should be tried. */
+export async function tryTarget(target: Target, job: AttemptJob, ctx: AttemptContext): Promise<AttemptResult> {
+  if (ctx.downed.isDown(target.ip)) return { kind: 'next', failure: report.noConnection(`${target.ip} is down: recent connect timeouts`) };
+  const first = await connectAndRun(target, job, ctx, tlsMode(target, job, ctx));
+  if (first.kind !== 'tls-failed') return first;
+  if (job.tlsRequired) return { kind: 'next', failure: first.failure };
+  ctx.plaintext.remember(target.ip);
+  const again = await connectAndRun(target, job, ctx, 'off');
+  return again.kind === 'tls-failed' ? { kind: 'next', failure: again.failure } : again;
+}
+
+function tlsMode(target: Target, job: AttemptJob, ctx: AttemptContext): TlsMode {
+  if (job.tlsRequired) return 'required';
+  return ctx.plaintext.isPlaintext(target.ip) ? 'off' : 'opportunistic';
+}
+
+type RunResult = AttemptResult | { readonly kind: 'tls-failed'; readonly failure: Failure };
+
+async function connectAndRun(target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): Promise<RunResult> {
+  const c = await connectTcp(target, ctx.timeoutConnectMs);
+  if (c.kind === 'timeout') {
+    ctx.downed.timedOut(target.ip);
+    return { kind: 'next', failure: report.noConnection(`connecting to ${target.ip} timed out`) };
+  }
+  ctx.downed.reached(target.ip);
+  if (c.kind === 'failed') return { kind: 'next', failure: report.noConnection(`${target.ip}: ${c.code}`) };
+  const conn = new SmtpConnection(c.socket, ctx.timeoutRemoteMs);
+  try {
+    return await runSession(conn, target, job, ctx, tls);
+  } finally {
+    conn.quit();
+  }
+}
+
+function policyFor(target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): SessionPolicy {
+  const tlsOptions: ConnectionOptions = {
+    rejectUnauthorized: tls === 'required',
+    ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
+    ...(ctx.tlsCa !== undefined ? { ca: ctx.tlsCa } : {}),
+  };
+  return { helohost: ctx.helohost, tls, tlsOptions, auth: job.auth, loopback: isLoopback(target.ip) };
+}
+
+async function runSession(conn: SmtpConnection, target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): Promise<RunResult> {
+  const all = (f: Failure): AttemptResult => ({ kind: 'done', results: job.recipients.map(() => f) });
+  let setup;
+  try {
+    setup = await openSession(conn, target.ip, policyFor(target, job, ctx, tls));
+  } catch (err) {
+    if (!(err instanceof ConnectionLost)) throw err;
+    return all(report.died(target.ip, false, err.message));
+  }
+  switch (setup.kind) {
+    case 'ready': return { kind: 'done', results: await runBatches(conn, target.ip, setup.ext, job) };
+    case 'failed': return all(setup.failure);
+    case 'skip': return { kind: 'next', failure: setup.failure };
+    case 'tls-failed': return setup;
+    default: return assertNever(setup);
+  }
+}
+
+async function runBatches(conn: SmtpConnection, ip: string, ext: Extensions, job: AttemptJob): Promise<Outcome<string>[]> {
+  const results: Outcome<string>[] = [];
+  for (let from = 0; from < job.recipients.length; from += BATCH) {
+    const recipients = job.recipients.slice(from, from + BATCH);
+    const stream = openWireStream(job.bodyPath);
+    if (stream.kind !== 'ok') {
+      results.push(...recipients.map(() => stream));
+      continue;
+    }
+    results.push(...await runTransaction(conn, ip, ext, { sender: job.sender, recipients, size: job.size, stream: stream.value }));
+  }
+  return results;
+}
