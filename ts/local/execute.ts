@@ -14,14 +14,11 @@ import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { Mailbox } from '../mailbox/types.js';
+import type { Instruction } from './dot-qmail-lines.js';
 import { runProgram } from './program.js';
 import { truncateReport } from './report.js';
 
-export type Instruction =
-  | { readonly kind: 'maildir'; readonly path: string }
-  | { readonly kind: 'mbox'; readonly path: string }
-  | { readonly kind: 'program'; readonly command: string }
-  | { readonly kind: 'forward'; readonly address: string };
+export type { Instruction };
 
 export interface ExecuteTask {
   readonly instructions: readonly Instruction[];
