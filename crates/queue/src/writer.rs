@@ -161,6 +161,16 @@ impl Drop for Writer {
     }
 }
 
+impl crate::Queue {
+    /// Queues `prefix` followed by the file at `path` (blocking: run it on a queue thread).
+    pub fn add_file(&self, prefix: &[u8], path: &Path, env: &Envelope) -> Result<u64> {
+        let mut w = self.create_writer()?;
+        w.write(prefix)?;
+        w.append_file(path)?;
+        w.commit(env)
+    }
+}
+
 /// Creates a new file that must not exist, mode 0640 (qmail: mess 0644 less others).
 pub(crate) fn create_excl(p: &Path) -> io::Result<File> {
     OpenOptions::new().write(true).create_new(true).mode(0o640).open(p)
