@@ -130,3 +130,40 @@ export async function openMaildrop(maildir: string): Promise<WireOutcome<Maildro
   const scan = await core.openMaildrop(maildir);
   return scan.failure ? decodeFailure(scan.failure) : okWire(scan.entries);
 }
+
+// --- queue ---
+// crates/queue through bindings/src/queue.rs. The async calls run on the queue crate's
+// own threads (no libuv thread is held while a commit waits for its group fsync) and
+// reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms block the calling thread and are
+// meant for worker threads. User: ts/queue (the Queue contract of ts/queue/types.ts).
+import { ok as okQueue, type Outcome as QueueOutcome } from './outcome.js';
+
+export type { NativeQueue, QueueWriter as NativeQueueWriter } from '#native';
+
+/** Runs a synchronous native queue call; a core failure becomes a Failure value. */
+export function queueCall<T>(run: () => T): QueueOutcome<T> {
+  try {
+    return okQueue(run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Awaits an asynchronous native queue call; a core failure becomes a Failure value. */
+export async function queueAwait<T>(run: () => Promise<T>): Promise<QueueOutcome<T>> {
+  try {
+    return okQueue(await run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Opens (creating when missing) the native queue at `root`. */
+export function openNativeQueue(root: string, maxRecipients?: number): QueueOutcome<core.NativeQueue> {
+  return queueCall(() => core.queueOpen(root, maxRecipients));
+}
+
+/** The benchmark's raw-disk loop (crates/queue rawloop.rs): elapsed milliseconds. */
+export function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number> {
+  return core.queueRawAddLoop(dir, count, threads, bodySize);
+}

@@ -97,3 +97,39 @@ export interface Queue {
   /** qmail-qstat's two counts. */
   stats(): { readonly messages: number; readonly todo: number };
 }
+
+/** Where the queue reports what it did on its own (quarantined entries, removed garbage). */
+export interface QueueLog {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+}
+
+export interface QueueOptions {
+  /** Recipients allowed per message (default 10,000; at most 100,000); more is 5.5.3. */
+  readonly maxRecipients?: number;
+  readonly log?: QueueLog;
+}
+
+/** The writer openQueue hands out: MessageWriter plus what worker threads and logs need. */
+export interface DurableWriter extends MessageWriter {
+  /** The id the message will have once committed. */
+  readonly id: MessageId;
+  /** commit() on this thread, blocking until durable (worker threads only). */
+  commitSync(envelope: Envelope): Outcome<MessageId>;
+}
+
+/** The queue openQueue returns: the Queue contract plus sync forms and notifications. */
+export interface DurableQueue extends Queue {
+  createWriter(): Outcome<DurableWriter>;
+  /** Calls `listener` with each id committed through this object; returns the unsubscriber. */
+  onCommit(listener: (id: MessageId) => void): () => void;
+  /** preprocess() on this thread (worker threads only). */
+  preprocessSync(id: MessageId, routed: { readonly local: readonly string[]; readonly remote: readonly string[] }): Outcome<void>;
+  /** markDone() on this thread (worker threads only). */
+  markDoneSync(id: MessageId, channel: Channel, index: number): Outcome<void>;
+  /** remove() on this thread (worker threads only). */
+  removeSync(id: MessageId): Outcome<void>;
+  /** Commits and fsyncs done by this queue object so far (benchmarks, tests). */
+  counters(): { readonly commits: number; readonly fileFsyncs: number; readonly dirFsyncs: number };
+}
