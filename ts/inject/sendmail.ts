@@ -1,0 +1,72 @@
+// The sendmail and mailq commands (qmail's sendmail wrapper): what programs that call
+// /usr/sbin/sendmail get. Injection goes through qmail-inject's rules (command.ts).
+//
+// Interface: sendmailMain(argv, invokedAs, io) -> exit code; mailqMain(io) -> exit code;
+// homeOf(env) -> the home directory ($QMTA_HOME, else ./qmta-home, as DESIGN.md says).
+// Actions: inject (default); -bp / mailq: the queue listing (qmail-qread format); -q: make the
+// running qmta retry every deferred message now (SIGALRM); -bs: SMTP on stdin/stdout when
+// an SMTP session is provided (io.smtp), else refused; newaliases: refused.
+// Exit codes: 0 ok; 100 usage, -bs/newaliases unsupported, permanent failures; 111 temporary
+// failures (no running qmta for -q, unreadable queue).
+
+import { join, resolve } from 'node:path';
+import { assertNever } from '../outcome.js';
+import { signalRunning } from '../home/index.js';
+import { qread } from '../daemon/qread.js';
+import { openQueue } from '../queue/index.js';
+import { injectCommand, type CommandIo } from './command.js';
+import type { Env } from './identity.js';
+import { parseSendmailArgs, SENDMAIL_USAGE } from './sendmail-args.js';
+
+export interface SendmailIo extends CommandIo {
+  readonly home: string;
+  /** Runs an SMTP session on stdin/stdout (sendmail -bs); absent when not available. */
+  readonly smtp?: () => Promise<number>;
+}
+
+/** The home directory for commands without --home. */
+export function homeOf(env: Env): string {
+  return resolve(env['QMTA_HOME'] ?? './qmta-home');
+}
+
+/** qmail-qread's listing of HOME/queue on stdout. */
+export async function mailqMain(io: SendmailIo): Promise<number> {
+  const q = await openQueue(join(io.home, 'queue'));
+  if (q.kind !== 'ok') {
+    io.stderr.write(`mailq: fatal: ${q.text} (#${q.status})\n`);
+    return 111;
+  }
+  io.stdout.write(qread(q.value));
+  return 0;
+}
+
+async function runQueue(io: SendmailIo): Promise<number> {
+  if (await signalRunning(io.home, 'SIGALRM')) return 0;
+  io.stderr.write(`sendmail: fatal: no qmta is running for ${io.home} (#4.3.0)\n`);
+  return 111;
+}
+
+/** Runs sendmail with argv (without the program name); invokedAs is the program's base name. */
+export async function sendmailMain(argv: readonly string[], invokedAs: string, io: SendmailIo): Promise<number> {
+  const a = parseSendmailArgs(argv, invokedAs, io.env);
+  switch (a.kind) {
+    case 'usage':
+      io.stderr.write(`${SENDMAIL_USAGE}\n`);
+      return 100;
+    case 'newaliases':
+      io.stderr.write('sendmail: fatal: qmta has no aliases database: aliases are .qmail files in HOME/alias\n');
+      return 100;
+    case 'mailq':
+      return mailqMain(io);
+    case 'run-queue':
+      return runQueue(io);
+    case 'smtp':
+      if (io.smtp) return io.smtp();
+      io.stderr.write('sendmail: fatal: -bs is not available in this build\n');
+      return 100;
+    case 'inject':
+      return injectCommand(a.argv, { ...io, env: a.env }, io.home, 'sendmail');
+    default:
+      return assertNever(a);
+  }
+}
