@@ -292,3 +292,20 @@ test('the real filesystem view: stat modes, missing files, directories, reading'
   t.like(planDelivery({ ...req('u-dir@example.com'), users: users.value }, nodeDotQmailFs), { kind: 'perm', status: '5.1.1' },
     'a directory named like a .qmail file is skipped');
 });
+
+test('checkRecipient: RCPT-time answer of whether local delivery finds a mailbox', async (t) => {
+  const { checkRecipient } = await import('../../ts/local/dot-qmail-check.js');
+  const { routeTable } = await import('../../ts/route/rewrite.js');
+  const route = routeTable({ envnoathost: 'example.com', locals: ['example.com'], percenthack: [],
+    virtualdomains: [{ key: 'virt.example', prepend: 'joe' }] });
+  const fs = fakeFs({ '/home/joe/.qmail-sales': '&x@y\n', '/q/alias/.qmail-postmaster': '', '/home/lists/.qmail-default': '' });
+  const deps = { route, users: USERS, alias: { home: '/q/alias', uid: 9, gid: 9 }, fs };
+  const cases: Array<[string, boolean]> = [
+    ['joe@example.com', true], ['JOE@Example.COM', true], ['joe-sales@example.com', true], ['joe-nope@example.com', false],
+    ['postmaster@example.com', true], ['stranger@example.com', false], ['lists-anything@example.com', true],
+    ['sales@virt.example', true], ['other@virt.example', false], ['someone@remote.example', true], ['@example.com', true],
+  ];
+  for (const [addr, want] of cases) t.deepEqual(checkRecipient(addr, deps), { kind: 'ok', value: want }, addr);
+  const broken = { ...deps, fs: fakeFs({ '/home/joe/.qmail-x': 'EACCES' }) };
+  t.like(checkRecipient('joe-x@example.com', broken), { kind: 'temp', status: '4.3.0' });
+});

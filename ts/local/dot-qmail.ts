@@ -119,7 +119,7 @@ function checkHome(home: string, fs: DotQmailFs): Outcome<void> {
   return ok(undefined);
 }
 
-interface Found {
+export interface Found {
   readonly path: string;
   readonly executable: boolean;
   /** The original-case part of ext that "default" stood for, when the name ends in default. */
@@ -137,7 +137,8 @@ export function dotQmailCandidates(dash: string, ext: string): Array<{ name: str
   return out;
 }
 
-function searchDotQmail(a: Assignment, fs: DotQmailFs): Outcome<Found | undefined> {
+/** The .qmail file qmail-local would use for `a`, or undefined when none exists. */
+export function searchDotQmail(a: Assignment, fs: DotQmailFs): Outcome<Found | undefined> {
   for (const c of dotQmailCandidates(a.dash, a.ext)) {
     const path = `${a.home}/${c.name}`;
     const st = fs.stat(path);
