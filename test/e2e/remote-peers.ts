@@ -154,3 +154,81 @@ export async function silentDns(t: ExecutionContext): Promise<string> {
   t.teardown(() => s.close());
   return `127.0.0.1:${s.address().port}`;
 }
+
+export interface RawScript {
+  /** EHLO extension lines (default PIPELINING); null answers EHLO with 502 (HELO only). */
+  readonly ehlo?: string[] | null;
+  /** Send no greeting at all (a server that never answers). */
+  readonly silent?: boolean;
+  /** What happens to STARTTLS (default: answer 454). */
+  readonly startTls?: (s: Socket) => void;
+  /** Drop the connection once this many DATA bytes have arrived. */
+  readonly dropAfterDataBytes?: number;
+  /** Drop the connection right after the final dot, without a reply. */
+  readonly dropAfterDot?: boolean;
+}
+
+export interface RawSession {
+  readonly commands: string[];
+  data: Buffer;
+}
+
+/** A hand-written SMTP server that records raw DATA bytes and can misbehave on purpose. */
+export async function scriptedPeer(t: ExecutionContext, script: RawScript, host = '127.0.0.1') {
+  const sessions: RawSession[] = [];
+  const peer = await rawPeer(t, (s) => {
+    const session: RawSession = { commands: [], data: Buffer.alloc(0) };
+    sessions.push(session);
+    if (!script.silent) s.write('220 raw.test ESMTP\r\n');
+    serve(s, session, script);
+  }, host);
+  return { port: peer.port, sessions, connections: peer.connections };
+}
+
+function serve(s: Socket, session: RawSession, script: RawScript): void {
+  let inData = false;
+  let buf = Buffer.alloc(0);
+  const onData = (c: Buffer): void => {
+    buf = Buffer.concat([buf, c]);
+    for (;;) {
+      if (inData) {
+        const end = buf.indexOf('\r\n.\r\n');
+        session.data = Buffer.concat([session.data, end < 0 ? buf : buf.subarray(0, end + 5)]);
+        if (script.dropAfterDataBytes !== undefined && session.data.length >= script.dropAfterDataBytes) return void s.destroy();
+        if (end < 0) return void (buf = Buffer.alloc(0));
+        buf = buf.subarray(end + 5);
+        inData = false;
+        if (script.dropAfterDot) return void s.destroy();
+        s.write('250 2.0.0 queued as raw\r\n');
+        continue;
+      }
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const line = buf.subarray(0, nl).toString('latin1').replace(/\r$/, '');
+      buf = buf.subarray(nl + 1);
+      session.commands.push(line);
+      const verb = line.slice(0, 4).toUpperCase();
+      if (verb === 'STAR') {
+        s.removeListener('data', onData);
+        return void (script.startTls ? script.startTls(s) : s.write('454 4.7.0 TLS not available\r\n'));
+      }
+      if (verb === 'DATA') inData = true;
+      s.write(answer(verb, script));
+    }
+  };
+  s.on('data', onData);
+}
+
+function answer(verb: string, script: RawScript): string {
+  switch (verb) {
+    case 'EHLO': {
+      if (script.ehlo === null) return '502 5.5.1 no EHLO here\r\n';
+      const all = ['raw.test', ...(script.ehlo ?? ['PIPELINING'])];
+      return all.map((l, i) => `250${i === all.length - 1 ? ' ' : '-'}${l}\r\n`).join('');
+    }
+    case 'HELO': return '250 raw.test\r\n';
+    case 'DATA': return '354 go ahead\r\n';
+    case 'QUIT': return '221 bye\r\n';
+    default: return '250 ok\r\n';
+  }
+}
