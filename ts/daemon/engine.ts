@@ -1,0 +1,121 @@
+// The delivery engine of one home: configuration, users, queue, scheduler, local pool,
+// remote delivery and bounces wired together (qmail-send + qmail-lspawn + qmail-rspawn).
+// The daemon (index.ts) and the embedding API (ts/index.ts) both run one Engine.
+//
+// Interface: createEngine(opts) -> Outcome<Engine>; engine.start() (recovery + scans),
+// engine.reload() (SIGHUP: control/ and users/), engine.runQueue() (SIGALRM),
+// engine.stop(graceMs) (finish in-flight deliveries, bounded), engine.queue (the queue
+// whose commits wake the scheduler: give it to every producer: smtpd, inject, lists).
+// Failures: unreadable/invalid control files or users/assign, or a queue that cannot be
+// opened -> the Failure (temporary: fix the home and start again). A reload that fails
+// keeps the previous configuration and returns the failure.
+
+import { join } from 'node:path';
+import { createBouncer } from '../bounce/index.js';
+import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
+import { createLocalDelivery, type LocalDeliveryPool } from '../local/index.js';
+import type { Log } from '../log/index.js';
+import { isFailure, ok, type Outcome } from '../outcome.js';
+import { openQueue } from '../queue/index.js';
+import type { DurableQueue } from '../queue/types.js';
+import { createRemoteDelivery } from '../remote/index.js';
+import type { RemoteDelivery } from '../send/remote.js';
+import { Scheduler } from '../send/scheduler.js';
+import type { Clock, SendListener } from '../send/types.js';
+import { loadAssign, type AssignTable } from '../users/assign.js';
+import { bounceSettings, remoteSettings, router, sendSettings } from './wiring.js';
+
+export interface EngineOptions {
+  readonly home: string;
+  /** Control file values that take the place of control/ files (embedding API). */
+  readonly control?: ControlOverrides;
+  readonly log: Log;
+  /** A remote delivery to use instead of SMTP (tests, embedding); default ts/remote over control/. */
+  readonly remote?: RemoteDelivery;
+  /** Port for MX/A destinations of the built-in remote delivery (default 25). */
+  readonly remotePort?: number;
+  readonly listener?: SendListener;
+  readonly clock?: Clock;
+  /** Time limit of one |program line, ms (default 1 hour). */
+  readonly programTimeoutMs?: number;
+  /** Bytes of an original's body copied into its bounce (default 64 KiB). */
+  readonly bounceMaxBody?: number;
+  readonly todoScanMs?: number;
+}
+
+export interface Engine {
+  readonly home: string;
+  readonly config: ConfigStore;
+  /** The queue; every commit made through it wakes the scheduler (onCommit). */
+  readonly queue: DurableQueue;
+  readonly scheduler: Scheduler;
+  readonly users: () => AssignTable;
+  start(): Promise<void>;
+  reload(): Promise<Outcome<void>>;
+  runQueue(): void;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Opens the home's configuration, users and queue and builds the scheduler. */
+export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>> {
+  const config = await openConfig(opts.home, opts.control);
+  if (isFailure(config)) return config;
+  const home = config.value.current().home;
+  let users = await loadAssign(home);
+  if (isFailure(users)) return users;
+  let table = users.value;
+  const raw = await openQueue(join(home, 'queue'));
+  if (isFailure(raw)) return raw;
+  let scheduler: Scheduler | undefined;
+  const queue = raw.value;
+  queue.onCommit((id) => scheduler?.enqueued(id));
+  const c = config.value.current();
+  const local = createLocalDelivery({
+    queue, users: () => table, alias: { home: join(home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    enqueued: (id) => scheduler?.enqueued(id), concurrency: c.concurrencylocal,
+    ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
+  });
+  let remote = opts.remote ?? createRemoteDelivery(remoteSettings(c, home, opts.remotePort), { log: opts.log });
+  let route = router(c);
+  scheduler = new Scheduler({
+    queue, log: opts.log, local,
+    router: { route: (r) => route.route(r), original: (a) => route.original?.(a) ?? a },
+    remote: { deliver: (req) => remote.deliver(req) },
+    bounce: createBouncer(queue, () => bounceSettings(config.value.current(), opts.bounceMaxBody), opts.clock?.now.bind(opts.clock)),
+    settings: sendSettings(c),
+    ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.listener ? { listener: opts.listener } : {}),
+    ...(opts.todoScanMs !== undefined ? { todoScanMs: opts.todoScanMs } : {}),
+  });
+  const sched = scheduler;
+  return ok({
+    home, config: config.value, queue, scheduler: sched, users: () => table,
+    start: () => sched.start(),
+    runQueue: () => sched.runQueue(),
+    async reload() {
+      const next = await config.value.reload();
+      if (isFailure(next)) return next;
+      users = await loadAssign(home);
+      if (isFailure(users)) return users;
+      table = users.value;
+      route = router(next.value);
+      if (!opts.remote) remote = createRemoteDelivery(remoteSettings(next.value, home, opts.remotePort), { log: opts.log });
+      sched.setSettings(sendSettings(next.value));
+      local.resize(next.value.concurrencylocal);
+      return ok(undefined);
+    },
+    async stop(graceMs = 20_000) {
+      await sched.stop(graceMs);
+      await closeQuietly(local);
+      await remote.close?.();
+    },
+  });
+}
+
+async function closeQuietly(local: LocalDeliveryPool): Promise<void> {
+  try {
+    await local.close();
+  } catch {
+    // Workers already gone: nothing left to wait for.
+  }
+}

@@ -1,0 +1,97 @@
+// `qmta start`: the daemon. Creates a missing home with defaults, writes the pid file,
+// runs the engine and the services (SMTP, POP3: services.ts), and handles qmail-send's
+// signals: SIGTERM/SIGINT finish in-flight deliveries (bounded) and exit 0 within 30 s;
+// SIGHUP rereads control/ and users/; SIGALRM makes every deferred delivery due now.
+//
+// Interface: runDaemon(opts) -> Promise<number> (resolves with 111 when it cannot start;
+// once running it exits the process itself on SIGTERM/SIGINT).
+// Failures: home not creatable, another qmta running on the home, bad configuration, a
+// queue that cannot be opened, a service that cannot start -> message on stderr, exit
+// 111 (temporary: fix and start again).
+
+import { join } from 'node:path';
+import { ensureHome, removePidFile, writePidFile } from '../home/index.js';
+import { createLogger, sendEvents, type QmtaLogger } from '../log/index.js';
+import { describe, isFailure, type Failure } from '../outcome.js';
+import { createEngine, type Engine, type EngineOptions } from './engine.js';
+import { startServices, stopServices, type RunningService } from './services.js';
+
+export interface DaemonOptions {
+  readonly home: string;
+  /** Also log to stdout (the log file HOME/log/qmta.log is always written). */
+  readonly stdout?: boolean;
+  /** Extra engine options (tests: remote port, program time limit). */
+  readonly engine?: Partial<Omit<EngineOptions, 'home' | 'log'>>;
+}
+
+/** Deliveries in flight get this long after SIGTERM; the whole exit stays under 30 s. */
+const GRACE_MS = 20_000;
+const HARD_EXIT_MS = 28_000;
+
+/** Runs qmta until SIGTERM/SIGINT. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const created = await ensureHome(opts.home);
+  if (isFailure(created)) return fail(created);
+  const pid = await writePidFile(opts.home);
+  if (isFailure(pid)) return fail(pid);
+  const log = createLogger({ file: join(opts.home, 'log', 'qmta.log'), stdout: opts.stdout === true });
+  const engine = await createEngine({ ...opts.engine, home: opts.home, log });
+  if (isFailure(engine)) return abort(opts.home, log, engine);
+  await engine.value.start();
+  const services = await startServices({
+    home: engine.value.home, config: engine.value.config, queue: engine.value.queue, users: engine.value.users, log,
+  });
+  if (isFailure(services)) {
+    await engine.value.stop(GRACE_MS);
+    return abort(opts.home, log, services);
+  }
+  installSignals(opts.home, engine.value, services.value, log);
+  return new Promise<number>(() => {});
+}
+
+function installSignals(home: string, engine: Engine, services: RunningService[], log: QmtaLogger): void {
+  const ev = sendEvents(log);
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: 'signal', signal }, `received ${signal}: finishing deliveries in progress`);
+    setTimeout(() => process.exit(0), HARD_EXIT_MS).unref();
+    await stopServices(services);
+    await engine.stop(GRACE_MS);
+    ev.status(0, 0, 0, 0, true);
+    log.info({ event: 'status', exiting: true }, 'status: exiting');
+    await log.close();
+    await removePidFile(home);
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGHUP', () => void reload(engine, services, log));
+  process.on('SIGALRM', () => {
+    log.info({ event: 'signal', signal: 'SIGALRM' }, 'received SIGALRM: every deferred delivery is due now');
+    engine.runQueue();
+  });
+}
+
+async function reload(engine: Engine, services: RunningService[], log: QmtaLogger): Promise<void> {
+  const r = await engine.reload();
+  if (isFailure(r)) {
+    log.error({ event: 'alert', reason: describe(r) }, `alert: unable to reread control/ or users/: ${describe(r)}`);
+    return;
+  }
+  for (const s of services) s.reload?.();
+  log.info({ event: 'reload' }, 'reread control/ and users/');
+}
+
+function fail(f: Failure): number {
+  process.stderr.write(`qmta: fatal: ${describe(f)}\n`);
+  return 111;
+}
+
+async function abort(home: string, log: QmtaLogger, f: Failure): Promise<number> {
+  log.error({ event: 'alert', reason: describe(f) }, `alert: cannot start: ${describe(f)}`);
+  await log.close();
+  await removePidFile(home);
+  return fail(f);
+}

@@ -1,0 +1,56 @@
+// The listeners that run beside the engine in `qmta start`: the hook point for the SMTP
+// and POP3 servers. Each starter gets the home's configuration, the notifying queue, the
+// users table and the logger, and returns something to stop.
+//
+// Interface: SERVICES (the list, one line per listener), startServices(ctx) -> the
+// running ones, stopServices(running).
+// Failures: a starter that fails -> its Failure; the daemon stops those already started
+// and exits (a listener that cannot bind is a broken configuration, not mail).
+
+import type { ConfigStore } from '../config/index.js';
+import type { Log } from '../log/index.js';
+import { isFailure, ok, type Outcome } from '../outcome.js';
+import type { DurableQueue } from '../queue/types.js';
+import type { AssignTable } from '../users/assign.js';
+
+export interface ServiceContext {
+  readonly home: string;
+  readonly config: ConfigStore;
+  /** Commits through this queue wake the scheduler at once. */
+  readonly queue: DurableQueue;
+  readonly users: () => AssignTable;
+  readonly log: Log;
+}
+
+export interface RunningService {
+  readonly name: string;
+  /** Stops accepting, lets sessions end (bounded), resolves when closed. */
+  stop(): Promise<void>;
+  /** Called after a successful SIGHUP reload, optional. */
+  reload?(): void;
+}
+
+export type ServiceStarter = (ctx: ServiceContext) => Promise<Outcome<RunningService>>;
+
+/** The listeners `qmta start` runs: the SMTP and POP3 engineers add one line each. */
+export const SERVICES: ServiceStarter[] = [
+];
+
+/** Starts every service in order; on a failure stops the ones already started. */
+export async function startServices(ctx: ServiceContext, starters: readonly ServiceStarter[] = SERVICES): Promise<Outcome<RunningService[]>> {
+  const running: RunningService[] = [];
+  for (const start of starters) {
+    const s = await start(ctx);
+    if (isFailure(s)) {
+      await stopServices(running);
+      return s;
+    }
+    running.push(s.value);
+  }
+  return ok(running);
+}
+
+/** Stops services in reverse order of start. */
+export async function stopServices(running: readonly RunningService[]): Promise<void> {
+  for (const s of [...running].reverse()) await s.stop();
+}

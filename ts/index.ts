@@ -1,0 +1,149 @@
+// qmta's embedding API: run the MTA inside a Node program.
+//
+//   import { createMta } from 'qmta';
+//   const mta = await createMta({ home: '/var/qmta', control: { me: 'mx.example', locals: ['example.com'] } });
+//   mta.on('delivered', (e) => console.log(e.recipient, e.report));
+//   await mta.start();
+//   const id = await mta.inject({ from: 'a@example.com', to: ['joe@example.com'], message: Buffer.from('Subject: hi\n\nhello\n') });
+//   await mta.stop();
+//
+// Interface: createMta(options) -> Mta (an EventEmitter with typed events delivered,
+// deferred, failed, bounced, done); start(); inject(); runQueue(); reload(); stop().
+// inject() queues the message as given (qmail-queue's behaviour: no header rewriting);
+// LF line ends are expected, as in the queue.
+// Failures: createMta rejects when the home's configuration, users/assign or queue
+// cannot be used; inject rejects with an Error whose `code` is QMTA_TEMP or QMTA_PERM and
+// whose message is "<status> <text>" (the queue refused or could not commit).
+// Guarantees: inject resolves only after the message is durable (fsync'd) in the queue.
+
+import { EventEmitter } from 'node:events';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createEngine, type Engine, type EngineOptions } from './daemon/engine.js';
+import { ensureHome } from './home/index.js';
+import { createLogger, silentLog, type Log, type QmtaLogger } from './log/index.js';
+import { isFailure, type Failure } from './outcome.js';
+import type { ControlOverrides } from './config/index.js';
+import type { MessageId } from './queue/types.js';
+import type { RemoteDelivery } from './send/remote.js';
+import type { DeliveryEvent } from './send/types.js';
+
+export type { DeliveryEvent } from './send/types.js';
+export type { RemoteDelivery, RemoteRequest, RemoteResult } from './send/remote.js';
+export type { Outcome, Failure } from './outcome.js';
+
+export interface MtaOptions {
+  /** The home directory (control/, users/, queue/, mail/, log/); created with defaults when missing. */
+  readonly home: string;
+  /** Control file values, by control file name, taking the place of the files. */
+  readonly control?: ControlOverrides;
+  /** Logging: true (default) = HOME/log/qmta.log; 'stdout'; false = none; or your own logger. */
+  readonly log?: boolean | 'stdout' | Log;
+  /** Remote delivery to use instead of the built-in SMTP client. */
+  readonly remote?: RemoteDelivery;
+  /** Time limit of one |program delivery, ms (default 1 hour). */
+  readonly programTimeoutMs?: number;
+}
+
+export interface InjectRequest {
+  /** Envelope sender ('' for a bounce). */
+  readonly from: string;
+  readonly to: readonly string[];
+  readonly message: Buffer | Uint8Array | Readable;
+}
+
+export interface MtaEvents {
+  delivered: [DeliveryEvent];
+  deferred: [DeliveryEvent];
+  failed: [DeliveryEvent];
+  bounced: [{ readonly id: MessageId; readonly bounce: MessageId | undefined }];
+  done: [{ readonly id: MessageId }];
+}
+
+export class Mta extends EventEmitter<MtaEvents> {
+  #engine!: Engine;
+  #logger: QmtaLogger | undefined;
+  #started = false;
+
+  /** @internal use createMta */
+  constructor() {
+    super();
+  }
+
+  /** @internal */
+  static async open(opts: MtaOptions): Promise<Mta> {
+    const created = await ensureHome(opts.home);
+    if (isFailure(created)) throw toError(created);
+    const mta = new Mta();
+    const log = mta.#makeLog(opts);
+    const engineOpts: EngineOptions = {
+      home: opts.home, log,
+      listener: {
+        delivered: (e) => mta.emit('delivered', e),
+        deferred: (e) => mta.emit('deferred', e),
+        failed: (e) => mta.emit('failed', e),
+        bounced: (e) => mta.emit('bounced', e),
+        done: (e) => mta.emit('done', e),
+      },
+      ...(opts.control ? { control: opts.control } : {}),
+      ...(opts.remote ? { remote: opts.remote } : {}),
+      ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
+    };
+    const engine = await createEngine(engineOpts);
+    if (isFailure(engine)) throw toError(engine);
+    mta.#engine = engine.value;
+    return mta;
+  }
+
+  #makeLog(opts: MtaOptions): Log {
+    if (opts.log === false) return silentLog;
+    if (typeof opts.log === 'object') return opts.log;
+    this.#logger = opts.log === 'stdout' ? createLogger({ stdout: true }) : createLogger({ file: join(opts.home, 'log', 'qmta.log') });
+    return this.#logger;
+  }
+
+  /** The home directory in use (absolute). */
+  get home(): string {
+    return this.#engine.home;
+  }
+
+  /** Recovers the queue and starts delivering. */
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    await this.#engine.start();
+  }
+
+  /** Queues a message; resolves with its queue id once it is durable. */
+  async inject(req: InjectRequest): Promise<MessageId> {
+    const r = await this.#engine.queue.add({ sender: req.from, recipients: [...req.to] }, req.message);
+    if (isFailure(r)) throw toError(r);
+    return r.value;
+  }
+
+  /** Makes every deferred delivery due now (like `qmta queue run`). */
+  runQueue(): void {
+    this.#engine.runQueue();
+  }
+
+  /** Rereads control/ (and the overrides) and users/assign. */
+  async reload(): Promise<void> {
+    const r = await this.#engine.reload();
+    if (isFailure(r)) throw toError(r);
+  }
+
+  /** Finishes in-flight deliveries (at most graceMs) and stops. */
+  async stop(graceMs = 20_000): Promise<void> {
+    await this.#engine.stop(graceMs);
+    await this.#logger?.close();
+  }
+}
+
+/** Opens an MTA over `options.home`. */
+export function createMta(options: MtaOptions): Promise<Mta> {
+  return Mta.open(options);
+}
+
+function toError(f: Failure): Error {
+  return Object.assign(new Error(`${f.status} ${f.text}`), { code: f.kind === 'temp' ? 'QMTA_TEMP' : 'QMTA_PERM' });
+}
