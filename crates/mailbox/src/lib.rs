@@ -29,10 +29,12 @@ use std::path::Path;
 
 use status::{Failure, Result};
 
-pub use from_line::{from_line, ctime_utc};
+use from_line::from_line;
+#[cfg(test)]
+use from_line::ctime_utc;
 pub use maildir::{deliver_maildir, MaildirDelivery};
-pub use mbox::{deliver_mbox, MboxDelivery};
-pub use quote::Quoter;
+pub use mbox::{deliver_mbox, MboxDelivery, DOTLOCK_STALE, LOCK_WAIT, SENDER_MAX};
+use quote::Quoter;
 
 /// Largest header block a caller may hand in (Return-Path, Delivered-To, a few more).
 pub const HEADERS_MAX: usize = 64 * 1024;

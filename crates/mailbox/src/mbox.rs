@@ -6,7 +6,9 @@
 //! 0600 when missing; it must be a regular file); lock (lock.rs: fcntl + dotlock, one
 //! bounded wait); note the size; write the From_ line, the header bytes and the body
 //! through the mboxrd quoter, an LF if the message lacks a final one, then the blank
-//! line; fsync; remove the dotlock; closing the file drops the fcntl lock.
+//! line; fsync; remove the dotlock; closing the file drops the fcntl lock. The close is
+//! not checked: fsync has already reported write errors, and a failure seen at close
+//! could no longer be truncated away.
 //!
 //! Failures: a `..`, a symlinked folder or a symlink/non-regular mbox -> temporary
 //! 4.7.0; locked past the wait -> temporary 4.3.0; bad header bytes or a sender over
