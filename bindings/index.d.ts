@@ -9,6 +9,67 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** An open queue (crates/queue `Queue`). */
+export declare class NativeQueue {
+  createWriter(): QueueWriter
+  /** Queues `prefix` + the file at `path` on a queue thread. */
+  addFile(prefix: Buffer, path: string, sender: string, recipients: Array<string>): Promise<string>
+  listTodo(): Array<string>
+  readTodo(id: string): NativeTodo
+  preprocess(id: string, local: Array<string>, remote: Array<string>): Promise<void>
+  preprocessSync(id: string, local: Array<string>, remote: Array<string>): void
+  listQueued(): Array<string>
+  info(id: string): NativeInfo
+  recipients(id: string, channel: string): Array<NativeRecipient>
+  markDone(id: string, channel: string, index: number): Promise<void>
+  markDoneSync(id: string, channel: string, index: number): void
+  appendBounce(id: string, paragraph: string): Promise<void>
+  readBounce(id: string): string | null
+  bodyPath(id: string): string
+  setNextAttempt(id: string, channel: string, atMs: number): void
+  nextAttempt(id: string, channel: string): number | null
+  remove(id: string): Promise<void>
+  removeSync(id: string): void
+  /** Moves a message to quarantine/; returns the directory it went to. */
+  quarantine(id: string, reason: string): string
+  recover(nowMs: number, garbageAgeMs: number): NativeRecovery
+  stats(): NativeQueueStats
+  counters(): NativeQueueCounters
+}
+
+/** A message being written (crates/queue `Writer`); dropping it uncommitted removes the body. */
+export declare class QueueWriter {
+  get id(): string
+  get size(): number
+  write(chunk: Uint8Array): void
+  /** Commits on the queue threads; resolves with the id once durable. */
+  commit(sender: string, recipients: Array<string>): Promise<string>
+  commitSync(sender: string, recipients: Array<string>): string
+  abort(): void
+}
+
+/** One SMTP server session bound to a queue. */
+export declare class SmtpSession {
+  /** A session with `settings`, queueing into the queue at `queueRoot`. */
+  constructor(settingsIn: SmtpSettings, queueRoot: string)
+  /** The 220 greeting line. */
+  greeting(): Buffer
+  /** The EHLO/HELO name given, if any (for the Received header). */
+  helo(): string | null
+  /** Takes a socket chunk. */
+  feed(chunk: Uint8Array): SmtpStep
+  /** Answers the pending decision. */
+  answer(code: number, status: string, text: string): SmtpStep
+  /** Opens the queue writer for the next body and writes `prefix` (the Received header). */
+  openBody(prefix: Uint8Array): void
+  /** Throws away the body being written, if any. */
+  dropBody(): void
+  /** Commits the body with its envelope; resolves with the message id once durable. */
+  commit(sender: string, recipients: Array<string>): Promise<string>
+  /** The TLS handshake after STARTTLS finished: the session resets (RFC 3207). */
+  tlsStarted(): void
+}
+
 /** A message file being read out for the wire. */
 export declare class WireReader {
   /** Opens the message file at `path`. */
@@ -53,8 +114,96 @@ export interface MaildropScan {
   failure?: MaildropFailure
 }
 
+export interface NativeInfo {
+  sender: string
+  birth: number
+  size: number
+}
+
+export interface NativeQuarantined {
+  id: string
+  reason: string
+}
+
+export interface NativeQueueCounters {
+  commits: number
+  fileFsyncs: number
+  dirFsyncs: number
+}
+
+export interface NativeQueueStats {
+  messages: number
+  todo: number
+}
+
+export interface NativeRecipient {
+  index: number
+  address: string
+  done: boolean
+}
+
+export interface NativeRecovery {
+  removed: Array<string>
+  quarantined: Array<NativeQuarantined>
+}
+
+export interface NativeTodo {
+  sender: string
+  recipients: Array<string>
+  birth: number
+}
+
 /** Cleans tmp/, moves new/ to cur/, lists cur/ with sizes (crates/mailbox read.rs). */
 export declare function openMaildrop(maildir: string): Promise<MaildropScan>
+
+/** Opens (creating when missing) the queue at `root`. */
+export declare function queueOpen(root: string, maxRecipients?: number | undefined | null): NativeQueue
+
+/** The raw-disk loop of the benchmark (queue::rawloop); resolves with the elapsed ms. */
+export declare function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number>
+
+/** A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd. */
+export interface SmtpDecision {
+  kind: string
+  address?: string
+  size?: number
+  body?: string
+  smtputf8?: boolean
+  mechanism?: string
+  user?: string
+  password?: string
+  bdat?: boolean
+  hops?: number
+  refusalCode?: number
+  refusalStatus?: string
+  refusalText?: string
+}
+
+/** Session settings; absent fields take smtp-proto's defaults. */
+export interface SmtpSettings {
+  hostname: string
+  /** 0 = unlimited. */
+  databytes?: number
+  maxCommandLine?: number
+  maxAuthLine?: number
+  maxTextLine?: number
+  maxRcpts?: number
+  maxErrors?: number
+  maxHops?: number
+  starttls?: boolean
+  tls?: boolean
+  auth?: boolean
+  authWithoutTls?: boolean
+  chunking?: boolean
+}
+
+/** What one feed/answer produced. */
+export interface SmtpStep {
+  replies: Buffer
+  decision?: SmtpDecision
+  close: boolean
+  starttls: boolean
+}
 
 /** What to send besides the file: prefix header lines, POP3 TOP's body line count. */
 export interface WireOptions {

@@ -773,7 +773,10 @@ if (
   }
 }
 
-const { WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, wireSize } = nativeBinding
+const { NativeQueue, QueueWriter, SmtpSession, WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, queueOpen, queueRawAddLoop, wireSize } = nativeBinding
+export { NativeQueue }
+export { QueueWriter }
+export { SmtpSession }
 export { WireReader }
 export { coreVersion }
 export { deliverMaildir }
@@ -781,5 +784,7 @@ export { deliverMaildirSync }
 export { deliverMbox }
 export { deliverMboxSync }
 export { openMaildrop }
+export { queueOpen }
+export { queueRawAddLoop }
 export { wireSize }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -167,3 +167,149 @@ export function openNativeQueue(root: string, maxRecipients?: number): QueueOutc
 export function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number> {
   return core.queueRawAddLoop(dir, count, threads, bodySize);
 }
+
+// --- smtp --- (bindings/src/smtp.rs: one native SMTP session per connection; body bytes stay in Rust)
+
+import { ok as okSmtp, type Outcome as SmtpOutcome } from './outcome.js';
+
+/** A question the native SMTP session asks the policy side (ts/smtpd). */
+export type SmtpDecision =
+  | { readonly kind: 'mail'; readonly address: string; readonly size?: number; readonly body?: string; readonly smtputf8: boolean }
+  | { readonly kind: 'rcpt'; readonly address: string }
+  | { readonly kind: 'auth'; readonly mechanism: 'PLAIN' | 'LOGIN'; readonly user: string; readonly password: string }
+  | { readonly kind: 'dataStart'; readonly bdat: boolean }
+  | {
+      readonly kind: 'dataEnd';
+      readonly size: number;
+      readonly hops: number;
+      /** Set when the engine refused the body (smuggling, size, hops...): drop it and send this. */
+      readonly refusal?: SmtpReply;
+    };
+
+export interface SmtpReply {
+  readonly code: number;
+  readonly status: string;
+  readonly text: string;
+}
+
+/** What one feed/answer produced: replies to write (one Buffer), the pending decision, flags. */
+export interface SmtpStep {
+  readonly replies: Buffer;
+  readonly decision?: SmtpDecision;
+  readonly close: boolean;
+  readonly starttls: boolean;
+}
+
+export type NativeSmtpSettings = core.SmtpSettings;
+
+function smtpDecision(d: core.SmtpDecision): SmtpDecision {
+  switch (d.kind) {
+    case 'mail':
+      return { kind: 'mail', address: d.address ?? '', size: d.size ?? undefined, body: d.body ?? undefined, smtputf8: d.smtputf8 === true };
+    case 'rcpt':
+      return { kind: 'rcpt', address: d.address ?? '' };
+    case 'auth':
+      return { kind: 'auth', mechanism: d.mechanism === 'PLAIN' ? 'PLAIN' : 'LOGIN', user: d.user ?? '', password: d.password ?? '' };
+    case 'dataStart':
+      return { kind: 'dataStart', bdat: d.bdat === true };
+    case 'dataEnd': {
+      const refusal = d.refusalCode ? { code: d.refusalCode, status: d.refusalStatus ?? '', text: d.refusalText ?? '' } : undefined;
+      return { kind: 'dataEnd', size: d.size ?? 0, hops: d.hops ?? 0, refusal };
+    }
+    default:
+      throw new Error(`unknown SMTP decision ${d.kind}`);
+  }
+}
+
+function smtpStep(s: core.SmtpStep): SmtpStep {
+  return { replies: s.replies, decision: s.decision ? smtpDecision(s.decision) : undefined, close: s.close, starttls: s.starttls };
+}
+
+/** One native SMTP session queueing into the queue at `queueRoot`. */
+export class SmtpSessionNative {
+  readonly #s: core.SmtpSession;
+
+  constructor(settings: NativeSmtpSettings, queueRoot: string) {
+    this.#s = new core.SmtpSession(settings, queueRoot);
+  }
+
+  greeting(): Buffer {
+    return this.#s.greeting();
+  }
+
+  helo(): string | undefined {
+    return this.#s.helo() ?? undefined;
+  }
+
+  feed(chunk: Buffer): SmtpStep {
+    return smtpStep(this.#s.feed(chunk));
+  }
+
+  answer(reply: SmtpReply): SmtpStep {
+    return smtpStep(this.#s.answer(reply.code, reply.status, reply.text));
+  }
+
+  /** Opens the queue writer for the coming body and writes `prefix` (the Received header). */
+  openBody(prefix: Buffer): SmtpOutcome<void> {
+    try {
+      this.#s.openBody(prefix);
+      return okSmtp(undefined);
+    } catch (err) {
+      return decodeFailure(err);
+    }
+  }
+
+  dropBody(): void {
+    this.#s.dropBody();
+  }
+
+  /** Commits the body; resolves once durable with the message id. */
+  async commit(sender: string, recipients: readonly string[]): Promise<SmtpOutcome<string>> {
+    try {
+      return okSmtp(await this.#s.commit(sender, [...recipients]));
+    } catch (err) {
+      return decodeFailure(err);
+    }
+  }
+
+  tlsStarted(): void {
+    this.#s.tlsStarted();
+  }
+}
+
+// --- queue ---
+// crates/queue through bindings/src/queue.rs. The async calls run on the queue crate's
+// own threads (no libuv thread is held while a commit waits for its group fsync) and
+// reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms block the calling thread and are
+// meant for worker threads. User: ts/queue (the Queue contract of ts/queue/types.ts).
+import { ok as okQueue, type Outcome as QueueOutcome } from './outcome.js';
+
+export type { NativeQueue, QueueWriter as NativeQueueWriter } from '#native';
+
+/** Runs a synchronous native queue call; a core failure becomes a Failure value. */
+export function queueCall<T>(run: () => T): QueueOutcome<T> {
+  try {
+    return okQueue(run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Awaits an asynchronous native queue call; a core failure becomes a Failure value. */
+export async function queueAwait<T>(run: () => Promise<T>): Promise<QueueOutcome<T>> {
+  try {
+    return okQueue(await run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Opens (creating when missing) the native queue at `root`. */
+export function openNativeQueue(root: string, maxRecipients?: number): QueueOutcome<core.NativeQueue> {
+  return queueCall(() => core.queueOpen(root, maxRecipients));
+}
+
+/** The benchmark's raw-disk loop (crates/queue rawloop.rs): elapsed milliseconds. */
+export function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number> {
+  return core.queueRawAddLoop(dir, count, threads, bodySize);
+}
