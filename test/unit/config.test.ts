@@ -107,6 +107,12 @@ test('list files: comments and blank lines ignored, entries lowercased', async (
   });
   t.deepEqual(c.locals, ['example.com', 'localhost']);
   t.deepEqual(c.rcpthosts, ['example.com', 'localhost'], 'rcpthosts defaults to locals');
+  const v = await load(t, {
+    locals: 'example.com\n',
+    virtualdomains: 'virt.example:joe\nExample.com:dup\njoe@other.example:x\n.wild.example:w\nno.example:\n:all\n',
+  });
+  t.deepEqual(v.rcpthosts, ['example.com', 'virt.example', 'other.example', '.wild.example'],
+    'and the virtual domains, without exceptions or the catch-all');
   t.deepEqual(c.percenthack, ['relay.example']);
   t.deepEqual(c.badmailfrom, ['@spam.example', 'joe@x.example']);
 });

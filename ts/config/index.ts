@@ -9,7 +9,7 @@
 // an override is parsed and validated exactly like the file it replaces.
 // Failures: unreadable file -> temp 4.3.0; bad value -> temp 4.3.5 "control/NAME line N: ...";
 // unknown override name -> temp 4.3.5. (Temporary: an admin fixes configuration; mail waits.)
-// Guarantee: `me` is resolved first, then `locals`, so defaults may use both.
+// Guarantee: `me`, `locals` and `virtualdomains` are resolved first, so defaults may use them.
 
 import { resolve } from 'node:path';
 import { ok, temp, type Outcome } from '../outcome.js';
@@ -78,15 +78,16 @@ function overrideLines(o: OverrideValue): readonly string[] {
 
 function build(home: string, names: ControlName[], sources: Map<ControlName, Source>): Outcome<Config> {
   const out: Record<string, unknown> = { home };
-  let ctx: DefaultContext = { home, me: '', locals: [] };
-  // me, then locals: every other default may depend on them.
-  const order: ControlName[] = ['me', 'locals', ...names.filter((n) => n !== 'me' && n !== 'locals')];
+  let ctx: DefaultContext = { home, me: '', locals: [], virtualdomains: [] };
+  const first: ControlName[] = ['me', 'locals', 'virtualdomains'];
+  const order: ControlName[] = [...first, ...names.filter((n) => !first.includes(n))];
   for (const name of order) {
     const v = valueOf(KEYS[name] as KeySpec<unknown>, sources.get(name)!, ctx);
     if (v.kind !== 'ok') return v;
     out[name] = v.value;
     if (name === 'me') ctx = { ...ctx, me: v.value as string };
     if (name === 'locals') ctx = { ...ctx, locals: v.value as string[] };
+    if (name === 'virtualdomains') ctx = { ...ctx, virtualdomains: v.value as DefaultContext['virtualdomains'] };
   }
   return ok(out as Config);
 }

@@ -12,11 +12,12 @@ import { firstLine, leadingInt, listLines, type ListLine } from './read.js';
 /** How qmail reads the file (§3.1): first line, leading integer, or every line. */
 export type ControlKind = 'line' | 'int' | 'list';
 
-/** What defaults may depend on: qmail's "me" and the locals list, resolved first. */
+/** What defaults may depend on: me, locals and virtualdomains, resolved first in that order. */
 export interface DefaultContext {
   readonly home: string;
   readonly me: string;
   readonly locals: readonly string[];
+  readonly virtualdomains: readonly { readonly key: string; readonly prepend: string }[];
 }
 
 /** A parse result: the value or the reason it is bad. */

@@ -1,8 +1,15 @@
 // Control files of the SMTP service (qmail-smtpd's, plus the listeners and limits qmail
 // left to tcpserver/tcprules). See key.ts for the KeySpec contract.
 
-import { flagKey, intKey, lineKey, listKey, lowercase } from '../key.js';
+import { flagKey, intKey, lineKey, listKey, lowercase, type DefaultContext } from '../key.js';
 import { listenAddress, network, type Network } from '../values.js';
+
+/** locals plus each virtualdomains domain or .suffix (not exceptions, not the catch-all). */
+function deliveredDomains(ctx: DefaultContext): readonly string[] {
+  const virtual = ctx.virtualdomains.filter((v) => v.prepend !== '' && v.key !== '')
+    .map((v) => v.key.slice(v.key.lastIndexOf('@') + 1));
+  return [...new Set([...ctx.locals, ...virtual])];
+}
 
 const LOOPBACK: readonly Network[] = [
   { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
@@ -15,9 +22,9 @@ export const smtpdKeys = {
   databytes: intKey('maximum message size in bytes (0 = no limit)', 0),
   localiphost: lineKey('name that box@[ip-of-this-host] is rewritten to', 'me', (ctx) => ctx.me),
   // Departure: qmail accepts every recipient when rcpthosts is missing (an open relay);
-  // qmta accepts the local domains only.
-  rcpthosts: listKey('domains (dom, or .dom for subdomains) accepted from anyone', 'locals',
-    (ctx) => ctx.locals, lowercase),
+  // qmta accepts what it delivers: locals and the virtualdomains domains.
+  rcpthosts: listKey('domains (dom, or .dom for subdomains) accepted from anyone', 'locals + virtualdomains',
+    deliveredDomains, lowercase),
   morercpthosts: listKey('more rcpthosts entries (read as a plain list; no cdb to compile)', 'none',
     () => [], lowercase),
   smtpgreeting: lineKey('text after 220 in the greeting; first word should be the host name', 'me', (ctx) => ctx.me),
