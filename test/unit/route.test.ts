@@ -86,3 +86,16 @@ test('originalRecipient undoes the virtualdomains prepend for bounces', (t) => {
   t.is(originalRecipient('x-y@unknown.example', table), 'x-y@unknown.example');
   t.is(originalRecipient('plain', table), 'plain');
 });
+
+test('property: originalRecipient inverts every virtualdomains rewrite', async (t) => {
+  const fc = (await import('fast-check')).default;
+  const domains = ['nowhere.mil', 'virt.example', 'x.wild.example', 'a.deep.wild.example', 'dup.example', 'far.example'];
+  const local = fc.stringMatching(/^[A-Za-z0-9._+=-]{1,20}$/);
+  fc.assert(fc.property(local, fc.constantFrom(...domains), (l, d) => {
+    const input = `${l}@${d}`;
+    const r = rewriteRecipient(input, table);
+    if (r.channel === 'local') return originalRecipient(r.address, table) === input;
+    return r.address === input && originalRecipient(input, table) === input;
+  }), { numRuns: 2000 });
+  t.pass();
+});

@@ -187,3 +187,14 @@ test('delUser removes assign lines and secrets but keeps the mail', async (t) =>
   t.is(readFileSync(join(home, 'users', 'apop'), 'utf8'), '');
   t.true(statSync(join(home, 'mail', 'fred', 'Maildir')).isDirectory());
 });
+
+test('a stale users/ lock left by a dead command is taken over', async (t) => {
+  const { utimesSync } = await import('node:fs');
+  const home = tempDir(t);
+  mkdirSync(join(home, 'users'));
+  writeFileSync(join(home, 'users', '.lock'), '');
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(join(home, 'users', '.lock'), old, old);
+  const r = await addUser(home, 'late');
+  t.is(r.kind, 'ok');
+});
