@@ -11,11 +11,16 @@
 //! the call began, so every entry change the caller made before calling is durable.
 //! Failure: the fsync's I/O error, returned to the caller whose own sync failed (waiters
 //! of a failed sync retry with their own fsync, so each gets its own answer).
+//!
+//! Every `Queue` opened on the same root in one process (the SMTP sessions', the TS
+//! wrapper's, an injector's) shares one `DirSyncs` (`for_root`), so their commits batch
+//! together.
 
+use std::collections::HashMap;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex};
-use std::io;
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
 use crate::id::BUCKETS;
 use crate::layout::{sync_dir, Folder, Layout};
@@ -40,8 +45,24 @@ pub struct DirSyncs {
     fsyncs: AtomicU64,
 }
 
+/// Open roots and their shared state; entries die with the last queue of a root.
+static ROOTS: OnceLock<Mutex<HashMap<PathBuf, Weak<DirSyncs>>>> = OnceLock::new();
+
 impl DirSyncs {
-    pub fn new(layout: &Layout) -> Self {
+    /// The group-sync state of the queue at `layout`'s root, shared within the process.
+    pub fn for_root(layout: &Layout) -> Arc<DirSyncs> {
+        let key = std::fs::canonicalize(layout.root()).unwrap_or_else(|_| layout.root().to_path_buf());
+        let mut roots = ROOTS.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+        roots.retain(|_, w| w.strong_count() > 0);
+        if let Some(s) = roots.get(&key).and_then(Weak::upgrade) {
+            return s;
+        }
+        let s = Arc::new(DirSyncs::new(layout));
+        roots.insert(key, Arc::downgrade(&s));
+        s
+    }
+
+    fn new(layout: &Layout) -> Self {
         let dirs = Folder::ALL
             .iter()
             .flat_map(|f| (0..BUCKETS).map(move |b| (*f, b)))
@@ -97,7 +118,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("qmta-dirsync-{}", std::process::id()));
         let layout = Layout::new(&dir);
         layout.ensure().unwrap();
-        let syncs = Arc::new(DirSyncs::new(&layout));
+        let syncs = DirSyncs::for_root(&layout);
         let threads: Vec<_> = (0..32)
             .map(|_| {
                 let s = syncs.clone();
@@ -115,5 +136,16 @@ mod tests {
         let layout = Layout::new(Path::new("/nonexistent/qmta-queue"));
         let syncs = DirSyncs::new(&layout);
         assert!(syncs.sync(Folder::Todo, 0).is_err());
+    }
+
+    #[test]
+    fn queues_on_one_root_share_their_state() {
+        let dir = std::env::temp_dir().join(format!("qmta-dirsync-share-{}", std::process::id()));
+        let layout = Layout::new(&dir);
+        layout.ensure().unwrap();
+        let a = DirSyncs::for_root(&layout);
+        let b = DirSyncs::for_root(&Layout::new(&dir.join(".")));
+        assert!(Arc::ptr_eq(&a, &b));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -62,7 +62,7 @@ impl Default for Options {
 /// Shared state of one open queue.
 pub(crate) struct Inner {
     layout: layout::Layout,
-    syncs: dirsync::DirSyncs,
+    syncs: Arc<dirsync::DirSyncs>,
     max_recipients: usize,
     file_fsyncs: AtomicU64,
     commits: AtomicU64,
@@ -104,7 +104,7 @@ impl Queue {
         }
         let layout = layout::Layout::new(root);
         layout.ensure()?;
-        let syncs = dirsync::DirSyncs::new(&layout);
+        let syncs = dirsync::DirSyncs::for_root(&layout);
         let inner = Inner { layout, syncs, max_recipients: opts.max_recipients, file_fsyncs: AtomicU64::new(0), commits: AtomicU64::new(0) };
         Ok(Queue { inner: Arc::new(inner) })
     }
