@@ -126,3 +126,10 @@ test('user commands make a running qmta of the home reload (SIGHUP)', async (t) 
   t.regex(r.stdout, /running qmta reloaded/);
   t.is(String((await heard)[0]).trim(), 'reload');
 });
+
+test('importing the command module runs nothing; buildProgram registers the subcommands', async (t) => {
+  const { buildProgram } = await import('../../ts/cli/main.js');
+  const program = await buildProgram();
+  t.true(program.commands.some((c) => c.name() === 'user'));
+  t.is(process.exitCode ?? 0, 0);
+});

@@ -8,8 +8,9 @@
 // Exit codes (qmail's): 0 success; 100 permanent failure or usage error; 111 temporary failure.
 // Failures are printed by ctx.fail as "qmta: <text> (#<status>)" on stderr.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { ensureHome } from '../home/create.js';
 import { signalRunning } from '../home/pid.js';
@@ -88,7 +89,18 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv).catch((err: unknown) => {
-  process.stderr.write(`qmta: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
-  process.exitCode = 111;
-});
+/** True when this file is the program being run (also through npm's bin symlink), not an import. */
+function isEntryPoint(): boolean {
+  try {
+    return process.argv[1] !== undefined && pathToFileURL(realpathSync(process.argv[1])).href === import.meta.url;
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv).catch((err: unknown) => {
+    process.stderr.write(`qmta: internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+    process.exitCode = 111;
+  });
+}
