@@ -96,6 +96,10 @@ test('smtproutes relay: its own addresses and port, no self check; unresolvable 
   t.deepEqual(r.kind === 'ok' ? r.value.map((x) => [x.ip, x.port]) : r, [['192.0.2.99', 2525]]);
   const lit = await findTargets(dns, 'x.test', { kind: 'relay', relay: '127.0.0.1', port: 26 }, opts);
   t.deepEqual(lit.kind === 'ok' ? lit.value.map((x) => x.ip) : lit, ['127.0.0.1']);
+  for (const relay of ['[192.0.2.4]', '[IPv6:2001:db8::4]', '2001:db8::4']) {
+    const br = await findTargets(dns, 'x.test', { kind: 'relay', relay, port: 25 }, opts);
+    t.is(br.kind === 'ok' ? br.value[0]!.ip : br.kind, relay.includes('192') ? '192.0.2.4' : '2001:db8::4', relay);
+  }
   const bad = await findTargets(dns, 'x.test', { kind: 'relay', relay: 'nowhere.test', port: 25 }, opts);
   t.is(bad.kind === 'temp' ? bad.status : bad.kind, '4.4.3');
 });

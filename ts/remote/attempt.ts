@@ -43,6 +43,8 @@ export interface AttemptContext {
   readonly tlsCa: string | Buffer | undefined;
   readonly downed: DownedHosts;
   readonly plaintext: PlaintextHosts;
+  /** Open connections, so that close() can end them. */
+  readonly open: Set<SmtpConnection>;
 }
 
 export type AttemptResult =
@@ -78,9 +80,11 @@ async function connectAndRun(target: Target, job: AttemptJob, ctx: AttemptContex
   ctx.downed.reached(target.ip);
   if (c.kind === 'failed') return { kind: 'next', failure: report.noConnection(`${target.ip}: ${c.code}`) };
   const conn = new SmtpConnection(c.socket, ctx.timeoutRemoteMs);
+  ctx.open.add(conn);
   try {
     return await runSession(conn, target, job, ctx, tls);
   } finally {
+    ctx.open.delete(conn);
     conn.quit();
   }
 }

@@ -1,7 +1,8 @@
 // Remote delivery (qmail-rspawn + qmail-remote): the RemoteDelivery the scheduler
 // (ts/send/remote.ts) hands each destination domain's recipients to.
 //
-// Interface: createRemoteDelivery(settings, deps?) -> RemoteDelivery & { downed, limiter }.
+// Interface: createRemoteDelivery(settings, deps?) -> RemoteService (RemoteDelivery plus
+// downed, limiter, update(settings), close()).
 // deliver(req): waits for a slot (concurrencyremote in total, concurrencyperdomain per
 // domain), finds the route (smtproutes, else MX), computes the wire size, and tries the
 // addresses in order until one gives an SMTP dialogue; resolves with one outcome per
@@ -10,13 +11,15 @@
 // the last address's reason (temp 4.4.1 "wasn't able to establish an SMTP connection",
 // or the TLS-required failure); an unexpected exception -> temp 4.3.0 for every
 // recipient (fromException: unknown means temporary), logged.
-// Guarantees: never rejects; the slot is released whatever happens.
+// Guarantees: never rejects; the slot is released whatever happens. The downed-host
+// memory's skip time and file are fixed at creation (update leaves them).
 
 import { Resolver } from 'node:dns/promises';
 import { wireSize } from '../native.js';
 import { fromException, temp, type Failure, type Outcome } from '../outcome.js';
 import type { RemoteDelivery, RemoteRequest, RemoteResult } from '../send/remote.js';
 import { tryTarget, type AttemptContext } from './attempt.js';
+import type { SmtpConnection } from './connection.js';
 import { Limiter } from './limiter.js';
 import { localAddressTest } from './local-addresses.js';
 import { findTargets, type Dns } from './mx.js';
@@ -42,6 +45,11 @@ export interface RemoteDeps {
 export interface RemoteService extends RemoteDelivery {
   readonly downed: DownedHosts;
   readonly limiter: Limiter;
+  /** New settings (control files reloaded): routes, DNS, timeouts and limits change in
+   * place; the downed-host and plaintext memories and connections in flight carry on. */
+  update(settings: RemoteSettings): void;
+  /** Ends open connections (their recipients get "connection died", temporary); later deliveries are deferred. */
+  close(): Promise<void>;
 }
 
 /** A node:dns Resolver using the configured servers (or the system's). */
@@ -52,42 +60,14 @@ export function createResolver(settings: RemoteSettings): Dns {
 }
 
 /** Builds the remote delivery service from its settings. */
-export function createRemoteDelivery(settings: RemoteSettings, deps: RemoteDeps = {}): RemoteService {
+export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps = {}): RemoteService {
   const now = deps.now ?? Date.now;
-  const dns = deps.dns ?? createResolver(settings);
-  const isLocal = localAddressTest(settings.localAddresses);
-  const limiter = new Limiter(settings.concurrencyRemote, settings.concurrencyPerDomain);
-  const downed = new DownedHosts({ now, skipSeconds: settings.downedHostSkip, path: settings.tcptoPath });
-  const ctx: AttemptContext = {
-    helohost: settings.helohost,
-    timeoutConnectMs: settings.timeoutConnect * 1000,
-    timeoutRemoteMs: settings.timeoutRemote * 1000,
-    tlsCa: settings.tlsCa,
-    downed,
-    plaintext: new PlaintextHosts({ now, ttlSeconds: settings.plaintextMemory }),
-  };
-
-  async function deliverGroup(req: RemoteRequest): Promise<Outcome<string>[]> {
-    const all = (f: Failure): Outcome<string>[] => req.recipients.map(() => f);
-    const route = findRoute(settings.smtproutes, req.domain);
-    const targets = await findTargets(dns, req.domain, route, { port: settings.port, isLocal, random: deps.random });
-    if (targets.kind !== 'ok') return all(targets);
-    const size = wireSize(req.bodyPath);
-    if (size.kind !== 'ok') return all(size);
-    const job = {
-      bodyPath: req.bodyPath, sender: req.sender, recipients: req.recipients, size: size.value,
-      tlsRequired: tlsRequiredFor(settings.tlsRequired, req.domain),
-      auth: route.kind === 'relay' ? authFor(settings.auth, route.relay) : undefined,
-    };
-    let last: Failure = temp('4.4.1', "Sorry, I wasn't able to establish an SMTP connection.");
-    for (const target of targets.value) {
-      const r = await tryTarget(target, job, ctx);
-      if (r.kind === 'done') return r.results;
-      deps.log?.info({ id: req.id, ip: target.ip, reason: r.failure.text }, 'remote: trying next address');
-      last = r.failure;
-    }
-    return all(last);
-  }
+  const limiter = new Limiter(initial.concurrencyRemote, initial.concurrencyPerDomain);
+  const downed = new DownedHosts({ now, skipSeconds: initial.downedHostSkip, path: initial.tcptoPath });
+  const plaintext = new PlaintextHosts({ now, ttlSeconds: initial.plaintextMemory });
+  const open = new Set<SmtpConnection>();
+  let closed = false;
+  let current = prepare(initial, deps, { downed, plaintext, open });
 
   return {
     downed,
@@ -96,7 +76,7 @@ export function createRemoteDelivery(settings: RemoteSettings, deps: RemoteDeps 
       const release = await limiter.acquire(req.domain);
       let outcomes: Outcome<string>[];
       try {
-        outcomes = await deliverGroup(req);
+        outcomes = closed ? req.recipients.map(() => SHUT_DOWN) : await deliverGroup(current, deps, req);
       } catch (err) {
         deps.log?.error({ id: req.id, err: String(err) }, 'remote: delivery threw');
         outcomes = req.recipients.map(() => fromException(err));
@@ -105,5 +85,62 @@ export function createRemoteDelivery(settings: RemoteSettings, deps: RemoteDeps 
       }
       return req.recipients.map((address, i) => ({ address, outcome: outcomes[i]! }));
     },
+    update(settings: RemoteSettings): void {
+      current = prepare(settings, deps, { downed, plaintext, open });
+      limiter.setLimits(settings.concurrencyRemote, settings.concurrencyPerDomain);
+    },
+    async close(): Promise<void> {
+      closed = true;
+      for (const conn of open) conn.destroy();
+    },
   };
+}
+
+const SHUT_DOWN = temp('4.3.2', 'remote delivery is shutting down; will retry');
+
+interface Prepared {
+  readonly settings: RemoteSettings;
+  readonly dns: Dns;
+  readonly isLocal: (ip: string) => boolean;
+  readonly ctx: AttemptContext;
+}
+
+/** Everything derived from one version of the settings; the memories carry over. */
+function prepare(settings: RemoteSettings, deps: RemoteDeps, keep: Pick<AttemptContext, 'downed' | 'plaintext' | 'open'>): Prepared {
+  return {
+    settings,
+    dns: deps.dns ?? createResolver(settings),
+    isLocal: localAddressTest(settings.localAddresses),
+    ctx: {
+      ...keep,
+      helohost: settings.helohost,
+      timeoutConnectMs: settings.timeoutConnect * 1000,
+      timeoutRemoteMs: settings.timeoutRemote * 1000,
+      tlsCa: settings.tlsCa,
+    },
+  };
+}
+
+/** Route, size, then the addresses in order until one gives an SMTP dialogue. */
+async function deliverGroup(p: Prepared, deps: RemoteDeps, req: RemoteRequest): Promise<Outcome<string>[]> {
+  const { settings } = p;
+  const all = (f: Failure): Outcome<string>[] => req.recipients.map(() => f);
+  const route = findRoute(settings.smtproutes, req.domain);
+  const targets = await findTargets(p.dns, req.domain, route, { port: settings.port, isLocal: p.isLocal, random: deps.random });
+  if (targets.kind !== 'ok') return all(targets);
+  const size = wireSize(req.bodyPath);
+  if (size.kind !== 'ok') return all(size);
+  const job = {
+    bodyPath: req.bodyPath, sender: req.sender, recipients: req.recipients, size: size.value,
+    tlsRequired: tlsRequiredFor(settings.tlsRequired, req.domain),
+    auth: route.kind === 'relay' ? authFor(settings.auth, route.relay) : undefined,
+  };
+  let last: Failure = temp('4.4.1', "Sorry, I wasn't able to establish an SMTP connection.");
+  for (const target of targets.value) {
+    const r = await tryTarget(target, job, p.ctx);
+    if (r.kind === 'done') return r.results;
+    deps.log?.info({ id: req.id, ip: target.ip, reason: r.failure.text }, 'remote: trying next address');
+    last = r.failure;
+  }
+  return all(last);
 }

@@ -2,7 +2,8 @@
 //
 // Interface: findTargets(dns, domain, route, opts) -> Outcome<Target[]>, in the order to
 // try; orderMx and dropSelf are the pure steps, exported for unit tests.
-// Order: smtproutes relay (its A/AAAA, pref 0, no self check, like qmail); else an
+// Order: smtproutes relay (an address, '[address]', or a name's A/AAAA; pref 0, no self
+// check, like qmail); else an
 // address literal ('[1.2.3.4]', '[IPv6:..]', bare dotted quad) at pref 0; else MX by
 // preference, equal preferences shuffled, each MX host's IPv6 then IPv4 addresses (qmail
 // had no AAAA; RFC 5321 wants both); no MX (NODATA) -> the domain's own A/AAAA.
@@ -115,7 +116,8 @@ export async function findTargets(dns: Dns, domain: string, route: Route, opts: 
 }
 
 async function findRelay(dns: Dns, relay: string, port: number): Promise<Outcome<Target[]>> {
-  if (isIP(relay) !== 0) return ok([literalTarget(relay, port)]);
+  const literal = isIP(relay) !== 0 ? relay : literalAddress(relay);
+  if (literal) return ok([literalTarget(literal, port)]);
   const a = await lookupAddresses(dns, relay);
   if (a.ips.length === 0) {
     return temp('4.4.3', `Sorry, I couldn't find the address of smarthost ${relay} (${a.tempCode ?? 'no address'}).`);

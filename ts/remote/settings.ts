@@ -3,9 +3,11 @@
 //
 // Control names (qmail's where qmail had one): smtproutes, helohost, timeoutconnect,
 // timeoutremote, concurrencyremote; qmta's own: dnsservers, tlsrequired, remoteauth,
-// concurrencyperdomain. Their line syntax is parsed by control-syntax.ts.
+// concurrencyperdomain. ts/config/keys/remote.ts parses them; ts/daemon/wiring.ts
+// converts its entries into these shapes (a constraint kept at both ends).
 
-/** One control/smtproutes entry: `key:relay[:port]`; relay '' means "use MX as usual". */
+/** One control/smtproutes entry: `key:relay[:port]`; relay '' means "use MX as usual";
+ * relay may be a name, an address or '[address]' / '[IPv6:address]'. */
 export interface SmtpRoute {
   /** 'a.b.c', '.b.c' (suffix), or '' (the default route); lowercase. */
   readonly key: string;
