@@ -8,7 +8,7 @@
 //   await mta.stop();
 //
 // Interface: createMta(options) -> Mta (an EventEmitter with typed events delivered,
-// deferred, failed, bounced, done); start(); inject(); runQueue(); reload(); stop().
+// deferred, failed, bounced, done); start(); inject(); idle(); runQueue(); reload(); stop().
 // inject() queues the message as given (qmail-queue's behaviour: no header rewriting);
 // LF line ends are expected, as in the queue.
 // Failures: createMta rejects when the home's configuration, users/assign or queue
@@ -119,6 +119,11 @@ export class Mta extends EventEmitter<MtaEvents> {
     const r = await this.#engine.queue.add({ sender: req.from, recipients: [...req.to] }, req.message);
     if (isFailure(r)) throw toError(r);
     return r.value;
+  }
+
+  /** Resolves when no delivery runs, nothing waits for preprocessing and nothing is due now. */
+  idle(): Promise<void> {
+    return this.#engine.scheduler.whenIdle();
   }
 
   /** Makes every deferred delivery due now (like `qmta queue run`). */
