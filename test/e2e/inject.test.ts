@@ -3,31 +3,14 @@
 // the queue API.
 
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { tempDir } from '../helpers/home.js';
 import { openQueue } from '../../ts/queue/index.js';
+import { runNode, type Run } from './inject-process.js';
 
 const MAIN = new URL('../../ts/cli/main.js', import.meta.url).pathname;
-
-export interface Run { code: number | null; stdout: string; stderr: string }
-
-/** Runs `node script args` with stdin and only the given environment (plus PATH). */
-export function runNode(script: string, args: readonly string[], input: string | Buffer, env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(input);
-  });
-}
 
 /** A home whose control files name the host, as an administrator would set them. */
 function home(t: ExecutionContext): string {
@@ -98,10 +81,7 @@ test('bad input: each message is queued correctly or refused with 100', async (t
     [`To: a@x.example\n${bigField}\nbody\n`, []],
     ['', ['a@x.example']],
   ] as const;
-  for (const [input, args] of ok) {
-    const r = await inject(h, args, input);
-    t.is(r.code, 0, r.stderr);
-  }
+  for (const r of await Promise.all(ok.map(([input, args]) => inject(h, args, input)))) t.is(r.code, 0, r.stderr);
   const msgs = queued(h);
   t.is(msgs.length, 4);
   const bodies = msgs.map((m) => m.body);
@@ -118,10 +98,10 @@ test('bad input: each message is queued correctly or refused with 100', async (t
     [['x@[1.2'], 'Subject: s\n\nbody\n', /unable to parse address/],
     [[], '', /no recipients/],
   ];
-  for (const [args, input, message] of refused) {
-    const r = await inject(h, args, input);
-    t.is(r.code, 100, input);
-    t.regex(r.stderr, message);
+  const runs = await Promise.all(refused.map(([args, input]) => inject(h, args, input)));
+  for (const [i, r] of runs.entries()) {
+    t.is(r.code, 100, refused[i]?.[1]);
+    t.regex(r.stderr, refused[i]?.[2] ?? /./);
   }
   t.is(queued(h).length, 4);
 });
