@@ -12,6 +12,7 @@ import type { Log } from '../log/index.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
 import type { DurableQueue } from '../queue/types.js';
 import type { AssignTable } from '../users/assign.js';
+import { pop3Service } from '../pop3d/service.js';
 
 export interface ServiceContext {
   readonly home: string;
@@ -34,6 +35,7 @@ export type ServiceStarter = (ctx: ServiceContext) => Promise<Outcome<RunningSer
 
 /** The listeners `qmta start` runs: the SMTP and POP3 engineers add one line each. */
 export const SERVICES: ServiceStarter[] = [
+  pop3Service,
 ];
 
 /** Starts every service in order; on a failure stops the ones already started. */

@@ -37,7 +37,7 @@ export interface Pop3Server {
 export async function startPop3d(partial: Partial<Pop3Settings>, deps: Pop3Deps): Promise<Pop3Server> {
   const settings: Pop3Settings = { ...DEFAULT_POP3, ...partial };
   if (settings.listenTls.length > 0 && !settings.tls) throw new Error('pop3s listeners need a TLS certificate and key');
-  const tls = settings.tls ? createSecureContext(settings.tls) : undefined;
+  const tls = settings.tls && 'context' in settings.tls ? settings.tls : settings.tls ? createSecureContext(settings.tls) : undefined;
   const ctx: SessionContext = {
     settings,
     deps,

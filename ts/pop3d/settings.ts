@@ -7,7 +7,7 @@
 // Guarantees: every limit has a finite default; the idle timeout is never below RFC
 // 1939's 10 minutes unless `idleTimeoutMs` is set explicitly (tests).
 
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContext, SecureContextOptions } from 'node:tls';
 
 export interface Pop3Settings {
   /** Plain POP3 listeners ("127.0.0.1:2110", "[::1]:2110"); STLS upgrades them. */
@@ -16,8 +16,8 @@ export interface Pop3Settings {
   readonly listenTls: readonly string[];
   /** The host name in the APOP timestamp banner `<pid.time@host>`. */
   readonly hostname: string;
-  /** Certificate and key; without them neither STLS nor pop3s is offered. */
-  readonly tls?: SecureContextOptions;
+  /** Certificate and key (or a ready context); without them neither STLS nor pop3s is offered. */
+  readonly tls?: SecureContextOptions | SecureContext;
   /** Allow USER/PASS on a connection without TLS (loopback testing; pop3plaintext). */
   readonly plaintext: boolean;
   /** checkpassword program and its arguments; when set it replaces users/passwd. */

@@ -1,0 +1,53 @@
+// The POP3 service as `qmta start` runs it: settings from control/, users from users/,
+// the TLS certificate shared with the SMTP service (ts/smtpd/tls.ts: control/tlscert.pem
+// and control/tlskey.pem, a self-signed pair generated when both are missing).
+//
+// Interface: pop3Service (a ServiceStarter for ts/daemon/services.ts); pop3Settings(config).
+// Control files: pop3listen (default 127.0.0.1:2110), pop3slisten (default none),
+// pop3plaintext (default 0), checkpassword (default none: users/passwd and users/apop),
+// me (the APOP banner's host), tlscert, tlskey.
+// Failures: a certificate that cannot be read or made, or a listener that cannot bind
+// -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
+// Reload: users/ files are read at every login, so `qmta user passwd` takes effect at
+// once; a change of listeners or certificate needs a restart (the HUP leaves them).
+
+import type { Config } from '../config/index.js';
+import type { ServiceStarter } from '../daemon/services.js';
+import { ok, temp } from '../outcome.js';
+import { loadTls } from '../smtpd/tls.js';
+import { pop3DepsFromHome } from './home-deps.js';
+import { startPop3d } from './index.js';
+import type { Pop3Settings } from './settings.js';
+
+interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+function spec(a: HostPort): string {
+  return a.host.includes(':') ? `[${a.host}]:${a.port}` : `${a.host}:${a.port}`;
+}
+
+/** The POP3 settings that control/ gives, without the certificate. */
+export function pop3Settings(c: Config): Partial<Pop3Settings> {
+  return {
+    listen: c.pop3listen.map(spec),
+    listenTls: c.pop3slisten.map(spec),
+    plaintext: c.pop3plaintext,
+    hostname: c.me,
+    ...(c.checkpassword ? { checkpassword: c.checkpassword.split(/\s+/).filter(Boolean) } : {}),
+  };
+}
+
+/** Starts the POP3 listeners of a home. */
+export const pop3Service: ServiceStarter = async (ctx) => {
+  const c = ctx.config.current();
+  try {
+    const tls = loadTls({ certFile: c.tlscert, keyFile: c.tlskey }, c.me, ctx.log);
+    const server = await startPop3d({ ...pop3Settings(c), tls }, pop3DepsFromHome(ctx.home, ctx.log));
+    ctx.log.info({ event: 'pop3', addresses: server.addresses }, 'pop3: listening');
+    return ok({ name: 'pop3', stop: () => server.close() });
+  } catch (err) {
+    return temp('4.3.0', `pop3: ${(err as Error).message}`);
+  }
+};
