@@ -57,13 +57,9 @@ pub fn deliver_maildir(d: &MaildirDelivery) -> Result<String> {
         let _ = sys::unlinkat(folders.tmp.as_fd(), name.as_bytes());
         return Err(f);
     }
-    if let Err(f) = publish(&folders, &name, d.maildir) {
-        let _ = sys::unlinkat(folders.new.as_fd(), name.as_bytes());
-        let _ = sys::unlinkat(folders.tmp.as_fd(), name.as_bytes());
-        return Err(f);
-    }
+    let published = publish(&folders, &name, d.maildir);
     let _ = sys::unlinkat(folders.tmp.as_fd(), name.as_bytes());
-    Ok(name)
+    published.map(|_| name)
 }
 
 fn open_folders(maildir: &Path) -> Result<Folders> {
@@ -104,13 +100,15 @@ fn write_tmp(mut file: File, headers: &[u8], body: &mut File, what: &dyn Fn(&str
 }
 
 /// The link into new/ is the delivery moment; the fsync of new/ makes it durable.
+/// A failure after our link removes new/NAME again; a failing link removes nothing
+/// there (an EEXIST would be somebody else's file).
 fn publish(folders: &Folders, name: &str, maildir: &Path) -> Result<()> {
     let what = |step: &str| format!("{step} new/{name} in {}", maildir.display());
     let (tmp, new) = (folders.tmp.as_fd(), folders.new.as_fd());
-    sys::linkat(tmp, name.as_bytes(), new, name.as_bytes())
-        .and_then(|_| fault::at(Step::Linked))
-        .map_err(|e| Failure::from_io(&e, &what("linking")))?;
-    sys::fsync(new)
-        .and_then(|_| fault::at(Step::NewSynced))
-        .map_err(|e| Failure::from_io(&e, &what("syncing")))
+    sys::linkat(tmp, name.as_bytes(), new, name.as_bytes()).map_err(|e| Failure::from_io(&e, &what("linking")))?;
+    let synced = fault::at(Step::Linked).and_then(|_| sys::fsync(new)).and_then(|_| fault::at(Step::NewSynced));
+    synced.map_err(|e| {
+        let _ = sys::unlinkat(new, name.as_bytes());
+        Failure::from_io(&e, &what("syncing"))
+    })
 }
