@@ -1,0 +1,222 @@
+// One SMTP connection: moves bytes between a socket and its native session, answers the
+// session's decisions through the policy, and handles STARTTLS, timeouts and shutdown.
+//
+// Batching: each socket chunk is fed whole; replies produced while resolving its
+// decisions are collected and written once (TCP_NODELAY is on, so one write = one
+// segment for a pipelined group). While decisions are resolved the socket is paused,
+// so the session never holds more than a chunk of pipelined input.
+//
+// Failures: a policy function that throws -> 451 4.3.0 for that command; opening the
+// queue writer fails -> 451 (its status); commit fails -> 451, never 5xx and never a
+// false 250 (250 only after the commit promise resolved = durable). Read timeout and
+// session limit -> 421 4.4.2 and close. A socket error closes; an open body is dropped.
+
+import type { Socket } from 'node:net';
+import { TLSSocket, type SecureContext } from 'node:tls';
+import { SmtpSessionNative, type NativeSmtpSettings, type SmtpDecision, type SmtpReply, type SmtpStep } from '../native.js';
+import { assertNever, describe } from '../outcome.js';
+import { decideAuth, decideMail, decideRcpt, type Policy } from './policy.js';
+import { receivedHeader } from './received.js';
+import type { ListenerKind, SmtpdLog } from './types.js';
+
+export interface ConnectionContext {
+  readonly kind: ListenerKind;
+  readonly policy: Policy;
+  readonly native: NativeSmtpSettings;
+  readonly queueRoot: string;
+  readonly secureContext?: SecureContext;
+  readonly relayClient: boolean;
+  readonly timeoutMs: number;
+  readonly sessionLimitMs: number;
+  readonly onQueued?: (id: string) => void;
+  readonly onClose: () => void;
+  readonly log?: SmtpdLog;
+  readonly now: () => Date;
+}
+
+const reply = (code: number, status: string, text: string): SmtpReply => ({ code, status, text });
+
+export class SmtpConnection {
+  #socket: Socket;
+  readonly #ctx: ConnectionContext;
+  readonly #session: SmtpSessionNative;
+  readonly #ip: string;
+  #user: string | undefined;
+  #sender = '';
+  #rcpts: string[] = [];
+  #inBody = false;
+  #busy = false;
+  #draining = false;
+  #closed = false;
+  #limit: NodeJS.Timeout | undefined;
+
+  constructor(socket: Socket, ctx: ConnectionContext) {
+    this.#socket = socket;
+    this.#ctx = ctx;
+    this.#ip = socket.remoteAddress ?? 'unknown';
+    this.#session = new SmtpSessionNative(ctx.native, ctx.queueRoot);
+  }
+
+  start(): void {
+    const s = this.#socket;
+    s.setNoDelay(true);
+    s.on('error', (err) => this.#ctx.log?.info({ ip: this.#ip, err: err.message }, 'smtp connection error'));
+    s.once('close', () => this.#closedNow());
+    this.#limit = setTimeout(() => this.#abandon('421 4.4.2 session time limit reached, closing\r\n'), this.#ctx.sessionLimitMs);
+    this.#attach(s);
+    s.write(this.#session.greeting());
+  }
+
+  /** Shutdown: closes now when idle, else after the message in progress. */
+  drain(): void {
+    this.#draining = true;
+    if (!this.#busy && !this.#inBody) this.#abandon('421 4.3.2 service shutting down, closing\r\n');
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  #attach(s: Socket): void {
+    s.setTimeout(this.#ctx.timeoutMs, () => this.#abandon('421 4.4.2 timeout, closing connection\r\n'));
+    s.on('data', (chunk: Buffer) => this.#onData(chunk));
+  }
+
+  #abandon(line: string): void {
+    if (this.#closed) return;
+    this.#socket.end(line);
+    setTimeout(() => this.#socket.destroy(), 2_000).unref();
+  }
+
+  #closedNow(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#limit);
+    this.#session.dropBody();
+    this.#ctx.onClose();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closed) return;
+    const step = this.#session.feed(chunk);
+    if (!step.decision) return this.#finish([step.replies], step);
+    this.#busy = true;
+    this.#socket.pause();
+    void this.#resolve(step);
+  }
+
+  async #resolve(first: SmtpStep): Promise<void> {
+    const out = [first.replies];
+    let step = first;
+    while (step.decision && !this.#closed) {
+      const answer = await this.#decideSafely(step.decision);
+      if (this.#closed) return;
+      step = this.#session.answer(answer);
+      out.push(step.replies);
+    }
+    this.#busy = false;
+    this.#finish(out, step);
+    if (!this.#closed && !step.close && !step.starttls) this.#socket.resume();
+  }
+
+  #finish(out: Buffer[], step: SmtpStep): void {
+    if (this.#closed) return;
+    const bytes = out.length === 1 ? out[0]! : Buffer.concat(out);
+    if (step.close) {
+      this.#socket.end(bytes);
+      return;
+    }
+    if (bytes.length > 0) this.#socket.write(bytes);
+    if (step.starttls) return this.#upgrade();
+    if (this.#draining && !this.#inBody) this.#abandon('421 4.3.2 service shutting down, closing\r\n');
+  }
+
+  async #decideSafely(d: SmtpDecision): Promise<SmtpReply> {
+    try {
+      return await this.#decide(d);
+    } catch (err) {
+      this.#ctx.log?.error({ ip: this.#ip, err: (err as Error).message, decision: d.kind }, 'smtp policy error');
+      return reply(451, '4.3.0', 'local error, try again later');
+    }
+  }
+
+  async #decide(d: SmtpDecision): Promise<SmtpReply> {
+    const peer = { relayClient: this.#ctx.relayClient, user: this.#user, requireAuth: this.#ctx.kind !== 'smtp' };
+    switch (d.kind) {
+      case 'mail': {
+        const r = decideMail(this.#ctx.policy, peer, d.address);
+        if (r.code === 250) [this.#sender, this.#rcpts] = [d.address, []];
+        return r;
+      }
+      case 'rcpt': {
+        const r = await decideRcpt(this.#ctx.policy, peer, d.address);
+        if (r.code === 250) this.#rcpts.push(d.address);
+        return r;
+      }
+      case 'auth': {
+        const { reply: r, user } = await decideAuth(this.#ctx.policy, d.user, d.password);
+        this.#user = user ?? this.#user;
+        return r;
+      }
+      case 'dataStart':
+        return this.#openBody(d.bdat);
+      case 'dataEnd':
+        return this.#endBody(d.refusal);
+      default:
+        return assertNever(d);
+    }
+  }
+
+  #openBody(bdat: boolean): SmtpReply {
+    const tls = this.#socket instanceof TLSSocket ? this.#socket : undefined;
+    const cipher = tls?.getCipher();
+    const prefix = receivedHeader({
+      helo: this.#session.helo(),
+      ip: this.#ip,
+      hostname: this.#ctx.native.hostname,
+      tls: tls && cipher ? { protocol: tls.getProtocol() ?? 'TLS', cipher: cipher.name } : undefined,
+      user: this.#user,
+      date: this.#ctx.now(),
+    });
+    const opened = this.#session.openBody(prefix);
+    if (opened.kind !== 'ok') return reply(451, opened.kind === 'temp' ? opened.status : '4.3.0', describe(opened));
+    this.#inBody = true;
+    return bdat ? reply(250, '2.0.0', 'go ahead') : reply(354, '', 'go ahead');
+  }
+
+  async #endBody(refusal: SmtpReply | undefined): Promise<SmtpReply> {
+    this.#inBody = false;
+    if (refusal) {
+      this.#session.dropBody();
+      return refusal;
+    }
+    const committed = await this.#session.commit(this.#sender, this.#rcpts);
+    const envelope = { sender: this.#sender, recipients: this.#rcpts.length };
+    this.#rcpts = [];
+    if (committed.kind !== 'ok') {
+      this.#ctx.log?.error({ ip: this.#ip, ...envelope, failure: describe(committed) }, 'smtp commit failed');
+      return reply(451, committed.kind === 'temp' ? committed.status : '4.3.0', `local error queueing the message: ${committed.text}`);
+    }
+    this.#ctx.onQueued?.(committed.value);
+    this.#ctx.log?.info({ ip: this.#ip, id: committed.value, ...envelope, user: this.#user }, 'smtp message accepted');
+    return reply(250, '2.0.0', `ok ${committed.value}`);
+  }
+
+  /** STARTTLS said: the rest of the plaintext is never read (the session discarded it). */
+  #upgrade(): void {
+    const plain = this.#socket;
+    const context = this.#ctx.secureContext;
+    if (!context) return this.#abandon('454 4.7.0 TLS not available\r\n');
+    plain.removeAllListeners('data');
+    plain.setTimeout(0);
+    plain.pause();
+    const secure = new TLSSocket(plain, { isServer: true, secureContext: context });
+    this.#socket = secure;
+    secure.on('error', () => plain.destroy());
+    secure.setTimeout(this.#ctx.timeoutMs, () => secure.destroy());
+    secure.once('secure', () => {
+      this.#session.tlsStarted();
+      this.#attach(secure);
+    });
+  }
+}

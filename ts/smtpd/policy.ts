@@ -1,0 +1,109 @@
+// Acceptance policy for MAIL, RCPT and AUTH: qmail-smtpd's rules (rcpthosts, RELAYCLIENT,
+// badmailfrom) plus what a 2026 server adds (AUTH, submission, RCPT-time validation).
+//
+// Replies:
+//   MAIL on submission without AUTH          -> 530 5.7.0
+//   sender in badmailfrom (address, @domain)  -> 553 5.7.1
+//   RCPT outside rcpthosts, not relay client, not authenticated -> 553 5.7.1 (no open relay)
+//   local part with '%' '!' or '@' (routing tricks) is treated as a relay attempt
+//   recipient refused by validateRecipient   -> 550 5.1.1 (or the Outcome's own status)
+//   validateRecipient throwing / temp         -> 451 4.3.0 (unknown means temporary)
+//   AUTH wrong password -> 535 5.7.8; checkPassword throwing -> 454 4.7.0
+// Guarantee: relaying is denied by default; every failure path gives a reply, never a throw.
+
+import { assertNever, describe, fromException, type Outcome } from '../outcome.js';
+import type { SmtpReply } from '../native.js';
+
+export interface Policy {
+  readonly rcpthosts: readonly string[];
+  readonly badmailfrom: readonly string[];
+  readonly validateRecipient?: (address: string) => Promise<boolean | Outcome>;
+  readonly checkPassword?: (user: string, password: string) => Promise<boolean>;
+}
+
+export interface Peer {
+  /** The peer's IP is in relayclients. */
+  readonly relayClient: boolean;
+  /** Set once AUTH succeeded. */
+  readonly user?: string;
+  /** Submission port: MAIL needs AUTH. */
+  readonly requireAuth: boolean;
+}
+
+const reply = (code: number, status: string, text: string): SmtpReply => ({ code, status, text });
+
+function domainOf(address: string): string | undefined {
+  const at = address.lastIndexOf('@');
+  return at < 0 ? undefined : address.slice(at + 1).toLowerCase();
+}
+
+/** True when `domain` is listed in rcpthosts (qmail: ".example.com" matches subdomains). */
+export function inRcpthosts(rcpthosts: readonly string[], domain: string): boolean {
+  return rcpthosts.some((h) => {
+    const host = h.toLowerCase();
+    return host.startsWith('.') ? domain.endsWith(host) : domain === host;
+  });
+}
+
+export function decideMail(p: Policy, peer: Peer, address: string): SmtpReply {
+  if (peer.requireAuth && peer.user === undefined) return reply(530, '5.7.0', 'authentication required');
+  const lower = address.toLowerCase();
+  const domain = domainOf(lower);
+  const bad = address !== '' && p.badmailfrom.some((b) => {
+    const entry = b.toLowerCase();
+    return entry.startsWith('@') ? domain !== undefined && entry === `@${domain}` : entry === lower;
+  });
+  if (bad) return reply(553, '5.7.1', 'sorry, your envelope sender is in my badmailfrom list');
+  return reply(250, '2.1.0', 'sender ok');
+}
+
+export async function decideRcpt(p: Policy, peer: Peer, address: string): Promise<SmtpReply> {
+  const domain = domainOf(address);
+  const localPart = domain === undefined ? address : address.slice(0, address.lastIndexOf('@'));
+  const routed = /[%!@]/.test(localPart);
+  const ours = domain === undefined || inRcpthosts(p.rcpthosts, domain);
+  if (ours && !routed) return validate(p, address);
+  if (peer.relayClient || peer.user !== undefined) return reply(250, '2.1.5', 'recipient ok');
+  return reply(553, '5.7.1', "sorry, that domain isn't in my list of allowed rcpthosts");
+}
+
+async function validate(p: Policy, address: string): Promise<SmtpReply> {
+  if (!p.validateRecipient) return reply(250, '2.1.5', 'recipient ok');
+  let verdict: boolean | Outcome;
+  try {
+    verdict = await p.validateRecipient(address);
+  } catch (err) {
+    const f = fromException(err);
+    return reply(451, f.status, describe(f));
+  }
+  if (verdict === true) return reply(250, '2.1.5', 'recipient ok');
+  if (verdict === false) return reply(550, '5.1.1', 'sorry, no mailbox here by that name');
+  switch (verdict.kind) {
+    case 'ok':
+      return reply(250, '2.1.5', 'recipient ok');
+    case 'temp':
+      return reply(451, verdict.status, verdict.text);
+    case 'perm':
+      return reply(550, verdict.status, verdict.text);
+    default:
+      return assertNever(verdict);
+  }
+}
+
+/** The users/passwd name for an AUTH identity: bare, or name@domain for a local domain. */
+export function authName(p: Policy, identity: string): string | undefined {
+  const domain = domainOf(identity);
+  if (domain === undefined) return identity;
+  return inRcpthosts(p.rcpthosts, domain) ? identity.slice(0, identity.lastIndexOf('@')) : undefined;
+}
+
+export async function decideAuth(p: Policy, identity: string, password: string): Promise<{ reply: SmtpReply; user?: string }> {
+  const name = authName(p, identity);
+  if (!p.checkPassword || name === undefined || name === '') return { reply: reply(535, '5.7.8', 'authentication failed') };
+  try {
+    if (await p.checkPassword(name, password)) return { reply: reply(235, '2.7.0', 'authentication successful'), user: name };
+    return { reply: reply(535, '5.7.8', 'authentication failed') };
+  } catch {
+    return { reply: reply(454, '4.7.0', 'temporary authentication failure') };
+  }
+}

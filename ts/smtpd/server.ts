@@ -1,0 +1,147 @@
+// startSmtpd: the SMTP listeners (smtp, submission, implicit-TLS smtps; IPv4 and IPv6),
+// connection admission (deny list 554, total and per-IP limits 421 4.7.0), and graceful
+// shutdown. Each admitted connection gets an SmtpConnection (connection.ts).
+//
+// Failures: a listen error (address in use, bad address) rejects startSmtpd after closing
+// what was opened; smtps without TLS settings throws; bad network lists throw (networks.ts).
+// Guarantee: close() stops accepting at once, lets messages in the middle of their body
+// finish for up to shutdownGraceMs, says 421 4.3.2 to idle sessions, then destroys the rest.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, type SecureContext } from 'node:tls';
+import type { NativeSmtpSettings } from '../native.js';
+import { SmtpConnection } from './connection.js';
+import { networkList, type NetworkList } from './networks.js';
+import type { Policy } from './policy.js';
+import { loadTls } from './tls.js';
+import type { ListenAddress, ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdSettings } from './types.js';
+
+interface Admission {
+  readonly settings: SmtpdSettings;
+  readonly deps: SmtpdDeps;
+  readonly policy: Policy;
+  readonly relay: NetworkList;
+  readonly deny: NetworkList;
+  readonly secureContext?: SecureContext;
+  readonly conns: Set<SmtpConnection>;
+  readonly perIp: Map<string, number>;
+  draining: boolean;
+}
+
+/** Starts every configured listener; resolves once all are bound. */
+export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Promise<SmtpdHandle> {
+  const secureContext = settings.tls ? loadTls(settings.tls, settings.hostname, deps.log) : undefined;
+  if ((settings.smtps?.length ?? 0) > 0 && !secureContext) throw new Error('smtps listeners need TLS settings');
+  const a: Admission = {
+    settings,
+    deps,
+    policy: { rcpthosts: settings.rcpthosts, badmailfrom: settings.badmailfrom ?? [], validateRecipient: deps.validateRecipient, checkPassword: deps.checkPassword },
+    relay: networkList(settings.relayClients ?? ['127.0.0.1', '::1']),
+    deny: networkList(settings.deny ?? []),
+    secureContext,
+    conns: new Set(),
+    perIp: new Map(),
+    draining: false,
+  };
+  const servers: Server[] = [];
+  const addresses: { kind: ListenerKind; host: string; port: number }[] = [];
+  try {
+    for (const kind of ['smtp', 'submission', 'smtps'] as const) {
+      for (const addr of settings[kind] ?? []) {
+        const server = makeServer(a, kind);
+        servers.push(server);
+        addresses.push({ kind, host: addr.host, port: await listen(server, addr) });
+      }
+    }
+  } catch (err) {
+    await Promise.all(servers.map(closeServer));
+    throw err;
+  }
+  deps.log?.info({ addresses }, 'smtpd listening');
+  return { addresses, close: () => shutdown(a, servers) };
+}
+
+function makeServer(a: Admission, kind: ListenerKind): Server {
+  if (kind === 'smtps') {
+    const s = createTlsServer({ secureContext: a.secureContext, handshakeTimeout: 30_000 }, (socket) => admit(a, socket, kind));
+    s.on('tlsClientError', () => undefined);
+    return s;
+  }
+  return createServer({ noDelay: true }, (socket) => admit(a, socket, kind));
+}
+
+function listen(server: Server, addr: ListenAddress): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(addr.port, addr.host, () => {
+      server.off('error', reject);
+      const bound = server.address();
+      resolve(typeof bound === 'object' && bound ? bound.port : addr.port);
+    });
+  });
+}
+
+function nativeSettings(a: Admission, kind: ListenerKind): NativeSmtpSettings {
+  const s = a.settings;
+  return {
+    hostname: s.hostname,
+    databytes: s.databytes ?? 0,
+    maxRcpts: s.maxRcpts ?? 100,
+    maxErrors: s.maxErrors ?? 20,
+    maxTextLine: s.maxTextLine ?? 1000,
+    starttls: a.secureContext !== undefined && kind !== 'smtps',
+    tls: kind === 'smtps',
+    auth: a.deps.checkPassword !== undefined,
+    authWithoutTls: s.authWithoutTls ?? false,
+    chunking: s.chunking ?? true,
+  };
+}
+
+function admit(a: Admission, socket: Socket, kind: ListenerKind): void {
+  socket.on('error', () => undefined);
+  const ip = socket.remoteAddress ?? 'unknown';
+  if (a.deny.has(ip)) return void socket.end('554 5.7.1 connection refused\r\n');
+  if (a.draining) return void socket.end('421 4.3.2 service shutting down\r\n');
+  const mine = a.perIp.get(ip) ?? 0;
+  if (a.conns.size >= (a.settings.maxConnections ?? 200) || mine >= (a.settings.maxPerIp ?? 20)) {
+    return void socket.end('421 4.7.0 too many connections, try again later\r\n');
+  }
+  a.perIp.set(ip, mine + 1);
+  const conn: SmtpConnection = new SmtpConnection(socket, {
+    kind,
+    policy: a.policy,
+    native: nativeSettings(a, kind),
+    queueRoot: a.deps.queue.root,
+    secureContext: a.secureContext,
+    relayClient: a.relay.has(ip),
+    timeoutMs: a.settings.timeoutMs ?? 1_200_000,
+    sessionLimitMs: a.settings.sessionLimitMs ?? 3_600_000,
+    onQueued: a.deps.onQueued,
+    onClose: () => release(a, conn, ip),
+    log: a.deps.log,
+    now: a.deps.now ?? (() => new Date()),
+  });
+  a.conns.add(conn);
+  conn.start();
+}
+
+function release(a: Admission, conn: SmtpConnection, ip: string): void {
+  a.conns.delete(conn);
+  const n = (a.perIp.get(ip) ?? 1) - 1;
+  if (n <= 0) a.perIp.delete(ip);
+  else a.perIp.set(ip, n);
+}
+
+function closeServer(s: Server): Promise<void> {
+  return new Promise((resolve) => s.close(() => resolve()));
+}
+
+async function shutdown(a: Admission, servers: Server[]): Promise<void> {
+  a.draining = true;
+  const closed = Promise.all(servers.map(closeServer));
+  for (const c of a.conns) c.drain();
+  const deadline = Date.now() + (a.settings.shutdownGraceMs ?? 10_000);
+  while (a.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  for (const c of a.conns) c.destroy();
+  await closed;
+}

@@ -1,0 +1,85 @@
+// The SMTP listener's contract: settings (ts/config maps control/ files onto them) and
+// dependencies (queue, recipient validation, password check, logger, clock).
+
+import type { Outcome } from '../outcome.js';
+import type { Queue } from '../queue/types.js';
+
+export interface ListenAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export interface SmtpdTls {
+  /** PEM files; when both are missing, a self-signed pair is generated there (logged). */
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export interface SmtpdSettings {
+  /** control/me: greeting, EHLO reply, Received "by". */
+  readonly hostname: string;
+  /** Port 25-style listeners (qmta default 127.0.0.1:2525). */
+  readonly smtp?: readonly ListenAddress[];
+  /** Submission listeners: MAIL needs AUTH (530 5.7.0). */
+  readonly submission?: readonly ListenAddress[];
+  /** Implicit-TLS submission listeners (RFC 8314); need `tls`. */
+  readonly smtps?: readonly ListenAddress[];
+  /** control/rcpthosts + morercpthosts: domains accepted from anyone (".example.com" = subdomains). */
+  readonly rcpthosts: readonly string[];
+  /** control/relayclients: IPs or CIDR networks that may relay. Default 127.0.0.1 and ::1. */
+  readonly relayClients?: readonly string[];
+  /** control/badmailfrom: addresses or "@domain". */
+  readonly badmailfrom?: readonly string[];
+  /** Networks answered 554 at connect (tcprules deny). */
+  readonly deny?: readonly string[];
+  /** control/databytes; 0 = unlimited. */
+  readonly databytes?: number;
+  /** Recipients per message (default 100). */
+  readonly maxRcpts?: number;
+  /** Error replies before 421 (default 20). */
+  readonly maxErrors?: number;
+  /** Longest DATA line with CR LF (default 1000; 0 = unlimited). */
+  readonly maxTextLine?: number;
+  /** Connections at once (default 200) and per client IP (default 20). */
+  readonly maxConnections?: number;
+  readonly maxPerIp?: number;
+  /** control/timeoutsmtpd in ms (default 1,200,000) and the whole-session limit (default 3,600,000). */
+  readonly timeoutMs?: number;
+  readonly sessionLimitMs?: number;
+  /** STARTTLS / implicit TLS certificate. */
+  readonly tls?: SmtpdTls;
+  /** Offer AUTH over plaintext too (loopback testing only). */
+  readonly authWithoutTls?: boolean;
+  /** Offer CHUNKING (default true). */
+  readonly chunking?: boolean;
+  /** Time given to sessions in the middle of a message at shutdown (default 10,000 ms). */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface SmtpdLog {
+  info(o: object, msg?: string): void;
+  warn(o: object, msg?: string): void;
+  error(o: object, msg?: string): void;
+}
+
+export interface SmtpdDeps {
+  /** Where accepted messages go (only its root is used: bodies are written in the core). */
+  readonly queue: Pick<Queue, 'root'>;
+  /** RCPT-time check for recipients in rcpthosts; false or a perm Outcome -> 550 5.1.1. Absent: accept all (qmail). */
+  readonly validateRecipient?: (address: string) => Promise<boolean | Outcome>;
+  /** users/passwd check; absent: AUTH not offered. */
+  readonly checkPassword?: (user: string, password: string) => Promise<boolean>;
+  /** Called with each committed message id (wakes the scheduler). */
+  readonly onQueued?: (id: string) => void;
+  readonly log?: SmtpdLog;
+  readonly now?: () => Date;
+}
+
+export interface SmtpdHandle {
+  /** Bound addresses, in the order listened (port 0 resolved). */
+  readonly addresses: readonly { readonly kind: ListenerKind; readonly host: string; readonly port: number }[];
+  /** Stops accepting, lets messages in progress finish (bounded), then closes everything. */
+  close(): Promise<void>;
+}
+
+export type ListenerKind = 'smtp' | 'submission' | 'smtps';
