@@ -7,7 +7,7 @@ import test from 'ava';
 import { spawn } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { createRemoteDelivery } from '../../ts/remote/index.js';
-import { request, routedTo, scriptedPeer, testSettings } from './remote-peers.js';
+import { rawPeer, request, routedTo, scriptedPeer, testSettings } from './remote-peers.js';
 
 test('a queue file with bare LF, bare CR and CR LF arrives as CR LF, dot-stuffed, byte for byte', async (t) => {
   const peer = await scriptedPeer(t, { ehlo: ['PIPELINING', 'SIZE 1000000'] });
@@ -112,4 +112,42 @@ test('connect timeouts: temporary, and after two the host is skipped without wai
   t.true(Date.now() - started < 500, 'skipped, not waited for');
   if (third[0]!.outcome.kind === 'temp') t.regex(third[0]!.outcome.text, /is down: recent connect timeouts/);
   else t.fail('expected a temporary failure');
+});
+
+test('a slow domain holds only its per-domain share of the slots', async (t) => {
+  const slow = await scriptedPeer(t, { silent: true });
+  const fast = await scriptedPeer(t, {});
+  const settings = testSettings({
+    timeoutRemote: 1, concurrencyRemote: 2, concurrencyPerDomain: 1,
+    smtproutes: [{ key: 'slow.test', relay: '127.0.0.1', port: slow.port }, { key: 'fast.test', relay: '127.0.0.1', port: fast.port }],
+  });
+  const remote = createRemoteDelivery(settings);
+  const started = Date.now();
+  const slowOnes = [1, 2, 3].map((i) => remote.deliver(request(t, 'x\n', [`u${i}@slow.test`])));
+  const fastOne = await remote.deliver(request(t, 'x\n', ['u@fast.test']));
+  t.is(fastOne[0]!.outcome.kind, 'ok');
+  t.true(Date.now() - started < 900, 'fast.test did not wait behind slow.test');
+  t.is(slow.connections(), 1, 'slow.test never had more than one connection at a time so far');
+  const done = await Promise.all(slowOnes);
+  t.true(done.every(([r]) => r!.outcome.kind === 'temp'));
+});
+
+test('close() ends open connections (temporary) and defers later deliveries', async (t) => {
+  const silent = await scriptedPeer(t, { silent: true });
+  const remote = createRemoteDelivery(routedTo(silent.port, { timeoutRemote: 30 }));
+  const pending = remote.deliver(request(t, 'x\n', ['a@d.test']));
+  while (silent.connections() === 0) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setTimeout(r, 50));
+  await remote.close();
+  const [r] = await pending;
+  t.like(r!.outcome, { kind: 'temp', status: '4.4.2' });
+  const [later] = await remote.deliver(request(t, 'x\n', ['b@d.test']));
+  t.like(later!.outcome, { kind: 'temp', status: '4.3.2' });
+});
+
+test('a server sending an endless reply line is cut off: temporary, bounded memory', async (t) => {
+  const flood = await rawPeer(t, (s) => { s.write(`220 ${'x'.repeat(100_000)}`); });
+  const res = await createRemoteDelivery(routedTo(flood.port)).deliver(request(t, 'x\n', ['a@d.test']));
+  t.like(res[0]!.outcome, { kind: 'temp', status: '4.4.2' });
+  if (res[0]!.outcome.kind === 'temp') t.regex(res[0]!.outcome.text, /reply line too long/);
 });

@@ -39,7 +39,9 @@ export function connectTcp(target: { ip: string; port: number; family: 4 | 6 }, 
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
+      // SmtpConnection attaches its own handler; this one keeps an error in between harmless.
       socket.removeAllListeners('error');
+      socket.on('error', () => {});
       resolve({ kind: 'connected', socket });
     });
     socket.once('error', (err: NodeJS.ErrnoException) => {
