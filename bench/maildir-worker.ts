@@ -1,5 +1,5 @@
-// Worker thread of bench/maildir.ts: runs one delivery loop until the deadline it is
-// given and reports how many deliveries it completed.
+// Worker thread of bench/maildir.ts: for each job it is sent, runs one delivery loop for
+// the job's duration and reports how many deliveries it completed.
 //
 // Modes: 'raw' is the disk's limit, the same system calls as a maildir delivery with
 // nothing else (create O_EXCL, write, fsync, close, link into new/, fsync new/, unlink);
@@ -61,5 +61,5 @@ function runLoop(job: WorkerJob): WorkerReport {
 
 if (parentPort && (workerData as { role?: string } | null)?.role === 'qmta-maildir-bench') {
   const port = parentPort;
-  port.once('message', (job: WorkerJob) => port.postMessage(runLoop(job)));
+  port.on('message', (job: WorkerJob) => port.postMessage(runLoop(job)));
 }

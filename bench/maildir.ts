@@ -49,19 +49,29 @@ export interface MaildirBenchRow extends Figure {
 const WORKER = new URL('./maildir-worker.js', import.meta.url);
 const POOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
 
-/** Deliveries per second of `threads` workers running `mode` for `durationMs`. */
-async function inWorkers(mode: 'raw' | 'sync', threads: number, job: Omit<WorkerJob, 'mode' | 'maildir'>, dir: string): Promise<number> {
-  const reports = await Promise.all(
-    Array.from({ length: threads }, () => {
-      const w = new Worker(WORKER, { workerData: { role: 'qmta-maildir-bench' } });
-      const done = new Promise<WorkerReport>((resolve, reject) => {
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
-      w.postMessage({ ...job, mode, maildir: dir } satisfies WorkerJob);
-      return done.finally(() => w.terminate());
-    }),
-  );
+/** Starts `n` bench workers; they stay up for the whole benchmark (startup is not measured). */
+async function startWorkers(n: number): Promise<Worker[]> {
+  const workers = Array.from({ length: n }, () => new Worker(WORKER, { workerData: { role: 'qmta-maildir-bench' } }));
+  await Promise.all(workers.map((w) => new Promise((resolve) => w.once('online', resolve))));
+  return workers;
+}
+
+/** Runs `job` on one worker; rejects if the worker dies. */
+function runOn(w: Worker, job: WorkerJob): Promise<WorkerReport> {
+  return new Promise<WorkerReport>((resolve, reject) => {
+    const fail = (err: Error) => reject(err);
+    w.once('error', fail);
+    w.once('message', (r: WorkerReport) => {
+      w.off('error', fail);
+      resolve(r);
+    });
+    w.postMessage(job);
+  });
+}
+
+/** Deliveries per second of `threads` workers running `mode` for the job's duration. */
+async function inWorkers(pool: Worker[], mode: 'raw' | 'sync', threads: number, job: Omit<WorkerJob, 'mode' | 'maildir'>, dir: string): Promise<number> {
+  const reports = await Promise.all(pool.slice(0, threads).map((w) => runOn(w, { ...job, mode, maildir: dir })));
   const count = reports.reduce((n, r) => n + r.count, 0);
   return count / (Math.max(...reports.map((r) => r.elapsedMs)) / 1000);
 }
@@ -100,19 +110,21 @@ export async function runMaildirBench(opts: MaildirBenchOptions = {}): Promise<M
   const fresh = (prefix: string) => mkdtempSync(join(base, prefix));
   const rawThreads = new Map(levels.map((c) => [c, [...new Set([c, Math.min(c, POOL)])]]));
   const samples = new Map<string, number[]>();
+  const pool = await startWorkers(Math.max(...levels));
   const add = (k: string, v: number) => samples.set(k, [...(samples.get(k) ?? []), v]);
   try {
     for (let run = 0; run < runs; run++) {
       for (const c of levels) {
         // Each level's modes run back to back, so the raw limit is taken under the
         // same disk and machine conditions as the figures it is compared with.
-        for (const t of rawThreads.get(c)!) add(`raw:${t}`, await inWorkers('raw', t, job, fresh('raw-')));
-        add(`sync:${c}`, await inWorkers('sync', c, job, fresh('sync-')));
+        for (const t of rawThreads.get(c)!) add(`raw:${t}`, await inWorkers(pool, 'raw', t, job, fresh('raw-')));
+        add(`sync:${c}`, await inWorkers(pool, 'sync', c, job, fresh('sync-')));
         add(`async:${c}`, await inFlight(c, job, fresh('async-')));
       }
       log(`maildir bench: run ${run + 1}/${runs} done`);
     }
   } finally {
+    await Promise.all(pool.map((w) => w.terminate()));
     rmSync(base, { recursive: true, force: true });
   }
   const rows = levels.flatMap((c) =>
