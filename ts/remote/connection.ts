@@ -24,6 +24,9 @@ export class ConnectionLost extends Error {
   }
 }
 
+/** Shared: closing our own side needs no stack trace. */
+const CLOSED_BY_US = new ConnectionLost('closed', 'closed by us');
+
 export type ConnectResult =
   | { readonly kind: 'connected'; readonly socket: Socket }
   | { readonly kind: 'timeout' }
@@ -109,30 +112,31 @@ export class SmtpConnection {
   /** Sends QUIT without waiting for the answer (qmail), then closes. */
   quit(): void {
     if (!this.#lost) this.#socket.end('QUIT\r\n');
-    this.#lost ??= new ConnectionLost('closed', 'closed by us');
+    this.#lost ??= CLOSED_BY_US;
     setTimeout(() => this.#socket.destroy(), 1000).unref();
   }
 
   /** Destroys the connection at once. */
   destroy(): void {
-    this.#fail(new ConnectionLost('closed', 'closed by us'));
+    this.#fail('closed', 'closed by us');
   }
 
   #attach(socket: Socket): void {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('error', (err) => this.#fail(new ConnectionLost('closed', err.message)));
-    socket.on('close', () => this.#fail(new ConnectionLost('closed', 'connection closed')));
+    socket.on('error', (err) => this.#fail('closed', err.message));
+    socket.on('close', () => this.#fail('closed', 'connection closed'));
   }
 
   #onData(chunk: Buffer): void {
     const { replies, error } = this.#parser.feed(chunk);
     this.#replies.push(...replies);
-    if (error) this.#fail(new ConnectionLost('protocol', error));
+    if (error) this.#fail('protocol', error);
     this.#notify();
   }
 
-  #fail(lost: ConnectionLost): void {
-    this.#lost ??= lost;
+  /** Records the first loss only (later 'close' events after an error change nothing). */
+  #fail(kind: LostKind, message: string): void {
+    this.#lost ??= new ConnectionLost(kind, message);
     this.#socket.destroy();
     this.#notify();
   }
@@ -150,7 +154,7 @@ export class SmtpConnection {
         this.#waiters.delete(check);
         resolve();
       };
-      const timer = setTimeout(() => this.#fail(new ConnectionLost('timeout', `timed out ${what}`)), this.#timeoutMs);
+      const timer = setTimeout(() => this.#fail('timeout', `timed out ${what}`), this.#timeoutMs);
       this.#waiters.add(check);
       check();
     });
