@@ -7,7 +7,7 @@
 // so the session never holds more than a chunk of pipelined input.
 //
 // Failures: a policy function that throws -> 451 4.3.0 for that command; opening the
-// queue writer fails -> 451 (its status); commit fails -> 451, never 5xx and never a
+// queue writer fails -> 451 4.3.0; commit fails -> 451 4.3.0, never 5xx and never a
 // false 250 (250 only after the commit promise resolved = durable). Read timeout and
 // session limit -> 421 4.4.2 and close. A socket error closes; an open body is dropped.
 
@@ -179,7 +179,7 @@ export class SmtpConnection {
       date: this.#ctx.now(),
     });
     const opened = this.#session.openBody(prefix);
-    if (opened.kind !== 'ok') return reply(451, opened.kind === 'temp' ? opened.status : '4.3.0', describe(opened));
+    if (opened.kind !== 'ok') return reply(451, '4.3.0', `local error opening the queue: ${describe(opened)}`);
     this.#inBody = true;
     return bdat ? reply(250, '2.0.0', 'go ahead') : reply(354, '', 'go ahead');
   }
@@ -195,7 +195,7 @@ export class SmtpConnection {
     this.#rcpts = [];
     if (committed.kind !== 'ok') {
       this.#ctx.log?.error({ ip: this.#ip, ...envelope, failure: describe(committed) }, 'smtp commit failed');
-      return reply(451, committed.kind === 'temp' ? committed.status : '4.3.0', `local error queueing the message: ${committed.text}`);
+      return reply(451, '4.3.0', `local error queueing the message: ${describe(committed)}`);
     }
     this.#ctx.onQueued?.(committed.value);
     this.#ctx.log?.info({ ip: this.#ip, id: committed.value, ...envelope, user: this.#user }, 'smtp message accepted');

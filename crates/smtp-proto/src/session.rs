@@ -375,9 +375,9 @@ impl Session {
         if r.hops > self.settings.max_hops {
             return Some(Reply::new(554, "5.4.6", "too many hops, this message is looping"));
         }
+        // Any local failure is 451 4.3.0 (never 5xx): the client keeps the message and retries.
         let f = r.sink_failure.as_ref()?;
-        let status = if f.is_temporary() { f.status.as_str() } else { "4.3.0" };
-        Some(Reply::new(451, status, format!("local error writing the message: {}", f.text)))
+        Some(Reply::new(451, "4.3.0", format!("local error writing the message: {} (#{})", f.text, f.status)))
     }
 
     fn apply(&mut self, pending: Pending, reply: Reply) {

@@ -157,7 +157,7 @@ fn refusal_overrides_a_positive_answer_and_sink_failure_is_451() {
     let mut d = Driver::new(Settings::default());
     d.t.sink.fail_writes = true;
     d.feed(&[START, b"hello\r\n.\r\n"].concat(), &mut accept_all);
-    assert_eq!(last_line(&d.t), "451 4.3.1 local error writing the message: disk full");
+    assert_eq!(last_line(&d.t), "451 4.3.0 local error writing the message: disk full (#4.3.1)");
 }
 
 #[test]
