@@ -72,10 +72,13 @@ test('tlsrequired: a verified certificate delivers over TLS; no STARTTLS offered
   const good = await smtpPeer(t, { options: { key, cert } });
   const routes = (port: number) => [{ key: '', relay: 'localhost', port }];
   const dns = { resolveMx: async () => [], resolve4: async () => ['127.0.0.1'], resolve6: async () => [] as string[] };
-  const ok = await createRemoteDelivery(routedTo(good.port, { tlsRequired: ['d.test'], tlsCa: cert, smtproutes: routes(good.port) }), { dns })
+  const logged: { tls?: string }[] = [];
+  const log = { info: (o: object) => logged.push(o), warn: () => {}, error: () => {} };
+  const ok = await createRemoteDelivery(routedTo(good.port, { tlsRequired: ['d.test'], tlsCa: cert, smtproutes: routes(good.port) }), { dns, log })
     .deliver(request(t, 'x\n', ['a@d.test']));
   t.is(ok[0]!.outcome.kind, 'ok');
   t.true(good.received[0]!.secure);
+  t.regex(logged[0]?.tls ?? '', /^TLSv1\.[23] verified$/, 'the delivery log records the TLS result');
   const plain = await smtpPeer(t, { options: { hideSTARTTLS: true } });
   const no = await createRemoteDelivery(routedTo(plain.port, { tlsRequired: ['.test'], smtproutes: routes(plain.port) }), { dns })
     .deliver(request(t, 'x\n', ['a@d.test']));

@@ -8,6 +8,7 @@
 // TLS fallback: when an opportunistic handshake fails, the address is remembered as
 // plaintext-only and reconnected at once without STARTTLS; under control/tlsrequired a
 // failed handshake moves on to the next address instead.
+// Logs one line per session opened, with its TLS result (protocol, verified or not).
 // Recipients go in batches of BATCH per transaction on the same connection (RFC 5321
 // §4.5.3.1.8: servers must accept at least 100).
 
@@ -17,6 +18,7 @@ import { openWireStream } from '../native.js';
 import { assertNever, type Failure, type Outcome } from '../outcome.js';
 import { connectTcp, ConnectionLost, SmtpConnection } from './connection.js';
 import type { Extensions } from './ehlo.js';
+import type { RemoteLog } from './deliver.js';
 import type { Target } from './mx.js';
 import type { PlaintextHosts } from './plaintext-memory.js';
 import { report } from './reports.js';
@@ -45,6 +47,7 @@ export interface AttemptContext {
   readonly plaintext: PlaintextHosts;
   /** Open connections, so that close() can end them. */
   readonly open: Set<SmtpConnection>;
+  readonly log: RemoteLog | undefined;
 }
 
 export type AttemptResult =
@@ -108,7 +111,9 @@ async function runSession(conn: SmtpConnection, target: Target, job: AttemptJob,
     return all(report.died(target.ip, false, err.message));
   }
   switch (setup.kind) {
-    case 'ready': return { kind: 'done', results: await runBatches(conn, target.ip, setup.ext, job) };
+    case 'ready':
+      ctx.log?.info({ ip: target.ip, host: target.host, tls: conn.tls, auth: job.auth !== undefined }, 'remote: session open');
+      return { kind: 'done', results: await runBatches(conn, target.ip, setup.ext, job) };
     case 'failed': return all(setup.failure);
     case 'skip': return { kind: 'next', failure: setup.failure };
     case 'tls-failed': return setup;

@@ -74,6 +74,13 @@ export class SmtpConnection {
     return 'encrypted' in this.#socket && this.#socket.encrypted === true;
   }
 
+  /** What the delivery log records about TLS: none, or the protocol and whether the certificate verified. */
+  get tls(): string {
+    const s = this.#socket;
+    if (!('encrypted' in s) || s.encrypted !== true) return 'none';
+    return `${s.getProtocol() ?? 'TLS'} ${s.authorized ? 'verified' : `unverified (${String(s.authorizationError)})`}`;
+  }
+
   /** The next reply from the server. */
   async read(): Promise<Reply> {
     for (;;) {

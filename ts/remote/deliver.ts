@@ -117,6 +117,7 @@ function prepare(settings: RemoteSettings, deps: RemoteDeps, keep: Pick<AttemptC
       timeoutConnectMs: settings.timeoutConnect * 1000,
       timeoutRemoteMs: settings.timeoutRemote * 1000,
       tlsCa: settings.tlsCa,
+      log: deps.log,
     },
   };
 }
