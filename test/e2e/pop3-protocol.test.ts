@@ -209,12 +209,22 @@ test('old tmp/ files are cleaned at login, fresh ones kept', async (t) => {
   await c.cmd('QUIT');
 });
 
-test('a user without a maildir gets an error, not a crash', async (t) => {
+test('a user whose maildir does not exist yet has an empty maildrop', async (t) => {
   const home = tempDir(t);
   const s = await startTestPop3(t, { bob: { password: 'pw', home: join(home, 'missing') } });
+  const c = await login(s.port, 'bob', 'pw');
+  t.is(await c.cmd('STAT'), '+OK 0 0');
+  t.is(await c.cmd('QUIT'), '+OK bye');
+  t.false(existsSync(join(home, 'missing')));
+});
+
+test('a maildir that cannot be read is a temporary error, not a crash', async (t) => {
+  const home = tempDir(t);
+  writeFileSync(join(home, 'Maildir'), 'not a directory');
+  const s = await startTestPop3(t, { bob: { password: 'pw', home } });
   const c = await RawClient.open(s.port);
   await c.line();
   await c.cmd('USER bob');
-  t.regex((await c.cmd('PASS pw')) ?? '', /^-ERR \[SYS\/(TEMP|PERM)\]/);
+  t.regex((await c.cmd('PASS pw')) ?? '', /^-ERR \[SYS\/TEMP\]/);
   t.is(await c.cmd('NOOP'), '+OK');
 });

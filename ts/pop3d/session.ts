@@ -12,6 +12,7 @@
 // Guarantees: deletions happen only when QUIT is received in TRANSACTION state; a
 // dropped or timed-out connection releases the lock and changes nothing.
 
+import { stat } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -21,7 +22,7 @@ import { Conn } from './conn.js';
 import type { FailureTracker } from './limits.js';
 import { TOO_LONG, type Line } from './lines.js';
 import { lockMaildir, type MaildirLock } from './lock.js';
-import { openMaildrop, type Maildrop } from './maildrop.js';
+import { Maildrop, openMaildrop } from './maildrop.js';
 import type { Pop3Settings } from './settings.js';
 import { transact } from './transaction.js';
 import type { MaildropStore } from './store.js';
@@ -161,6 +162,9 @@ class Session {
 
   /** Locks and opens the maildrop: the move to TRANSACTION state. */
   private async enter(user: string, maildir: string): Promise<void> {
+    // Departure from qmail-pop3d ("-ERR this user has no $HOME/Maildir"): a user who has
+    // never received mail has an empty maildrop; there is nothing to lock or change.
+    if (!(await exists(maildir))) return this.start(user, new Maildrop(maildir, []), undefined);
     const lock = await lockMaildir(maildir, this.ctx.settings.lockStaleMs);
     if (lock.kind !== 'ok') return this.conn.write(`-ERR [SYS/TEMP] ${lock.text}\r\n`);
     if (lock.value === 'in-use') return this.conn.write('-ERR [IN-USE] mailbox already in use by another session\r\n');
@@ -170,11 +174,15 @@ class Session {
       if (drop.kind === 'ok') return;
       return this.conn.write(`-ERR [SYS/${drop.kind === 'temp' ? 'TEMP' : 'PERM'}] ${drop.text}\r\n`);
     }
-    this.lock = lock.value;
-    this.drop = drop.value;
-    this.ctx.deps.log?.info({ user, ip: this.conn.remoteAddress, messages: drop.value.messages.length }, 'pop3 login');
-    const octets = drop.value.messages.reduce((sum, m) => sum + m.size, 0);
-    return this.conn.write(`+OK maildrop has ${drop.value.messages.length} messages (${octets} octets)\r\n`);
+    return this.start(user, drop.value, lock.value);
+  }
+
+  private start(user: string, drop: Maildrop, lock: MaildirLock | undefined): Promise<void> {
+    this.lock = lock;
+    this.drop = drop;
+    this.ctx.deps.log?.info({ user, ip: this.conn.remoteAddress, messages: drop.messages.length }, 'pop3 login');
+    const octets = drop.messages.reduce((sum, m) => sum + m.size, 0);
+    return this.conn.write(`+OK maildrop has ${drop.messages.length} messages (${octets} octets)\r\n`);
   }
 
   /** QUIT: in TRANSACTION state this is the UPDATE state (RFC 1939 §6). */
@@ -194,4 +202,8 @@ class Session {
     if (!this.drop && this.ctx.tls && !this.conn.encrypted) caps.push('STLS');
     return `+OK capability list follows\r\n${caps.join('\r\n')}\r\n.\r\n`;
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, (err: NodeJS.ErrnoException) => err.code !== 'ENOENT');
 }
