@@ -37,6 +37,7 @@ const COMMANDS: Array<() => Promise<CliModule>> = [
   () => import('./user.js'),
   () => import('./inject.js'),
   () => import('./helpers.js'),
+  () => import('./list.js'),
   () => import('./start.js'),
   () => import('./queue.js'),
 ];
