@@ -24,7 +24,6 @@ use std::time::SystemTime;
 
 use status::{Failure, Result};
 
-use crate::commit::remove_todo;
 use crate::envelope::{check_recipient, MAX_ROUTED_ADDRESS};
 use crate::id::bucket;
 use crate::layout::{unlink_quiet, Folder};
@@ -54,7 +53,9 @@ impl Queue {
             self.inner.syncs.sync(f, b).map_err(io("syncing preprocessed files"))?;
         }
         fault::point("before_todo_unlink");
-        remove_todo(&self.inner, n);
+        // The todo unlink ends preprocessing; if it fails, todo stays and everything is redone.
+        unlink_quiet(&todo_path).map_err(io("removing the todo entry"))?;
+        unlink_quiet(&self.inner.layout.file(Folder::Intd, n)).map_err(io("removing the intd entry"))?;
         fault::point("todo_unlinked");
         self.inner.syncs.sync(Folder::Todo, b).map_err(io("syncing the todo folder"))
     }
