@@ -7,11 +7,17 @@ import test from 'ava';
 import { createRemoteDelivery } from '../../ts/remote/index.js';
 import { dnsmasq, request, silentDns, smtpPeer, testSettings } from './remote-peers.js';
 
-/** Two smtp-server peers on 127.0.0.2 and 127.0.0.3 sharing one port. */
+/** Two smtp-server peers on 127.0.0.2 and 127.0.0.3 sharing one port (retried if that port is taken on .3). */
 async function twoPeers(t: import('ava').ExecutionContext) {
-  const a = await smtpPeer(t, { options: { hideSTARTTLS: true } }, '127.0.0.2');
-  const b = await smtpPeer(t, { options: { hideSTARTTLS: true } }, '127.0.0.3', a.port);
-  return { port: a.port, a: a.received, b: b.received };
+  for (let attempt = 0; ; attempt++) {
+    const a = await smtpPeer(t, { options: { hideSTARTTLS: true } }, '127.0.0.2');
+    try {
+      const b = await smtpPeer(t, { options: { hideSTARTTLS: true } }, '127.0.0.3', a.port);
+      return { port: a.port, a: a.received, b: b.received };
+    } catch (err) {
+      if (attempt === 4) throw err;
+    }
+  }
 }
 
 const ZONE = [

@@ -73,7 +73,10 @@ export async function smtpPeer(t: ExecutionContext, script: PeerScript = {}, hos
     },
     ...script.options,
   });
-  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, resolve);
+  });
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   return { port: (server.server.address() as { port: number }).port, received };
 }
@@ -127,15 +130,27 @@ async function freeUdpPort(): Promise<number> {
 
 /** dnsmasq answering only from its options (everything under .test is local: unknown = NXDOMAIN). */
 export async function dnsmasq(t: ExecutionContext, records: string[]): Promise<string> {
+  // dnsmasq binds TCP too, and the UDP port we picked may be taken on TCP by a
+  // concurrent test's peer: then it exits at once, and we try another port.
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const server = await startDnsmasq(t, records);
+    if (server) return server;
+  }
+  throw new Error('dnsmasq did not start');
+}
+
+async function startDnsmasq(t: ExecutionContext, records: string[]): Promise<string | undefined> {
   const bin = needCommand('dnsmasq', 'dnsmasq-base');
   const port = await freeUdpPort();
   const child = spawn(bin, ['-C', '/dev/null', '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
     '--no-resolv', '--no-hosts', '--pid-file=', '--local=/test/', ...records], { stdio: 'ignore' });
+  let exited = false;
+  child.on('exit', () => { exited = true; });
   t.teardown(() => { child.kill(); });
   const server = `127.0.0.1:${port}`;
   const r = new Resolver({ timeout: 200, tries: 1 });
   r.setServers([server]);
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 50 && !exited; i++) {
     try {
       await r.resolveMx('ready.test');
       return server;
@@ -144,7 +159,7 @@ export async function dnsmasq(t: ExecutionContext, records: string[]): Promise<s
       await new Promise((res) => setTimeout(res, 100));
     }
   }
-  throw new Error('dnsmasq did not start');
+  return undefined;
 }
 
 /** A UDP "DNS server" that never answers (DNS timeouts). */
