@@ -75,12 +75,13 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
     enqueued: (id) => scheduler?.enqueued(id), concurrency: c.concurrencylocal,
     ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
   });
-  let remote = opts.remote ?? createRemoteDelivery(remoteSettings(c, home, opts.remotePort), { log: opts.log });
+  const builtin = opts.remote ? undefined : createRemoteDelivery(remoteSettings(c, home, opts.remotePort), { log: opts.log });
+  const remote: RemoteDelivery = opts.remote ?? builtin!;
   let route = router(c);
   scheduler = new Scheduler({
     queue, log: opts.log, local,
     router: { route: (r) => route.route(r), original: (a) => route.original?.(a) ?? a },
-    remote: { deliver: (req) => remote.deliver(req) },
+    remote,
     bounce: createBouncer(queue, () => bounceSettings(config.value.current(), opts.bounceMaxBody), opts.clock?.now.bind(opts.clock)),
     settings: sendSettings(c),
     ...(opts.clock ? { clock: opts.clock } : {}),
@@ -99,7 +100,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
       if (isFailure(users)) return users;
       table = users.value;
       route = router(next.value);
-      if (!opts.remote) remote = createRemoteDelivery(remoteSettings(next.value, home, opts.remotePort), { log: opts.log });
+      builtin?.update(remoteSettings(next.value, home, opts.remotePort));
       sched.setSettings(sendSettings(next.value));
       local.resize(next.value.concurrencylocal);
       return ok(undefined);

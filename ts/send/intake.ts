@@ -45,6 +45,11 @@ export class Intake {
     return this.known.size;
   }
 
+  /** Messages waiting for or in preprocessing now (not those waiting to be retried). */
+  get active(): number {
+    return this.waiting.length + this.running;
+  }
+
   /** Queues a committed message for preprocessing (duplicates ignored). */
   add(id: MessageId): void {
     if (this.known.has(id) || this.stopped) return;

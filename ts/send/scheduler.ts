@@ -149,7 +149,9 @@ export class Scheduler {
 
   private scanTodo(): void {
     if (this.stopping) return;
-    for (const id of this.queue.listTodo()) this.intake.add(id);
+    // While intake still has work, entries committed by other processes wait for the next
+    // scan: a big todo/ is not listed again every period.
+    if (this.intake.active === 0) for (const id of this.queue.listTodo()) this.intake.add(id);
     this.scanTimer = this.clock.setTimeout(() => this.scanTodo(), this.deps.todoScanMs ?? 1000);
   }
 
