@@ -105,3 +105,16 @@ test('AUTH PLAIN and LOGIN to a smarthost with credentials from settings', async
     t.like(bad[0]!.outcome, { kind: 'temp' }, 'rejected credentials are our configuration: temporary');
   }
 });
+
+test('more than 100 recipients go in batches on one connection; RSET clears a refused batch', async (t) => {
+  const rcpt: Record<string, { code: number; message: string }> = {};
+  const recipients = Array.from({ length: 150 }, (_, i) => `u${i}@d.test`);
+  for (const r of recipients.slice(0, 100)) rcpt[r] = { code: 550, message: '5.1.1 unknown' };
+  const peer = await smtpPeer(t, { rcpt, options: { hideSTARTTLS: true } });
+  const res = await createRemoteDelivery(routedTo(peer.port)).deliver(request(t, 'x\n', recipients));
+  t.deepEqual(res.map((r) => r.address), recipients, 'results in request order');
+  t.true(res.slice(0, 100).every((r) => r.outcome.kind === 'perm'));
+  t.true(res.slice(100).every((r) => r.outcome.kind === 'ok'));
+  t.is(peer.received.length, 1);
+  t.is(peer.received[0]!.to.length, 50);
+});

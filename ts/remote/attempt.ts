@@ -130,7 +130,8 @@ async function runBatches(conn: SmtpConnection, ip: string, ext: Extensions, job
       results.push(...recipients.map(() => stream));
       continue;
     }
-    results.push(...await runTransaction(conn, ip, ext, { sender: job.sender, recipients, size: job.size, stream: stream.value }));
+    const mail = { sender: job.sender, recipients, size: job.size, stream: stream.value, reset: from > 0 };
+    results.push(...await runTransaction(conn, ip, ext, mail));
   }
   return results;
 }

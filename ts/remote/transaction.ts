@@ -25,6 +25,9 @@ export interface MailJob {
   /** Wire size (CR LF, no stuffing) for SIZE=. */
   readonly size: number;
   readonly stream: WireStream;
+  /** Send RSET first: a later transaction on the same connection, after one that may
+   * have been left open (MAIL accepted, every RCPT refused). */
+  readonly reset?: boolean;
 }
 
 type Results = (Outcome<string> | undefined)[];
@@ -58,6 +61,10 @@ async function converse(conn: SmtpConnection, ip: string, ext: Extensions, job: 
   paths.forEach((p, i) => { if (!p) results[i] = report.badAddress('5.1.3', 'recipient'); });
   const sendable = paths.flatMap((p, i) => (p ? [{ i, p }] : []));
   if (sendable.length === 0) return;
+  if (job.reset) {
+    await conn.write('RSET\r\n');
+    await conn.read();
+  }
   const replies = await exchange(conn, mailCommand(job, from, ext), sendable.map((s) => `RCPT TO:${s.p}\r\n`), ext.pipelining);
   if (!isGood(replies.mail)) return fillPending(results, report.senderRejected(ip, replies.mail));
   replies.rcpts.forEach((r, k) => { if (!isGood(r)) results[sendable[k]!.i] = report.rcptRejected(ip, r); });
