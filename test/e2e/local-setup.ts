@@ -6,6 +6,8 @@ import { readdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMta, type Mta, type DeliveryEvent } from '../../ts/index.js';
 import { ok } from '../../ts/outcome.js';
+import type { ControlOverrides } from '../../ts/config/index.js';
+import type { Log } from '../../ts/log/index.js';
 import { addUser } from '../../ts/users/index.js';
 import { tempDir } from '../helpers/home.js';
 
@@ -28,12 +30,12 @@ export interface LocalSetup {
   maildir(path: string): string[];
 }
 
-export async function setupLocal(t: ExecutionContext, users: string[]): Promise<LocalSetup> {
+export async function setupLocal(t: ExecutionContext, users: string[], control: ControlOverrides = {}, log: Log | false = false): Promise<LocalSetup> {
   const home = join(tempDir(t), 'home');
   const remote: RemoteCopy[] = [];
   const mta = await createMta({
-    home, log: false, programTimeoutMs: 5000,
-    control: { me: 'mx.example', locals: ['mx.example'] },
+    home, log, programTimeoutMs: 5000,
+    control: { me: 'mx.example', locals: ['mx.example'], ...control },
     remote: {
       async deliver(req) {
         remote.push({ sender: req.sender, recipients: req.recipients, body: readFileSync(req.bodyPath, 'utf8') });
