@@ -10,14 +10,14 @@ import { createRemoteDelivery } from '../../ts/remote/index.js';
 import { rawPeer, request, routedTo, scriptedPeer, testSettings } from './remote-peers.js';
 
 test('a queue file with bare LF, bare CR and CR LF arrives as CR LF, dot-stuffed, byte for byte', async (t) => {
-  const peer = await scriptedPeer(t, { ehlo: ['PIPELINING', 'SIZE 1000000'] });
+  const peer = await scriptedPeer(t, { ehlo: ['PIPELINING', 'SIZE 1000000', '8BITMIME'] });
   const remote = createRemoteDelivery(routedTo(peer.port));
   const body = 'Subject: dots\n\n.leading dot\n..two\nbare\rcr\r\ncrlf\n.\nlast line without newline';
   const res = await remote.deliver(request(t, body, ['a@d.test']));
   t.is(res[0]!.outcome.kind, 'ok');
   const expected = 'Subject: dots\r\n\r\n..leading dot\r\n...two\r\nbare\r\ncr\r\ncrlf\r\n..\r\nlast line without newline\r\n.\r\n';
   t.is(peer.sessions[0]!.data.toString('latin1'), expected);
-  t.deepEqual(peer.sessions[0]!.commands.slice(0, 4), ['EHLO sender.test', 'MAIL FROM:<alice@sender.test> SIZE=84', 'RCPT TO:<a@d.test>', 'DATA']);
+  t.deepEqual(peer.sessions[0]!.commands.slice(0, 4), ['EHLO sender.test', 'MAIL FROM:<alice@sender.test> SIZE=84 BODY=8BITMIME', 'RCPT TO:<a@d.test>', 'DATA']);
   t.is(expected.length - 3 - 3, 84, 'SIZE counts CR LF, not stuffing nor the terminator');
 });
 
