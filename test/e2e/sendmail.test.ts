@@ -144,3 +144,17 @@ test('-q signals the running qmta with SIGALRM (run the queue now)', async (t) =
   await closed;
   t.true(Buffer.concat(got).toString().includes('alarm'));
 });
+
+test('-bs speaks SMTP on stdin/stdout and queues through the SMTP service', async (t) => {
+  const h = home(t);
+  const session = 'EHLO client.example\r\nMAIL FROM:<app@example.org>\r\nRCPT TO:<far@remote.example>\r\nDATA\r\n' +
+    'Subject: via -bs\r\n\r\nhello\r\n.\r\nQUIT\r\n';
+  const r = await sendmail(h, ['-bs'], session);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^220 box\.example\.org ESMTP/);
+  t.regex(r.stdout, /\r\n250 2\.0\.0 ok \S+\r\n221 /);
+  const [m] = queued(h);
+  t.is(m?.sender, 'app@example.org');
+  t.deepEqual(m?.recipients, ['far@remote.example']);
+  t.true(m?.body.endsWith('Subject: via -bs\n\nhello\n'));
+});

@@ -4,10 +4,10 @@
 // Interface: sendmailMain(argv, invokedAs, io) -> exit code; mailqMain(io) -> exit code;
 // homeOf(env) -> the home directory ($QMTA_HOME, else ./qmta-home, as DESIGN.md says).
 // Actions: inject (default); -bp / mailq: the queue listing (qmail-qread format); -q: make the
-// running qmta retry every deferred message now (SIGALRM); -bs: SMTP on stdin/stdout when
-// an SMTP session is provided (io.smtp), else refused; newaliases: refused.
-// Exit codes: 0 ok; 100 usage, -bs/newaliases unsupported, permanent failures; 111 temporary
-// failures (no running qmta for -q, unreadable queue).
+// running qmta retry every deferred message now (SIGALRM); -bs: SMTP on stdin/stdout
+// (smtp-stdio.ts); newaliases: refused.
+// Exit codes: 0 ok; 100 usage, newaliases, permanent failures; 111 temporary failures (no
+// running qmta for -q, unreadable queue or configuration).
 
 import { join, resolve } from 'node:path';
 import { assertNever } from '../outcome.js';
@@ -17,11 +17,10 @@ import { openQueue } from '../queue/index.js';
 import { injectCommand, type CommandIo } from './command.js';
 import type { Env } from './identity.js';
 import { parseSendmailArgs, SENDMAIL_USAGE } from './sendmail-args.js';
+import { smtpOnStdio } from './smtp-stdio.js';
 
 export interface SendmailIo extends CommandIo {
   readonly home: string;
-  /** Runs an SMTP session on stdin/stdout (sendmail -bs); absent when not available. */
-  readonly smtp?: () => Promise<number>;
 }
 
 /** The home directory for commands without --home. */
@@ -61,9 +60,7 @@ export async function sendmailMain(argv: readonly string[], invokedAs: string, i
     case 'run-queue':
       return runQueue(io);
     case 'smtp':
-      if (io.smtp) return io.smtp();
-      io.stderr.write('sendmail: fatal: -bs is not available in this build\n');
-      return 100;
+      return smtpOnStdio(io);
     case 'inject':
       return injectCommand(a.argv, { ...io, env: a.env }, io.home, 'sendmail');
     default:
