@@ -129,3 +129,30 @@ test('a writable .qmail is refused (temporary 4.7.0); an mbox line in a forward-
   }
   t.false(existsSync(join(s.userHome('joe'), 'mbox')));
 });
+
+test('as root, programs run as the mailbox owner and mboxes must be writable by the owner', async (t) => {
+  if (process.getuid?.() !== 0) {
+    t.log('not root: programs and mboxes run as qmta\'s own user, nothing to switch');
+    t.pass();
+    return;
+  }
+  const { addUser } = await import('../../ts/users/index.js');
+  const { chownSync, mkdirSync, statSync } = await import('node:fs');
+  const s = await setupLocal(t, []);
+  const added = await addUser(s.home, 'nob', { uid: 65534, gid: 65534 });
+  t.is(added.kind, 'ok');
+  chownSync(s.userHome('nob'), 65534, 65534);
+  await s.mta.reload();
+  mkdirSync(join(s.home, 'rootonly'), { mode: 0o700 });
+  s.dotQmail('nob', '.qmail-prog', '|echo "uid $(id -u) gid $(id -g)"; exit 100\n');
+  s.dotQmail('nob', '.qmail-mine', './mbox\n');
+  s.dotQmail('nob', '.qmail-theirs', `${join(s.home, 'rootonly', 'mbox')}\n`);
+  await s.send('a@far.example', ['nob-prog@mx.example', 'nob-mine@mx.example', 'nob-theirs@mx.example'], MSG);
+  const ev = (r: string) => s.events.find((x) => x.e.recipient === r)!;
+  t.regex(ev('nob-prog@mx.example').e.report, /uid 65534 gid 65534/);
+  t.is(ev('nob-mine@mx.example').kind, 'delivered');
+  t.is(statSync(join(s.userHome('nob'), 'mbox')).uid, 65534, 'a new mbox belongs to its owner');
+  t.is(ev('nob-theirs@mx.example').kind, 'deferred');
+  t.regex(ev('nob-theirs@mx.example').e.report, /not writable by uid 65534\. \(#4\.7\.0\)/);
+  t.false(existsSync(join(s.home, 'rootonly', 'mbox')));
+});

@@ -8,9 +8,10 @@
 // the following lines but keeps forwards collected so far; the success report is qmail's
 // `did <files>+<forwards>+<programs>`.
 // Failures: a mailbox writer's Failure or a program's, as is; an mbox the mailbox owner
-// could not write himself (qmta running as root) -> temp 4.7.0, never written as root.
+// could not write himself (qmta running as root) -> temp 4.7.0, never written as root;
+// a missing mbox is created owned by the mailbox owner.
 
-import { statSync } from 'node:fs';
+import { closeSync, fchownSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { Mailbox } from '../mailbox/types.js';
@@ -66,7 +67,7 @@ async function runOne(ins: Instruction, task: ExecuteTask, headers: Buffer, mail
       return r.kind === 'ok' ? 'continue' : r;
     }
     case 'mbox': {
-      const denied = task.owner ? ownerCannotWrite(ins.path, task.owner) : undefined;
+      const denied = task.owner ? ownerCannotWrite(ins.path, task.owner) ?? createOwned(ins.path, task.owner) : undefined;
       if (denied) return denied;
       const r = mailbox.deliverMboxSync({ mbox: ins.path, sender: task.sender, headers, bodyPath: task.bodyPath });
       return r.kind === 'ok' ? 'continue' : r;
@@ -98,6 +99,22 @@ export function ownerCannotWrite(path: string, owner: { uid: number; gid: number
     return temp('4.2.1', `Unable to stat ${target}: ${(err as Error).message}`);
   }
   return temp('4.7.0', `Permission denied: ${path} is not writable by uid ${owner.uid}.`);
+}
+
+/** A missing mbox is created 0600 and given to its owner, as if the owner had created it. */
+function createOwned(path: string, owner: { uid: number; gid: number }): Failure | undefined {
+  if (exists(path)) return undefined;
+  try {
+    const fd = openSync(path, 'a', 0o600);
+    try {
+      fchownSync(fd, owner.uid, owner.gid);
+    } finally {
+      closeSync(fd);
+    }
+    return undefined;
+  } catch (err) {
+    return temp('4.2.1', `Unable to create ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`);
+  }
 }
 
 function exists(path: string): boolean {
