@@ -70,7 +70,7 @@ async function reader(ports: number[], tally: Tally, done: () => boolean, start:
     const finished = done();
     const got = await drain(ports[i % ports.length] as number, tally);
     if (finished && got === 0) return;
-    await sleep(got < 0 ? 5 : 20);
+    await sleep(got < 0 ? 5 : got === 0 ? 100 : 20);
   }
 }
 
