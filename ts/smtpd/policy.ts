@@ -17,7 +17,7 @@ import type { SmtpReply } from '../native.js';
 export interface Policy {
   readonly rcpthosts: readonly string[];
   readonly badmailfrom: readonly string[];
-  readonly validateRecipient?: (address: string) => Promise<boolean | Outcome>;
+  readonly validateRecipient?: (address: string) => Promise<boolean | Outcome<boolean>>;
   readonly checkPassword?: (user: string, password: string) => Promise<boolean>;
 }
 
@@ -69,7 +69,7 @@ export async function decideRcpt(p: Policy, peer: Peer, address: string): Promis
 
 async function validate(p: Policy, address: string): Promise<SmtpReply> {
   if (!p.validateRecipient) return reply(250, '2.1.5', 'recipient ok');
-  let verdict: boolean | Outcome;
+  let verdict: boolean | Outcome<boolean>;
   try {
     verdict = await p.validateRecipient(address);
   } catch (err) {
@@ -80,7 +80,7 @@ async function validate(p: Policy, address: string): Promise<SmtpReply> {
   if (verdict === false) return reply(550, '5.1.1', 'sorry, no mailbox here by that name');
   switch (verdict.kind) {
     case 'ok':
-      return reply(250, '2.1.5', 'recipient ok');
+      return verdict.value ? reply(250, '2.1.5', 'recipient ok') : reply(550, '5.1.1', 'sorry, no mailbox here by that name');
     case 'temp':
       return reply(451, verdict.status, verdict.text);
     case 'perm':

@@ -66,7 +66,7 @@ export interface SmtpdDeps {
   /** Where accepted messages go (only its root is used: bodies are written in the core). */
   readonly queue: Pick<Queue, 'root'>;
   /** RCPT-time check for recipients in rcpthosts; false or a perm Outcome -> 550 5.1.1. Absent: accept all (qmail). */
-  readonly validateRecipient?: (address: string) => Promise<boolean | Outcome>;
+  readonly validateRecipient?: (address: string) => Promise<boolean | Outcome<boolean>>;
   /** users/passwd check; absent: AUTH not offered. */
   readonly checkPassword?: (user: string, password: string) => Promise<boolean>;
   /** Called with each committed message id (wakes the scheduler). */

@@ -1,0 +1,78 @@
+// The SMTP service as `qmta start` runs it: settings from control/, RCPT-time validation
+// through the dot-qmail lookup (ts/local/dot-qmail-check.ts), AUTH against users/passwd,
+// the TLS certificate shared with POP3 (control/tlscert, control/tlskey; self-signed pair
+// generated when both are missing).
+//
+// Interface: smtpService (a ServiceStarter for ts/daemon/services.ts); smtpdSettings(config).
+// Control files: me, smtplisten (127.0.0.1:2525), submissionlisten (127.0.0.1:2587),
+// smtpslisten, rcpthosts, morercpthosts, relayclients (127.0.0.1, ::1), denyclients,
+// badmailfrom, databytes, maxrcpt, maxconnections, maxconnectionsperip, timeoutsmtpd,
+// sessiontimeout, maxerrors, smtplinelimit, rcptcheck, authplaintext, tlscert, tlskey.
+// Failures: a certificate that cannot be read or made, or a listener that cannot bind
+// -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
+// Reload: users/ and the recipient lookup are read per RCPT/AUTH; listeners and limits
+// need a restart.
+// Wake-up: commits made here go through the core's writer, not the DurableQueue object,
+// so the scheduler finds them by its todo/ scan (within a second) unless `onQueued` wakes it.
+
+import { join } from 'node:path';
+import type { Config, Network } from '../config/index.js';
+import type { ServiceContext, ServiceStarter } from '../daemon/services.js';
+import { checkRecipient } from '../local/dot-qmail-check.js';
+import { ok, temp } from '../outcome.js';
+import { routeTable } from '../route/index.js';
+import { verifyPassword } from '../users/passwd.js';
+import { startSmtpd } from './server.js';
+import type { SmtpdDeps, SmtpdSettings } from './types.js';
+
+const cidr = (n: Network): string => `${n.address}/${n.prefix}`;
+
+/** The SMTP settings that control/ gives. */
+export function smtpdSettings(c: Config): SmtpdSettings {
+  return {
+    hostname: c.me,
+    smtp: c.smtplisten,
+    submission: c.submissionlisten,
+    smtps: c.smtpslisten,
+    rcpthosts: [...c.rcpthosts, ...c.morercpthosts],
+    relayClients: c.relayclients.map(cidr),
+    deny: c.denyclients.map(cidr),
+    badmailfrom: c.badmailfrom,
+    databytes: c.databytes,
+    maxRcpts: c.maxrcpt,
+    maxConnections: c.maxconnections,
+    maxPerIp: c.maxconnectionsperip,
+    timeoutMs: c.timeoutsmtpd * 1000,
+    sessionLimitMs: c.sessiontimeout * 1000,
+    maxErrors: c.maxerrors,
+    maxTextLine: c.smtplinelimit,
+    authWithoutTls: c.authplaintext,
+    tls: { certFile: c.tlscert, keyFile: c.tlskey },
+  };
+}
+
+/** The service's dependencies: the engine's queue, the recipient check, the password check. */
+export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
+  const c = ctx.config.current();
+  const alias = { home: join(ctx.home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const validateRecipient = async (address: string) => {
+    const now = ctx.config.current();
+    return checkRecipient(address, { route: routeTable(now), users: ctx.users(), alias });
+  };
+  return {
+    queue: ctx.queue,
+    ...(c.rcptcheck ? { validateRecipient } : {}),
+    checkPassword: (user, password) => verifyPassword(ctx.home, user, password),
+    log: ctx.log,
+  };
+}
+
+/** Starts the SMTP listeners of a home. */
+export const smtpService: ServiceStarter = async (ctx) => {
+  try {
+    const server = await startSmtpd(smtpdSettings(ctx.config.current()), smtpdDeps(ctx));
+    return ok({ name: 'smtp', stop: () => server.close() });
+  } catch (err) {
+    return temp('4.3.0', `smtp: ${(err as Error).message}`);
+  }
+};
