@@ -12,6 +12,7 @@
 // Failures: every delivery failure is a value (results.ts); an unreadable queue entry ->
 // warning, retried after SYSFAIL_MS; a throwing delivery -> temp 4.3.0.
 
+import { existsSync } from 'node:fs';
 import { describe, fromException, isFailure, type Outcome } from '../outcome.js';
 import { sendEvents, type Log, type SendEvents } from '../log/index.js';
 import type { Channel, MessageId, Queue } from '../queue/types.js';
@@ -194,6 +195,8 @@ export class Scheduler {
       if (this.activeJobs.has(key(id, ch))) continue;
       const opened = openJob(this.queue, id, ch, this.clock.now(), this.settings.queueLifetime);
       if (isFailure(opened)) {
+        // Finished and removed meanwhile (e.g. scheduled on both channels after a crash).
+        if (!existsSync(this.queue.bodyPath(id))) continue;
         this.ev.warning(`trouble opening ${ch} job ${id}; will retry`, { id, reason: describe(opened) });
         this.schedule(id, ch, this.clock.now() + SYSFAIL_MS);
         continue;
