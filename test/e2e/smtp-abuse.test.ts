@@ -168,3 +168,22 @@ test('graceful shutdown: a message in progress finishes, idle sessions get 421 4
   await closing;
   t.is(s.messages().length, 1);
 });
+
+test('a pipelining client that never reads its replies stops being read (bounded replies)', async (t) => {
+  const s = await startTestServer(t);
+  const c = await greeted(s.port());
+  const count = 1_000_000;
+  c.socket.pause();
+  c.send(Buffer.from('NOOP\r\n'.repeat(count)));
+  await new Promise((r) => setTimeout(r, 1500));
+  t.true(c.socket.writableLength > 1_000_000, `server read on: ${c.socket.writableLength} bytes left unsent`);
+  let received = 0;
+  c.socket.removeAllListeners('data');
+  c.socket.on('data', (d: Buffer | string) => (received += d.length));
+  c.socket.resume();
+  const want = count * '250 2.0.0 ok\r\n'.length;
+  const deadline = Date.now() + 50_000;
+  while (received < want && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.is(received, want);
+  c.close();
+});

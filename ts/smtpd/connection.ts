@@ -4,7 +4,9 @@
 // Batching: each socket chunk is fed whole; replies produced while resolving its
 // decisions are collected and written once (TCP_NODELAY is on, so one write = one
 // segment for a pipelined group). While decisions are resolved the socket is paused,
-// so the session never holds more than a chunk of pipelined input.
+// so the session never holds more than a chunk of pipelined input; while the client
+// does not read its replies (write buffer full) reading stops too, so a pipelining
+// client that never reads cannot grow the server's memory.
 //
 // Failures: a policy function that throws -> 451 4.3.0 for that command; opening the
 // queue writer fails -> 451 4.3.0; commit fails -> 451 4.3.0, never 5xx and never a
@@ -47,6 +49,7 @@ export class SmtpConnection {
   #inBody = false;
   #busy = false;
   #draining = false;
+  #blocked = false;
   #closed = false;
   #limit: NodeJS.Timeout | undefined;
 
@@ -116,7 +119,22 @@ export class SmtpConnection {
     }
     this.#busy = false;
     this.#finish(out, step);
-    if (!this.#closed && !step.close && !step.starttls) this.#socket.resume();
+    if (!step.close && !step.starttls) this.#resumeReading();
+  }
+
+  #resumeReading(): void {
+    if (!this.#closed && !this.#busy && !this.#blocked) this.#socket.resume();
+  }
+
+  /** Writes replies; a full write buffer stops reading until the client drains it. */
+  #write(bytes: Buffer): void {
+    if (this.#socket.write(bytes) || this.#blocked) return;
+    this.#blocked = true;
+    this.#socket.pause();
+    this.#socket.once('drain', () => {
+      this.#blocked = false;
+      this.#resumeReading();
+    });
   }
 
   #finish(out: Buffer[], step: SmtpStep): void {
@@ -126,7 +144,7 @@ export class SmtpConnection {
       this.#socket.end(bytes);
       return;
     }
-    if (bytes.length > 0) this.#socket.write(bytes);
+    if (bytes.length > 0) this.#write(bytes);
     if (step.starttls) return this.#upgrade();
     if (this.#draining && !this.#inBody) this.#abandon('421 4.3.2 service shutting down, closing\r\n');
   }
