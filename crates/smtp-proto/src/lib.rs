@@ -19,6 +19,7 @@
 //! after STARTTLS is thrown away and the state reset after the handshake.
 
 mod address;
+mod answers;
 mod auth;
 mod body;
 mod command;

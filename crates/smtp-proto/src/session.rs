@@ -1,5 +1,6 @@
 //! The server session: input buffering, line framing, body modes, decisions and answers.
-//! Command handlers live in `handlers.rs`; this file owns the flow of bytes.
+//! Command handlers live in `handlers.rs`, answers and body boundaries in `answers.rs`;
+//! this file owns the flow of bytes.
 //!
 //! Flow: `feed` appends a chunk and runs the input until it is used up, a decision is
 //! needed, or the session closes. A pending decision holds the rest of the input (at most
@@ -12,7 +13,7 @@
 
 use status::Failure;
 
-use crate::body::{BodyDecoder, BodyReport, BodySink};
+use crate::body::{BodyDecoder, BodySink};
 use crate::command;
 use crate::reply::Reply;
 use crate::settings::Settings;
@@ -349,66 +350,5 @@ impl Session {
             self.reply(reply);
         }
         true
-    }
-
-    /// The body is complete: report it and wait for the commit's answer.
-    fn end_body(&mut self, sink: &mut dyn BodySink) {
-        let Some(decoder) = self.txn.body.take() else { return };
-        let report = decoder.finish(sink);
-        let refusal = self.refusal(&report);
-        self.mode = Mode::Command;
-        let decision = Decision::DataEnd { size: report.size, hops: report.hops, refusal: refusal.clone() };
-        self.ask(Pending::DataEnd { refusal }, decision);
-    }
-
-    /// Why a received body must be refused, most fundamental reason first.
-    fn refusal(&self, r: &BodyReport) -> Option<Reply> {
-        if r.bare_line_end {
-            return Some(Reply::new(554, "5.6.0", "message refused: bare CR or LF in data (smuggling protection)"));
-        }
-        if r.too_big {
-            return Some(Reply::new(552, "5.3.4", "message size exceeds my databytes limit"));
-        }
-        if r.long_line {
-            return Some(Reply::new(500, "5.5.2", "message has a line too long"));
-        }
-        if r.hops > self.settings.max_hops {
-            return Some(Reply::new(554, "5.4.6", "too many hops, this message is looping"));
-        }
-        // Any local failure is 451 4.3.0 (never 5xx): the client keeps the message and retries.
-        let f = r.sink_failure.as_ref()?;
-        Some(Reply::new(451, "4.3.0", format!("local error writing the message: {} (#{})", f.text, f.status)))
-    }
-
-    fn apply(&mut self, pending: Pending, reply: Reply) {
-        let positive = reply.is_positive();
-        match pending {
-            Pending::Mail { smtputf8 } if positive => self.txn = Txn { mail: true, smtputf8, ..Txn::default() },
-            Pending::Rcpt if positive => self.txn.rcpts += 1,
-            Pending::Auth if positive => self.authenticated = true,
-            Pending::DataStart { bdat } if positive => return self.start_body(bdat),
-            Pending::DataStart { bdat: Some((size, _)) } => {
-                self.mode = Mode::Discard { remaining: size, reply };
-                return;
-            }
-            Pending::DataEnd { refusal } => {
-                self.txn = Txn::default();
-                return self.reply(refusal.unwrap_or(reply));
-            }
-            _ => {}
-        }
-        self.reply(reply);
-    }
-
-    fn start_body(&mut self, bdat: Option<(u64, bool)>) {
-        let s = &self.settings;
-        self.txn.body = Some(BodyDecoder::new(bdat.is_none(), s.databytes, s.max_text_line));
-        match bdat {
-            None => {
-                self.mode = Mode::Data;
-                self.reply(Reply::new(354, "", "end data with <CR><LF>.<CR><LF>"));
-            }
-            Some((size, last)) => self.mode = Mode::Bdat { remaining: size, last, size },
-        }
     }
 }
