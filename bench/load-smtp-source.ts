@@ -84,6 +84,10 @@ function parseTimes(stderr: string): number {
   return Number(m[1]) * 60 + Number(m[2]) + Number(m[3]) * 60 + Number(m[4]);
 }
 
+function withoutTimes(stderr: string): string {
+  return stderr.replace(/(\s*\d+m[\d.]+s \d+m[\d.]+s)+\s*$/, '').trim();
+}
+
 interface Running {
   readonly done: Promise<number>;
   kill(): void;
@@ -103,7 +107,7 @@ function startStream(smtpSource: string, args: string[]): Running {
     child.once('close', (code, signal) => {
       unmarkLoadClient(pid);
       if (code === 0) resolve(parseTimes(stderr));
-      else reject(new Error(`smtp-source ${args.join(' ')} ended with ${signal ?? code}: ${stderr.trim()}`));
+      else reject(new Error(`smtp-source ${args.join(' ')} ended with ${signal ?? code}: ${withoutTimes(stderr)}`));
     });
   });
   // The whole process group: the shell and smtp-source.

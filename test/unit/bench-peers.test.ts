@@ -1,0 +1,67 @@
+// The SMTP benchmark's harness against its two peers: smtp-source (bench/load-smtp-source.ts)
+// sending to the bare Node sink (bench/peer-sink.ts) and to the private Postfix instance
+// (bench/peer-postfix.ts), measured by bench/load-e2e.ts. Runs as root (Postfix's master
+// does); installs Debian package postfix when missing. Every peer is stopped in
+// t.teardown, so a failing assertion leaves no process behind.
+
+import test from 'ava';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { measureEndToEnd } from '../../bench/load-e2e.js';
+import { runSmtpSource } from '../../bench/load-smtp-source.js';
+import { startPostfixPeer } from '../../bench/peer-postfix.js';
+import { startNodeSink } from '../../bench/peer-sink.js';
+
+test('the Node sink counts the 20 messages smtp-source sends, with and without connection reuse', async (t) => {
+  const sink = await startNodeSink();
+  t.teardown(() => sink.stop());
+  const load = { host: '127.0.0.1', port: sink.port, messages: 10, size: 4096, connections: 3, recipients: (j: number) => `u${j}@sink.test` };
+  const plain = await runSmtpSource({ ...load, reuse: false });
+  const reused = await runSmtpSource({ ...load, reuse: true });
+  t.is(plain.streams, 3, 'a recipient function gives one smtp-source per connection');
+  t.true(plain.rate > 0 && reused.seconds > 0);
+  const r = await measureEndToEnd({ send: async () => 0, delivered: sink.count, expected: 20, pids: [sink.pid], timeoutMs: 5_000 });
+  t.is(r.delivered, 20);
+  t.true(r.peakPssBytes > 0 && r.peakRssBytes >= r.peakPssBytes && r.peakHwmBytes > 0);
+});
+
+test('the Postfix peer delivers 20 messages into its users\' maildirs, and stop() leaves nothing behind', async (t) => {
+  const peer = await startPostfixPeer({ users: 2, domain: 'peer.test' });
+  t.teardown(() => peer.stop());
+  const r = await measureEndToEnd({
+    send: () => runSmtpSource({ host: '127.0.0.1', port: peer.port, messages: 20, size: 4096, connections: 4, recipients: peer.addresses, reuse: true }),
+    delivered: peer.countDelivered, expected: 20, pids: [peer.masterPid], timeoutMs: 30_000,
+  });
+  t.is(r.delivered, 20);
+  t.is(r.sent.streams, 2, 'two recipients: two smtp-source processes of two connections');
+  t.true(r.endToEndSeconds >= r.acceptanceSeconds);
+  t.true(r.cpuSeconds > 0, 'Postfix\'s process tree spent CPU on the load');
+  for (const user of peer.users) {
+    const fresh = readdirSync(join(peer.maildirRoot, user, 'Maildir', 'new'));
+    t.is(fresh.length, 10, `${user} got its half`);
+    const text = readFileSync(join(peer.maildirRoot, user, 'Maildir', 'new', fresh[0] ?? ''), 'utf8');
+    t.true(text.includes(`Delivered-To: ${user}@peer.test`) && text.length > 4096);
+  }
+  await peer.stop();
+  t.false(existsSync(peer.root));
+  t.false(existsSync(`/proc/${peer.masterPid}/cmdline`) && readFileSync(`/proc/${peer.masterPid}/cmdline`).length > 0, 'master is gone');
+});
+
+test('a refused recipient makes runSmtpSource reject with smtp-source\'s complaint', async (t) => {
+  const peer = await startPostfixPeer({ users: 1, domain: 'peer.test' });
+  t.teardown(() => peer.stop());
+  const load = { host: '127.0.0.1', port: peer.port, messages: 2, size: 100, connections: 1, reuse: false };
+  const e = await t.throwsAsync(runSmtpSource({ ...load, recipients: ['nobody@peer.test'] }));
+  t.regex(e?.message ?? '', /: 550 5\.1\.1 <nobody@peer\.test>: Recipient address rejected: User unknown in virtual mailbox table$/);
+  await t.throwsAsync(runSmtpSource({ ...load, recipients: [] }), { message: /at least one recipient/ });
+});
+
+test('measureEndToEnd rejects when delivery never completes, and when the load fails', async (t) => {
+  const delivered = () => 3;
+  await t.throwsAsync(measureEndToEnd({ send: async () => 0, delivered, expected: 5, pids: [process.pid], timeoutMs: 200 }), {
+    message: /only 3 of 5 messages delivered/,
+  });
+  await t.throwsAsync(measureEndToEnd({ send: () => Promise.reject(new Error('load broke')), delivered, expected: 1, pids: [process.pid] }), {
+    message: 'load broke',
+  });
+});
