@@ -55,7 +55,7 @@ test('broken STARTTLS: reconnect in plaintext at once, and remember the host', a
     ehlo: ['PIPELINING', 'STARTTLS'],
     startTls: (s: Socket) => { s.write('220 go ahead\r\n'); setTimeout(() => s.end('this is not a TLS server hello\r\n'), 20); },
   });
-  const remote = createRemoteDelivery(routedTo(peer.port));
+  const remote = createRemoteDelivery(routedTo(peer.port, { sessionIdle: 0 }));
   const first = await remote.deliver(request(t, 'x\n', ['a@d.test']));
   t.is(first[0]!.outcome.kind, 'ok');
   const second = await remote.deliver(request(t, 'x\n', ['b@d.test']));

@@ -82,7 +82,7 @@ export async function smtpPeer(t: ExecutionContext, script: PeerScript = {}, hos
 }
 
 /** A raw TCP server whose connections are handed to `onConnection`. */
-export async function rawPeer(t: ExecutionContext, onConnection: (s: Socket, n: number) => void, host = '127.0.0.1'): Promise<{ port: number; connections: () => number }> {
+export async function rawPeer(t: ExecutionContext, onConnection: (s: Socket, n: number) => void, host = '127.0.0.1'): Promise<{ port: number; connections: () => number; dropAll: () => void }> {
   let n = 0;
   const sockets = new Set<Socket>();
   const server: Server = createServer((s) => {
@@ -92,11 +92,12 @@ export async function rawPeer(t: ExecutionContext, onConnection: (s: Socket, n: 
     onConnection(s, n++);
   });
   await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  const dropAll = () => { for (const s of sockets) s.destroy(); };
   t.teardown(() => {
-    for (const s of sockets) s.destroy();
+    dropAll();
     server.close();
   });
-  return { port: (server.address() as { port: number }).port, connections: () => n };
+  return { port: (server.address() as { port: number }).port, connections: () => n, dropAll };
 }
 
 /** Reads CRLF lines from a raw peer socket. */
@@ -197,7 +198,7 @@ export async function scriptedPeer(t: ExecutionContext, script: RawScript, host 
     if (!script.silent) s.write('220 raw.test ESMTP\r\n');
     serve(s, session, script);
   }, host);
-  return { port: peer.port, sessions, connections: peer.connections };
+  return { port: peer.port, sessions, connections: peer.connections, dropAll: peer.dropAll };
 }
 
 function serve(s: Socket, session: RawSession, script: RawScript): void {

@@ -9,6 +9,8 @@
 // plaintext-only and reconnected at once without STARTTLS; under control/tlsrequired a
 // failed handshake moves on to the next address instead.
 // Logs one line per session opened, with its TLS result (protocol, verified or not).
+// Sessions: a completed session is kept idle for reuse (session-cache.ts); a reused one
+// skips the greeting, EHLO, TLS and AUTH it already went through.
 // Recipients go in batches of BATCH per transaction on the same connection (RFC 5321
 // §4.5.3.1.8: servers must accept at least 100).
 
@@ -22,7 +24,8 @@ import type { RemoteLog } from './deliver.js';
 import type { Target } from './mx.js';
 import type { PlaintextHosts } from './plaintext-memory.js';
 import { report } from './reports.js';
-import { openSession, type SessionPolicy, type TlsMode } from './session.js';
+import type { SessionCache } from './session-cache.js';
+import { openSession, type SessionPolicy, type Setup, type TlsMode } from './session.js';
 import type { RemoteAuth } from './settings.js';
 import type { DownedHosts } from './tcpto.js';
 import { runTransaction } from './transaction.js';
@@ -47,6 +50,7 @@ export interface AttemptContext {
   readonly plaintext: PlaintextHosts;
   /** Open connections, so that close() can end them. */
   readonly open: Set<SmtpConnection>;
+  readonly sessions: SessionCache;
   readonly log: RemoteLog | undefined;
 }
 
@@ -74,7 +78,15 @@ function tlsMode(target: Target, job: AttemptJob, ctx: AttemptContext): TlsMode 
 
 type RunResult = AttemptResult | { readonly kind: 'tls-failed'; readonly failure: Failure };
 
+/** Everything a session was set up with: only an identical setup may reuse it. */
+function sessionKey(target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): string {
+  return [target.ip, target.port, target.host, tls, job.auth?.relay ?? '', job.auth?.user ?? '', ctx.helohost].join('|');
+}
+
 async function connectAndRun(target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): Promise<RunResult> {
+  const key = sessionKey(target, job, ctx, tls);
+  const idle = await ctx.sessions.take(key);
+  if (idle) return deliverOn(idle.conn, idle.ext, key, target, job, ctx);
   const c = await connectTcp(target, ctx.timeoutConnectMs);
   if (c.kind === 'timeout') {
     ctx.downed.timedOut(target.ip);
@@ -84,11 +96,18 @@ async function connectAndRun(target: Target, job: AttemptJob, ctx: AttemptContex
   if (c.kind === 'failed') return { kind: 'next', failure: report.noConnection(`${target.ip}: ${c.code}`) };
   const conn = new SmtpConnection(c.socket, ctx.timeoutRemoteMs);
   ctx.open.add(conn);
-  try {
-    return await runSession(conn, target, job, ctx, tls);
-  } finally {
-    ctx.open.delete(conn);
-    conn.quit();
+  const setup = await setUp(conn, target, job, ctx, tls).finally(() => ctx.open.delete(conn));
+  if (setup.kind === 'ready') {
+    ctx.log?.info({ ip: target.ip, host: target.host, tls: conn.tls, auth: job.auth !== undefined }, 'remote: session open');
+    return deliverOn(conn, setup.ext, key, target, job, ctx);
+  }
+  conn.quit();
+  const all = (f: Failure): AttemptResult => ({ kind: 'done', results: job.recipients.map(() => f) });
+  switch (setup.kind) {
+    case 'failed': return all(setup.failure);
+    case 'skip': return { kind: 'next', failure: setup.failure };
+    case 'tls-failed': return setup;
+    default: return assertNever(setup);
   }
 }
 
@@ -101,23 +120,27 @@ function policyFor(target: Target, job: AttemptJob, ctx: AttemptContext, tls: Tl
   return { helohost: ctx.helohost, tls, tlsOptions, auth: job.auth, loopback: isLoopback(target.ip) };
 }
 
-async function runSession(conn: SmtpConnection, target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): Promise<RunResult> {
-  const all = (f: Failure): AttemptResult => ({ kind: 'done', results: job.recipients.map(() => f) });
-  let setup;
+/** Greeting, EHLO, TLS, AUTH; a connection lost meanwhile is a failed setup ("connection died"). */
+async function setUp(conn: SmtpConnection, target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): Promise<Setup> {
   try {
-    setup = await openSession(conn, target.ip, policyFor(target, job, ctx, tls));
+    return await openSession(conn, target.ip, policyFor(target, job, ctx, tls));
   } catch (err) {
     if (!(err instanceof ConnectionLost)) throw err;
-    return all(report.died(target.ip, false, err.message));
+    return { kind: 'failed', failure: report.died(target.ip, false, err.message) };
   }
-  switch (setup.kind) {
-    case 'ready':
-      ctx.log?.info({ ip: target.ip, host: target.host, tls: conn.tls, auth: job.auth !== undefined }, 'remote: session open');
-      return { kind: 'done', results: await runBatches(conn, target.ip, setup.ext, job) };
-    case 'failed': return all(setup.failure);
-    case 'skip': return { kind: 'next', failure: setup.failure };
-    case 'tls-failed': return setup;
-    default: return assertNever(setup);
+}
+
+/** Runs the transactions on a ready session, then keeps it idle for reuse (or QUITs it). */
+async function deliverOn(conn: SmtpConnection, ext: Extensions, key: string, target: Target, job: AttemptJob, ctx: AttemptContext): Promise<AttemptResult> {
+  ctx.open.add(conn);
+  let results: Outcome<string>[] | undefined;
+  try {
+    results = await runBatches(conn, target.ip, ext, job);
+    return { kind: 'done', results };
+  } finally {
+    ctx.open.delete(conn);
+    if (results) ctx.sessions.put(key, { conn, ext });
+    else conn.destroy();
   }
 }
 

@@ -69,6 +69,11 @@ export class SmtpConnection {
     this.#attach(socket);
   }
 
+  /** False once the connection is lost or closed. */
+  get alive(): boolean {
+    return this.#lost === undefined;
+  }
+
   /** True once the connection runs over TLS. */
   get secure(): boolean {
     return 'encrypted' in this.#socket && this.#socket.encrypted === true;

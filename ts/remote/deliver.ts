@@ -12,7 +12,8 @@
 // or the TLS-required failure); an unexpected exception -> temp 4.3.0 for every
 // recipient (fromException: unknown means temporary), logged.
 // Guarantees: never rejects; the slot is released whatever happens. The downed-host
-// memory's skip time and file are fixed at creation (update leaves them).
+// memory's skip time and file, and the idle-session cache's size and idle time, are
+// fixed at creation (update leaves them).
 
 import { Resolver } from 'node:dns/promises';
 import { wireSize } from '../native.js';
@@ -24,6 +25,7 @@ import { Limiter } from './limiter.js';
 import { localAddressTest } from './local-addresses.js';
 import { findTargets, type Dns } from './mx.js';
 import { PlaintextHosts } from './plaintext-memory.js';
+import { SessionCache } from './session-cache.js';
 import { authFor, findRoute, tlsRequiredFor } from './routes.js';
 import type { RemoteSettings } from './settings.js';
 import { DownedHosts } from './tcpto.js';
@@ -66,8 +68,10 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
   const downed = new DownedHosts({ now, skipSeconds: initial.downedHostSkip, path: initial.tcptoPath });
   const plaintext = new PlaintextHosts({ now, ttlSeconds: initial.plaintextMemory });
   const open = new Set<SmtpConnection>();
+  const sessions = new SessionCache(initial.concurrencyRemote, initial.sessionIdle * 1000);
+  const keep = { downed, plaintext, open, sessions };
   let closed = false;
-  let current = prepare(initial, deps, { downed, plaintext, open });
+  let current = prepare(initial, deps, keep);
 
   return {
     downed,
@@ -86,11 +90,12 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
       return req.recipients.map((address, i) => ({ address, outcome: outcomes[i]! }));
     },
     update(settings: RemoteSettings): void {
-      current = prepare(settings, deps, { downed, plaintext, open });
+      current = prepare(settings, deps, keep);
       limiter.setLimits(settings.concurrencyRemote, settings.concurrencyPerDomain);
     },
     async close(): Promise<void> {
       closed = true;
+      sessions.closeAll();
       for (const conn of open) conn.destroy();
     },
   };
@@ -106,7 +111,7 @@ interface Prepared {
 }
 
 /** Everything derived from one version of the settings; the memories carry over. */
-function prepare(settings: RemoteSettings, deps: RemoteDeps, keep: Pick<AttemptContext, 'downed' | 'plaintext' | 'open'>): Prepared {
+function prepare(settings: RemoteSettings, deps: RemoteDeps, keep: Pick<AttemptContext, 'downed' | 'plaintext' | 'open' | 'sessions'>): Prepared {
   return {
     settings,
     dns: deps.dns ?? createResolver(settings),

@@ -52,6 +52,9 @@ export interface RemoteSettings {
   readonly plaintextMemory: number;
   /** Seconds a host with 2+ recent connect timeouts is skipped (qmail: about an hour). */
   readonly downedHostSkip: number;
+  /** Seconds a finished SMTP session stays open for the next delivery to the same server
+   * (at most concurrencyremote idle sessions); 0 = one connection per delivery, as qmail. */
+  readonly sessionIdle: number;
   /** File that keeps the downed-host memory across restarts (qmail's queue/lock/tcpto); none = memory only. */
   readonly tcptoPath?: string;
 }
@@ -71,6 +74,7 @@ export const defaultRemoteSettings: RemoteSettings = {
   port: 25,
   plaintextMemory: 86400,
   downedHostSkip: 3600,
+  sessionIdle: 5,
 };
 
 /** Keys tried for host a.b.c, qmail's order: 'a.b.c', '.b.c', '.c', ''. */
