@@ -32,14 +32,14 @@ function remote(refuse: ReadonlySet<string>, keepBodies: boolean): { delivery: R
   return { delivery, sent };
 }
 
-async function startList(t: ExecutionContext, r: RemoteDelivery, bounceLimit: number): Promise<{ home: string; mta: Mta }> {
+async function startList(t: ExecutionContext, r: RemoteDelivery, bounceLimit: number, extra: readonly string[] = []): Promise<{ home: string; mta: Mta }> {
   const home = tempDir(t);
   mkdirSync(join(home, 'control'), { recursive: true });
   writeFileSync(join(home, 'control', 'me'), `${HOST}\n`);
   writeFileSync(join(home, 'control', 'locals'), `${HOST}\n`);
   const mta = await createMta({ home, log: false, remote: r });
   t.teardown(() => mta.stop(2000));
-  const made = await runNode(MAIN, ['--home', home, 'list', 'create', 'team', '--owner', 'boss@else.example', '--bounce-limit', String(bounceLimit)], '', {});
+  const made = await runNode(MAIN, ['--home', home, 'list', 'create', 'team', '--owner', 'boss@else.example', '--bounce-limit', String(bounceLimit), ...extra], '', {});
   t.is(made.code, 0, made.stderr);
   await mta.start();
   return { home, mta };
@@ -126,4 +126,31 @@ test('a post that already went through the list is refused as a loop; bounces to
   await new Promise((res) => setTimeout(res, 1500));
   await mta.idle();
   t.false(r.sent.some((s) => s.body.includes('confirm subscribe')));
+});
+
+test('RFC 8058: one-click lists give each subscriber a signed List-Unsubscribe URI; forged tokens fail', async (t) => {
+  const r = remote(new Set(), true);
+  const { home, mta } = await startList(t, r.delivery, 3, ['--one-click-url', 'https://lists.example.org/unsubscribe']);
+  const subs = ['a@one.example', 'b@two.example', 'c@three.example'];
+  t.is((await addSubscribers(listState(join(home, 'alias'), 'team'), subs)).kind, 'ok');
+  await mta.inject({ from: 'poster@else.example', to: [`team@${HOST}`], message: Buffer.from('Subject: news\n\nbig news\n') });
+  await waitFor('three copies', () => r.sent.filter((s) => s.sender.startsWith('team-return-')).length === 3);
+  const uris = new Map<string, string>();
+  for (const s of r.sent.filter((x) => x.sender.startsWith('team-return-'))) {
+    t.true(s.body.includes('List-Unsubscribe-Post: List-Unsubscribe=One-Click\n'));
+    t.true(s.body.endsWith('\nSubject: news\n\nbig news\n'));
+    const uri = /<(https:\/\/lists\.example\.org\/unsubscribe\?[^>]+)>/.exec(s.body)?.[1];
+    uris.set(s.recipients[0] ?? '', uri ?? '');
+  }
+  t.is(new Set(uris.values()).size, 3);
+  const query = new URL(uris.get('b@two.example') ?? 'https://x/').search.slice(1);
+  const forged = query.replace(/token=[0-9a-f]/, (m) => (m.endsWith('0') ? m.slice(0, -1) + '1' : m.slice(0, -1) + '0'));
+  const bad = await runNode(MAIN, ['--home', home, 'list', 'one-click', 'team', forged], '', {});
+  t.is(bad.code, 100);
+  const good = await runNode(MAIN, ['--home', home, 'list', 'one-click', 'team', query], '', {});
+  t.is(good.code, 0, good.stderr);
+  t.is(good.stdout, 'removed\n');
+  t.deepEqual(await subscribers(home), ['a@one.example', 'c@three.example']);
+  const again = await runNode(MAIN, ['--home', home, 'list', 'one-click', 'team', query], '', {});
+  t.is(again.stdout, 'not subscribed\n');
 });

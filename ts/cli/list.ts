@@ -1,6 +1,7 @@
 // `qmta list ...`: mailing lists the qmail way (ts/lists).
 //   create NAME [--dir D] [--address A] [--owner O] [--bounce-limit N] [--bounce-days N]
-//   add NAME ADDRESS...   del NAME ADDRESS...   show NAME
+//          [--one-click-url https://...]
+//   add NAME ADDRESS...   del NAME ADDRESS...   show NAME   one-click NAME QUERY (RFC 8058)
 //   post|request|bounce NAME --dir D   (run from the list's .qmail files; message on stdin)
 // D defaults to the alias user's home (HOME/alias), A to NAME@me, O to postmaster@me.
 // Exit codes: 0 ok; 100 permanent (bad name/address, no such list, loop); 111 temporary.
@@ -15,6 +16,7 @@ import type { Outcome } from '../outcome.js';
 import type { HelperIo } from '../helpers/io.js';
 import { runListBounce } from '../lists/bounce.js';
 import { addSubscribers, createList, delSubscribers, shellQuote } from '../lists/create.js';
+import { oneClickUnsubscribe } from '../lists/one-click.js';
 import { runListPost } from '../lists/post.js';
 import { runListRequest } from '../lists/request.js';
 import { listState, readConfig, readSubscribers, type ListState } from '../lists/store.js';
@@ -40,7 +42,8 @@ function registerManage(list: Command, ctx: CliContext): void {
     .option('--owner <address>', "owner's address (default postmaster@me)")
     .option('--bounce-limit <n>', 'bounces before a subscriber is removed', '3')
     .option('--bounce-days <n>', 'over how many days bounces count', '10')
-    .action(async (name: string, o: DirOption & { address?: string; owner?: string; bounceLimit: string; bounceDays: string }) => {
+    .option('--one-click-url <url>', 'RFC 8058 one-click unsubscription endpoint (https://...)')
+    .action(async (name: string, o: DirOption & { address?: string; owner?: string; bounceLimit: string; bounceDays: string; oneClickUrl?: string }) => {
       const config = await loadConfig(ctx.home());
       if (config.kind !== 'ok') return done(ctx, config);
       const me = config.value.me;
@@ -50,6 +53,7 @@ function registerManage(list: Command, ctx: CliContext): void {
         dir: s.dir, name, address: o.address ?? `${name}@${me}`, owner: o.owner ?? `postmaster@${me}`,
         invoke: `${shellQuote(process.execPath)} ${shellQuote(main)} --home ${shellQuote(ctx.home())}`,
         bounceLimit: Number(o.bounceLimit), bounceDays: Number(o.bounceDays),
+        ...(o.oneClickUrl !== undefined ? { oneClickUrl: o.oneClickUrl } : {}),
       }), (c) => process.stdout.write(`list ${c.name}: ${c.address}, owner ${c.owner}\n`));
     });
   list.command('add <name> <addresses...>').description('subscribe addresses (no confirmation)')
@@ -71,12 +75,21 @@ function registerManage(list: Command, ctx: CliContext): void {
     });
 }
 
+function registerOneClick(list: Command, ctx: CliContext): void {
+  list.command('one-click <name> <query>')
+    .description('perform an RFC 8058 one-click unsubscription (the POSTed URI\'s query string), for a web handler')
+    .option('--dir <dir>').action(async (name: string, query: string, o: DirOption) => {
+      done(ctx, await oneClickUnsubscribe(stateOf(ctx, name, o), new URLSearchParams(query)), (r) => process.stdout.write(`${r}\n`));
+    });
+}
+
 const PROGRAMS = { post: runListPost, request: runListRequest, bounce: runListBounce } as const;
 
 /** Registers `qmta list`. */
 export function register(program: Command, ctx: CliContext): void {
   const list = program.command('list').description('mailing lists: create, add, del, show (post, request, bounce run from .qmail files)');
   registerManage(list, ctx);
+  registerOneClick(list, ctx);
   for (const [what, run] of Object.entries(PROGRAMS)) {
     list.command(`${what} <name>`).description(`(from the list's .qmail file) ${what} the message on stdin`)
       .option('--dir <dir>').action(async (name: string, o: DirOption) => {

@@ -37,14 +37,17 @@ export function listId(cfg: ListConfig): string {
   return `${local}.${host}`;
 }
 
-/** The header fields put on every list message (RFC 2369, RFC 2919). */
-export function listHeaders(cfg: ListConfig): string {
+/**
+ * The header fields put on every list message (RFC 2369, RFC 2919); `unsubscribe` replaces
+ * the shared mailto List-Unsubscribe (one-click lists give each subscriber their own).
+ */
+export function listHeaders(cfg: ListConfig, unsubscribe?: string): string {
   return `Mailing-List: contact ${listAddress(cfg, 'help')}; run by qmta\n` +
     `List-Id: <${listId(cfg)}>\n` +
     `List-Post: <mailto:${cfg.address}>\n` +
     `List-Help: <mailto:${listAddress(cfg, 'help')}>\n` +
     `List-Subscribe: <mailto:${listAddress(cfg, 'subscribe')}>\n` +
-    `List-Unsubscribe: <mailto:${listAddress(cfg, 'unsubscribe')}>\n` +
+    (unsubscribe ?? `List-Unsubscribe: <mailto:${listAddress(cfg, 'unsubscribe')}>\n`) +
     'Precedence: list\n';
 }
 

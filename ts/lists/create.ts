@@ -12,6 +12,7 @@
 // (state, addresses) -> Outcome<string[]> (the list afterwards).
 // Failures: a bad name or address -> perm 5.1.3; an existing list -> perm 5.1.3; I/O -> temp.
 
+import { randomBytes } from 'node:crypto';
 import { access, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ok, perm, type Outcome } from '../outcome.js';
@@ -26,6 +27,8 @@ export interface CreateListOptions {
   readonly invoke: string;
   readonly bounceLimit?: number;
   readonly bounceDays?: number;
+  /** RFC 8058 one-click unsubscription endpoint (https:). */
+  readonly oneClickUrl?: string;
 }
 
 /** Quotes a word for /bin/sh. */
@@ -41,7 +44,9 @@ export async function createList(o: CreateListOptions): Promise<Outcome<ListConf
   if (!address || !owner) return perm('5.1.3', 'bad list or owner address');
   const s = listState(o.dir, o.name);
   if (await access(join(s.root, 'config.json')).then(() => true, () => false)) return perm('5.1.3', `list ${o.name} exists`);
-  const cfg: ListConfig = { name: o.name, address, owner, bounceLimit: o.bounceLimit ?? 3, bounceDays: o.bounceDays ?? 10 };
+  if (o.oneClickUrl !== undefined && !/^https:\/\/[^\s]+$/.test(o.oneClickUrl)) return perm('5.1.3', 'the one-click URL must be https://...');
+  const oneClick = o.oneClickUrl === undefined ? {} : { oneClickUrl: o.oneClickUrl, secret: randomBytes(32).toString('hex') };
+  const cfg: ListConfig = { name: o.name, address, owner, bounceLimit: o.bounceLimit ?? 3, bounceDays: o.bounceDays ?? 10, ...oneClick };
   const w = await writeConfig(s, cfg);
   if (w.kind !== 'ok') return w;
   const run = (what: string) => `|${o.invoke} list ${what} ${shellQuote(o.name)} --dir ${shellQuote(o.dir)}\n`;

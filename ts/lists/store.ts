@@ -24,6 +24,10 @@ export interface ListConfig {
   /** Bounces within bounceDays after which a subscriber is removed. */
   readonly bounceLimit: number;
   readonly bounceDays: number;
+  /** RFC 8058: the HTTPS address one-click unsubscriptions are posted to (one-click.ts). */
+  readonly oneClickUrl?: string;
+  /** Hex key of the one-click tokens (set with oneClickUrl). */
+  readonly secret?: string;
 }
 
 export interface ListState {
