@@ -74,6 +74,12 @@ export class SmtpConnection {
     return this.#lost === undefined;
   }
 
+  /** An idle connection must not keep the process alive; a busy one must. */
+  setIdle(idle: boolean): void {
+    if (idle) this.#socket.unref();
+    else this.#socket.ref();
+  }
+
   /** True once the connection runs over TLS. */
   get secure(): boolean {
     return 'encrypted' in this.#socket && this.#socket.encrypted === true;

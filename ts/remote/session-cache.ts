@@ -33,6 +33,7 @@ export class SessionCache {
   /** Keeps a session after a completed transaction, or QUITs it (disabled, full, dead). */
   put(key: string, session: IdleSession): void {
     if (this.idleMs <= 0 || this.#count >= this.maxIdle || !session.conn.alive) return session.conn.quit();
+    session.conn.setIdle(true);
     const list = this.#idle.get(key) ?? [];
     const entry: Entry = { session, timer: setTimeout(() => this.#expire(key, entry), this.idleMs).unref() };
     list.push(entry);
@@ -46,6 +47,7 @@ export class SessionCache {
       const entry = this.#idle.get(key)?.at(-1);
       if (!entry) return undefined;
       this.#forget(key, entry);
+      entry.session.conn.setIdle(false);
       if (await isLive(entry.session.conn)) return entry.session;
     }
   }
