@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openQueue } from '../../ts/queue/index.js';
@@ -43,6 +43,7 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
   const home = join(tempDir(t), 'home');
   const created = await ensureHome(home);
   t.is(created.kind, 'ok');
+  for (const f of ['smtplisten', 'submissionlisten', 'pop3listen']) writeFileSync(join(home, 'control', f), '127.0.0.1:0\n');
   for (let i = 0; i < USERS; i++) t.is((await addUser(home, `u${i}`)).kind, 'ok');
   const q = openQueue(join(home, 'queue'));
   if (q.kind !== 'ok') return t.fail(q.text);

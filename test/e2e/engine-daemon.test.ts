@@ -4,7 +4,7 @@
 
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -23,6 +23,12 @@ async function until(what: string, fn: () => boolean, ms = 30_000): Promise<void
   }
 }
 
+/** Only the listeners' control files exist: the rest of the home is created by the first start. */
+function listenAnywhere(home: string): void {
+  mkdirSync(join(home, 'control'), { recursive: true });
+  for (const f of ['smtplisten', 'submissionlisten', 'pop3listen']) writeFileSync(join(home, 'control', f), '127.0.0.1:0\n');
+}
+
 function qmta(home: string, ...args: string[]) {
   return run(process.execPath, [MAIN, '--home', home, ...args]);
 }
@@ -30,6 +36,7 @@ function qmta(home: string, ...args: string[]) {
 test('qmta start: default home, reload on user add, queue listing, queue run, clean SIGTERM', async (t) => {
   t.timeout(120_000);
   const home = join(tempDir(t), 'new-home');
+  listenAnywhere(home);
   const child = spawn(process.execPath, [MAIN, '--home', home, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });

@@ -40,6 +40,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   await engine.value.start();
   const services = await startServices({
     home: engine.value.home, config: engine.value.config, queue: engine.value.queue, users: engine.value.users, log,
+    enqueued: (id) => engine.value.scheduler.enqueued(id),
   });
   if (isFailure(services)) {
     await engine.value.stop(GRACE_MS);

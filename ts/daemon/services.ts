@@ -10,7 +10,7 @@
 import type { ConfigStore } from '../config/index.js';
 import type { Log } from '../log/index.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
-import type { DurableQueue } from '../queue/types.js';
+import type { DurableQueue, MessageId } from '../queue/types.js';
 import type { AssignTable } from '../users/assign.js';
 import { pop3Service } from '../pop3d/service.js';
 
@@ -21,6 +21,8 @@ export interface ServiceContext {
   readonly queue: DurableQueue;
   readonly users: () => AssignTable;
   readonly log: Log;
+  /** Wakes the scheduler for a message committed outside `queue` (e.g. the core's own writer). */
+  readonly enqueued: (id: MessageId) => void;
 }
 
 export interface RunningService {
