@@ -1,9 +1,9 @@
 // Outbound SMTP benchmark: messages per second and CPU of ts/remote delivering to a
 // local sink (bench/remote-sink.ts, a separate process), N messages over D domains, all
-// routed to loopback by the default smtproutes entry, one recipient per message, one
-// SMTP connection per message (qmail-remote's model; no connection reuse). In the same
-// run, the same load through nodemailer's SMTP transport (one connection per message,
-// same concurrency) gives the peer figure and the ratio.
+// routed to loopback by the default smtproutes entry, one recipient per message.
+// Clients: 'qmta' (idle sessions reused, the default), 'qmta-1conn' (sessionIdle 0: one
+// connection per message, qmail-remote's model) and, as the peer in the same run,
+// nodemailer's SMTP transport (one connection per message, same concurrency).
 //
 // Interface: `runRemoteBench(opts)` -> rows {client, median, min, max, cpuPerMsgUs,
 // sinkCpuPerMsgUs}; standalone: `node dist/bench/remote.js [--messages 20000]
@@ -34,7 +34,7 @@ export interface RemoteBenchOptions {
 }
 
 export interface RemoteBenchRow {
-  readonly client: 'qmta' | 'nodemailer';
+  readonly client: 'qmta' | 'qmta-1conn' | 'nodemailer';
   readonly median: number;
   readonly min: number;
   readonly max: number;
@@ -65,10 +65,10 @@ function makeBodies(dir: string, size: number): string[] {
 
 type Send = (i: number) => Promise<void>;
 
-function qmtaSender(port: number, bodies: string[], domains: number, concurrency: number): Send {
+function qmtaSender(port: number, bodies: string[], domains: number, concurrency: number, sessionIdle: number): Send {
   const remote = createRemoteDelivery({
     ...defaultRemoteSettings, helohost: 'sender.test', smtproutes: [{ key: '', relay: '127.0.0.1', port }],
-    concurrencyRemote: concurrency, concurrencyPerDomain: concurrency,
+    concurrencyRemote: concurrency, concurrencyPerDomain: concurrency, sessionIdle,
   });
   return async (i) => {
     const domain = `d${i % domains}.test`;
@@ -110,7 +110,10 @@ export async function runRemoteBench(opts: RemoteBenchOptions = {}): Promise<Rem
   const sink = await startSink();
   try {
     const bodies = makeBodies(dir, bodyBytes);
-    const clients: [RemoteBenchRow['client'], Send][] = [['qmta', qmtaSender(sink.port, bodies, domains, concurrency)]];
+    const clients: [RemoteBenchRow['client'], Send][] = [
+      ['qmta', qmtaSender(sink.port, bodies, domains, concurrency, defaultRemoteSettings.sessionIdle)],
+      ['qmta-1conn', qmtaSender(sink.port, bodies, domains, concurrency, 0)],
+    ];
     if (peer) clients.push(['nodemailer', nodemailerSender(sink.port, bodies, domains)]);
     const results = new Map(clients.map(([c]) => [c, { rates: [] as number[], cpus: [] as number[], sink: [] as number[] }]));
     for (let run = 0; run < runs; run++) {
