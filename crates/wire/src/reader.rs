@@ -86,8 +86,9 @@ impl WireReader {
         Ok(self.take(max))
     }
 
-    /// The message size as sent with CR LF line ends, without dot-stuffing and without
-    /// the terminator (RFC 1870 SIZE, RFC 1939 LIST). Computed once, by a separate pass.
+    /// The size of what this reader sends (same prefix and line limit), with CR LF line
+    /// ends, without dot-stuffing and without the terminator (RFC 1870 SIZE, RFC 1939
+    /// LIST). Computed once, by a separate pass over the file.
     pub fn size(&mut self) -> Result<u64> {
         if let Some(size) = self.size {
             return Ok(size);
