@@ -52,3 +52,17 @@ test('envelope paths: quoting, bounce sender, injection refused', (t) => {
   t.is(pathOf('x@example.com>\r\nRCPT TO:<y@z>'), undefined);
   t.is(pathOf(`${'a'.repeat(300)}@example.com`), undefined);
 });
+
+test('credentials never go out over an unencrypted connection to a non-loopback host', async (t) => {
+  const { authenticate } = await import('../../ts/remote/auth.js');
+  const writes: string[] = [];
+  const conn = { secure: false, write: async (s: string) => { writes.push(s); }, read: async () => ({ code: 235, lines: ['235 ok'] }) };
+  const ext = { pipelining: false, sizeLimit: undefined, size: false, eightBitMime: false, startTls: false, auth: ['PLAIN'] };
+  const creds = { relay: 'smart.test', user: 'me', password: 'secret' };
+  type Conn = Parameters<typeof authenticate>[0];
+  const f = await authenticate(conn as unknown as Conn, '192.0.2.1', ext, creds, false);
+  t.like(f, { kind: 'temp', status: '4.7.0' });
+  t.deepEqual(writes, []);
+  t.is(await authenticate(conn as unknown as Conn, '127.0.0.1', ext, creds, true), undefined, 'loopback may go in clear');
+  t.deepEqual(writes, [`AUTH PLAIN ${Buffer.from('\0me\0secret').toString('base64')}\r\n`]);
+});
