@@ -51,7 +51,7 @@ test('program exit codes: 100 bounces with its output, 111 defers, 99 stops the 
   const s = await setupLocal(t, ['joe']);
   s.dotQmail('joe', '.qmail-perm', '|echo "no such list"; exit 100\n');
   s.dotQmail('joe', '.qmail-temp', '|echo "busy now"; exit 111\n');
-  s.dotQmail('joe', '.qmail-stop', '|exit 99\n./Maildir/\n');
+  s.dotQmail('joe', '.qmail-stop', '|echo stopping here; exit 99\n./Maildir/\n');
   s.dotQmail('joe', '.qmail-sysexit', '|exit 67\n');
   await s.send('a@far.example', ['joe-perm@mx.example', 'joe-temp@mx.example', 'joe-stop@mx.example'], MSG);
   const perm = s.events.find((x) => x.e.recipient === 'joe-perm@mx.example')!;
@@ -60,7 +60,9 @@ test('program exit codes: 100 bounces with its output, 111 defers, 99 stops the 
   const tmp = s.events.find((x) => x.e.recipient === 'joe-temp@mx.example')!;
   t.is(tmp.kind, 'deferred');
   t.regex(tmp.e.report, /busy now/);
-  t.is(s.events.find((x) => x.e.recipient === 'joe-stop@mx.example')!.kind, 'delivered');
+  const stop = s.events.find((x) => x.e.recipient === 'joe-stop@mx.example')!;
+  t.is(stop.kind, 'delivered');
+  t.is(stop.e.report, 'stopping here\ndid 0+0+1', 'a successful program\'s output is in the report');
   t.deepEqual(s.maildir(join(s.userHome('joe'), 'Maildir')), [], 'exit 99 skipped the maildir line');
   await s.send('a@far.example', ['joe-sysexit@mx.example'], MSG);
   t.is(s.events.find((x) => x.e.recipient === 'joe-sysexit@mx.example')!.kind, 'deferred', '67 is not in qmail\'s permanent list');

@@ -5,8 +5,8 @@
 // Interface: executePlan(task, mailbox) -> ExecuteResult { outcome, forwards }. Runs in a
 // tinypool worker with MAILBOX's *Sync* writers (no event loop to block there).
 // Semantics: the first failing line stops everything (no forwards); program exit 99 stops
-// the following lines but keeps forwards collected so far; the success report is qmail's
-// `did <files>+<forwards>+<programs>`.
+// the following lines but keeps forwards collected so far; the success report is what
+// the programs printed followed by qmail's `did <files>+<forwards>+<programs>` (bounded).
 // Failures: a mailbox writer's Failure or a program's, as is; an mbox the mailbox owner
 // could not write himself (qmta running as root) -> temp 4.7.0, never written as root;
 // a missing mbox is created owned by the mailbox owner.
@@ -45,20 +45,23 @@ export interface ExecuteResult {
 export async function executePlan(task: ExecuteTask, mailbox: Mailbox): Promise<ExecuteResult> {
   const headers = Buffer.from(task.rpline + task.dtline);
   const forwards: string[] = [];
+  const outputs: string[] = [];
   let files = 0;
   let programs = 0;
   for (const ins of task.instructions) {
-    const step = await runOne(ins, task, headers, mailbox);
+    const step = await runOne(ins, task, headers, mailbox, outputs);
     if (step === 'forward') { forwards.push((ins as { address: string }).address); continue; }
     if (step !== 'continue' && step !== 'stop') return { outcome: step, forwards: [] };
     if (ins.kind === 'program') programs++;
     else files++;
     if (step === 'stop') break;
   }
-  return { outcome: ok(`did ${files}+${forwards.length}+${programs}`), forwards };
+  // As qmail-local: what successful programs printed precedes the "did" line in the report.
+  return { outcome: ok(truncateReport(`${outputs.join('')}did ${files}+${forwards.length}+${programs}`)), forwards };
 }
 
-async function runOne(ins: Instruction, task: ExecuteTask, headers: Buffer, mailbox: Mailbox): Promise<'continue' | 'stop' | 'forward' | Failure> {
+async function runOne(ins: Instruction, task: ExecuteTask, headers: Buffer, mailbox: Mailbox,
+  outputs: string[]): Promise<'continue' | 'stop' | 'forward' | Failure> {
   switch (ins.kind) {
     case 'forward':
       return 'forward';
@@ -77,7 +80,10 @@ async function runOne(ins: Instruction, task: ExecuteTask, headers: Buffer, mail
         command: ins.command, cwd: task.home, env: task.env, bodyPath: task.bodyPath,
         ...(task.owner ?? {}), timeoutMs: task.programTimeoutMs,
       });
-      if (r.kind === 'continue' || r.kind === 'stop') return r.kind;
+      if (r.kind === 'continue' || r.kind === 'stop') {
+        if (r.output !== '') outputs.push(r.output.endsWith('\n') ? r.output : `${r.output}\n`);
+        return r.kind;
+      }
       const f = r as Failure;
       return { kind: f.kind, status: f.status, text: truncateReport(f.text) };
     }
