@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../config/index.js';
 import { openQueue } from '../queue/index.js';
 import { startSmtpd } from '../smtpd/index.js';
+import { smtpdSettings } from '../smtpd/service.js';
 import type { SendmailIo } from './sendmail.js';
 
 /** After stdin has ended, how long the server may stay silent before the session is closed. */
@@ -30,11 +31,12 @@ export async function smtpOnStdio(io: SendmailIo): Promise<number> {
   if (c.kind !== 'ok') return die(io, `${c.text} (#${c.status})`);
   const q = openQueue(join(io.home, 'queue'));
   if (q.kind !== 'ok') return die(io, `${q.text} (#${q.status})`);
-  const cfg = c.value;
+  // The home's SMTP settings, with qmail's -bs environment: RELAYCLIENT set, DATABYTES=0;
+  // one plain listener, no TLS (the session never leaves this host).
+  const { tls: _tls, ...base } = smtpdSettings(c.value);
   const handle = await startSmtpd({
-    hostname: cfg.me, smtp: [{ host: '127.0.0.1', port: 0 }], rcpthosts: cfg.rcpthosts,
-    relayClients: ['127.0.0.1'], databytes: 0, maxRcpts: cfg.maxrcpt, maxConnections: 1, maxPerIp: 1,
-    timeoutMs: cfg.timeoutsmtpd * 1000,
+    ...base, smtp: [{ host: '127.0.0.1', port: 0 }], submission: [], smtps: [],
+    relayClients: ['127.0.0.1'], deny: [], databytes: 0, maxConnections: 1, maxPerIp: 1,
   }, { queue: q.value });
   const port = handle.addresses[0]?.port ?? 0;
   const sock = connect(port, '127.0.0.1');
