@@ -16,12 +16,13 @@
 // without calling stop() leaves the instance running: `postfix -c <dir> stop` ends it.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { needPostfix, type PostfixTools } from './peer-install.js';
 import { mailboxMap, mainCf, masterCf } from './peer-postfix-config.js';
+import { maildirCounter } from './load-maildir.js';
 import { processTree } from './load-proc.js';
 
 export interface PostfixPeerOptions {
@@ -123,18 +124,6 @@ function waitForPort(port: number, deadline: number): Promise<void> {
   });
 }
 
-function countMaildir(dir: string): number {
-  let n = 0;
-  for (const sub of ['new', 'cur']) {
-    try {
-      n += readdirSync(join(dir, sub)).length;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    }
-  }
-  return n;
-}
-
 function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 }
@@ -175,7 +164,7 @@ export async function startPostfixPeer(opts: PostfixPeerOptions): Promise<Postfi
   return {
     port, root, maildirRoot, users, masterPid,
     addresses: users.map((u) => `${u}@${opts.domain}`),
-    countDelivered: () => users.reduce((n, u) => n + countMaildir(join(maildirRoot, u, 'Maildir')), 0),
+    countDelivered: maildirCounter(users.map((u) => join(maildirRoot, u, 'Maildir'))),
     stop: () => (stopping ??= stopInstance(tools, root, masterPid)),
   };
 }
