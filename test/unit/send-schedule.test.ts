@@ -138,3 +138,16 @@ test('start-up resumes persisted retry times and delivers due messages', async (
   t.deepEqual(s.queue.removed.sort(), [due, later].sort());
   await s.sched.stop(100);
 });
+
+test('a second notification of the same commit does not deliver twice', async (t) => {
+  const s = setup({ local: () => always.temp() });
+  await s.sched.start();
+  await s.queue.add({ sender: 'a@x', recipients: ['joe@here'] }, new Uint8Array());
+  s.sched.enqueued('1');
+  await settle();
+  s.sched.enqueued('1');
+  await settle();
+  t.is(s.attempts.length, 1);
+  t.is(s.sched.snapshot().deferred, 1);
+  await s.sched.stop(100);
+});

@@ -37,6 +37,11 @@ export class Completer {
     return this.completing.size;
   }
 
+  /** True while the message is being completed (its files are going away). */
+  has(id: MessageId): boolean {
+    return this.completing.has(id);
+  }
+
   /** Completes the message if all its recipients are done; safe to call any time. */
   async check(id: MessageId): Promise<void> {
     if (this.completing.has(id) || this.ctx.busy(id) || !this.allDone(id)) return;

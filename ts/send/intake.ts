@@ -5,6 +5,8 @@
 // Runs up to PARALLEL preprocessings at once, interleaved with deliveries on the event
 // loop (each is a few fsyncs off the main thread), so a burst of new mail never waits for
 // a deferred queue and deliveries never wait for the whole of todo/.
+// Commit notifications may come twice (the queue's onCommit and the producer's own call):
+// ids preprocessed recently are remembered (bounded) and ignored.
 // Failures: a damaged todo entry is quarantined by the queue and logged (never fatal); a
 // routing exception or a preprocess failure -> warning, retried after SYSFAIL_MS.
 
@@ -14,6 +16,8 @@ import type { MessageId, Queue } from '../queue/types.js';
 import type { Clock, Router } from './types.js';
 
 const PARALLEL = 8;
+/** Recently preprocessed ids remembered, so a second notification of one commit is ignored. */
+const RECENT = 4096;
 /** qmail's SLEEP_SYSFAIL: a failing system call is retried after 123 s. */
 export const SYSFAIL_MS = 123_000;
 
@@ -27,6 +31,7 @@ export interface IntakeContext {
 export class Intake {
   private readonly waiting: MessageId[] = [];
   private readonly known = new Set<MessageId>();
+  private readonly recent = new Set<MessageId>();
   private running = 0;
   stopped = false;
 
@@ -52,7 +57,7 @@ export class Intake {
 
   /** Queues a committed message for preprocessing (duplicates ignored). */
   add(id: MessageId): void {
-    if (this.known.has(id) || this.stopped) return;
+    if (this.known.has(id) || this.recent.has(id) || this.stopped) return;
     this.known.add(id);
     this.waiting.push(id);
     this.drain();
@@ -89,7 +94,14 @@ export class Intake {
     const info = queue.info(id);
     ev.infoMsg(id, isFailure(info) ? 0 : info.value.size, env.value.sender);
     this.known.delete(id);
+    this.remember(id);
     this.ready(id, routed.local.length > 0, routed.remote.length > 0);
+  }
+
+  /** Bounded memory of finished ids (oldest forgotten first: Sets keep insertion order). */
+  private remember(id: MessageId): void {
+    this.recent.add(id);
+    if (this.recent.size > RECENT) this.recent.delete(this.recent.values().next().value!);
   }
 
   private retryLater(id: MessageId, reason: string): void {

@@ -192,7 +192,7 @@ export class Scheduler {
     for (;;) {
       const id = this.takeId(st);
       if (id === undefined) return undefined;
-      if (this.activeJobs.has(key(id, ch))) continue;
+      if (this.activeJobs.has(key(id, ch)) || this.completer.has(id)) continue;
       const opened = openJob(this.queue, id, ch, this.clock.now(), this.settings.queueLifetime);
       if (isFailure(opened)) {
         // Finished and removed meanwhile (e.g. scheduled on both channels after a crash).
