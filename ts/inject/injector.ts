@@ -2,7 +2,9 @@
 // run in a worker pool, the body streams from the caller straight into the queue, and the
 // scheduler is told about the new message at once.
 //
-// Interface: createInjector(deps) -> Injector { inject(message, options), close() }.
+// Interface: createInjector(deps) -> Injector { inject(message, options), close() };
+// injectorFor(owner, deps) -> the one injector of owner (made on first use; the embedding
+// API's Mta.send uses it, so Mta needs no field of its own).
 // options: recipients (like command-line arguments), strategy (default: recipients if given,
 // else the header's), sender (-f), env (qmail-inject's environment variables: masquerading,
 // QMAILINJECT; defaults to {} so the host process's USER does not leak into mail).
@@ -50,6 +52,18 @@ function toSource(m: MessageInput): Readable | AsyncIterable<Uint8Array> {
   if (typeof m === 'string') return Readable.from([Buffer.from(m, 'utf8')]);
   if (m instanceof Uint8Array) return Readable.from([m]);
   return m;
+}
+
+const owned = new WeakMap<object, Injector>();
+
+/** The injector belonging to owner, created with deps() on first use. Its idle worker does not keep the process alive. */
+export function injectorFor(owner: object, deps: () => InjectorDeps): Injector {
+  let inj = owned.get(owner);
+  if (!inj) {
+    inj = createInjector(deps());
+    owned.set(owner, inj);
+  }
+  return inj;
 }
 
 /** Starts an injector over the queue. */
