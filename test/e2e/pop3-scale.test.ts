@@ -1,7 +1,7 @@
 // A 10,000-message maildrop: login, STAT, LIST, UIDL and RETR of every message, and a
 // 64 MB message, with this isolate's memory (V8 heap + external buffers) watched.
 import test from 'ava';
-import { openSync, writeSync, closeSync, readdirSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/home.js';
@@ -101,4 +101,23 @@ test('a 64 MB message is streamed, not held in memory', async (t) => {
   t.true(c.bytes > 14 + lines * (line.length + 2));
   t.log(`64 MB message: peak memory growth ${(peak / 1e6).toFixed(1)} MB`);
   t.true(peak < 32e6, `memory grew by ${peak}`);
+});
+
+test('a client that stops reading in the middle of a large RETR is dropped after the idle time', async (t) => {
+  const home = tempDir(t);
+  const maildir = makeMaildir(home);
+  writeFileSync(join(maildir, 'new', '1700000000.M1P1.host'), Buffer.alloc(32 * 1024 * 1024, 'x\n'));
+  const s = await startTestPop3(t, { big: { password: 'pw', home } }, { idleTimeoutMs: 500 });
+  const socket = connect(s.port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  t.teardown(() => socket.destroy());
+  socket.write('USER big\r\nPASS pw\r\nDELE 1\r\nRETR 1\r\n'); // RETR 1 of a deleted message: -ERR
+  socket.write('RSET\r\nRETR 1\r\n'); // and then a real one, never read: the server's write waits
+  const lock = join(maildir, 'qmta-pop3.lock');
+  for (let i = 0; i < 20 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
+  t.true(existsSync(lock), 'session started');
+  const start = Date.now();
+  while (existsSync(lock) && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 50));
+  t.false(existsSync(lock), 'the server dropped the session and released the mailbox');
+  t.is(readdirSync(join(maildir, 'cur')).length, 1); // dropped, not QUIT: nothing deleted
 });

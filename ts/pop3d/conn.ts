@@ -9,8 +9,9 @@
 // - STLS plaintext-injection rule (RFC 2595 §3.2 / CVE-2011-0411 class): every byte
 //   received before the TLS handshake, including commands pipelined after STLS, is
 //   thrown away.
-// - idle timeout: no bytes in either direction for idleMs -> the socket is destroyed
-//   without a reply (RFC 1939 §3: no UPDATE state, nothing deleted).
+// - idle timeout: the client sends nothing (and takes nothing) for idleMs while no
+//   command of its is running -> the socket is destroyed without a reply (RFC 1939 §3:
+//   no UPDATE state, nothing deleted).
 // - onGone runs exactly once, whatever ends the connection.
 
 import type { Socket } from 'node:net';
@@ -46,14 +47,18 @@ export class Conn {
     if (this.gone) return Promise.resolve();
     const chunk = typeof data === 'string' ? Buffer.from(data, 'latin1') : data;
     if (this.socket.write(chunk)) return Promise.resolve();
+    // A client that stops reading mid-reply is idle too: drop it after idleMs.
+    const socket = this.socket;
     return new Promise((resolve) => {
+      const stuck = setTimeout(() => socket.destroy(), this.idleMs);
       const done = (): void => {
-        this.socket.off('drain', done);
-        this.socket.off('close', done);
+        clearTimeout(stuck);
+        socket.off('drain', done);
+        socket.off('close', done);
         resolve();
       };
-      this.socket.once('drain', done);
-      this.socket.once('close', done);
+      socket.once('drain', done);
+      socket.once('close', done);
     });
   }
 
@@ -93,7 +98,8 @@ export class Conn {
 
   private attach(): void {
     this.socket.on('data', this.onData);
-    this.socket.setTimeout(this.idleMs, () => this.socket.destroy());
+    this.socket.setTimeout(this.idleMs);
+    this.socket.on('timeout', () => this.socket.destroy());
     this.socket.on('error', () => undefined); // 'close' follows
     this.socket.once('close', () => this.end());
   }
@@ -113,8 +119,13 @@ export class Conn {
   private async drain(): Promise<void> {
     this.running = true;
     for (let line = this.queue.shift(); line !== undefined && !this.gone; line = this.queue.shift()) {
-      this.socket.pause(); // (the socket may have changed: STLS)
+      // The idle clock measures the client, not us: it stops while a command runs
+      // (a login scan of a large maildrop, a slow disk) and restarts afterwards.
+      const socket = this.socket; // (STLS replaces it during onLine)
+      socket.pause();
+      socket.setTimeout(0);
       await this.onLine(line);
+      this.socket.setTimeout(this.idleMs);
     }
     this.running = false;
     if (!this.gone) this.socket.resume();
