@@ -152,7 +152,11 @@ export class Scheduler {
     if (this.stopping) return;
     // While intake still has work, entries committed by other processes wait for the next
     // scan: a big todo/ is not listed again every period.
-    if (this.intake.active === 0) for (const id of this.queue.listTodo()) this.intake.add(id);
+    try {
+      if (this.intake.active === 0) for (const id of this.queue.listTodo()) this.intake.add(id);
+    } catch (err) {
+      this.ev.alert(`unable to scan todo/: ${String(err)}; will retry`);
+    }
     this.scanTimer = this.clock.setTimeout(() => this.scanTodo(), this.deps.todoScanMs ?? 1000);
   }
 
