@@ -116,6 +116,10 @@ test('a queue failure is 451 4.3.0, never 5xx and never a false 250', async (t) 
   await say(c, 'MAIL FROM:<a@remote.test>');
   await say(c, 'RCPT TO:<bob@example.test>');
   rmSync(s.queue.root, { recursive: true, force: true });
-  t.regex(await say(c, 'DATA'), /^451 4\.3\.0 /);
+  // The queue may fail when the writer opens (DATA) or, creating files lazily, at commit.
+  const data = await say(c, 'DATA');
+  const end = data.startsWith('354') ? await say(c, 'Subject: x\r\n\r\nbody\r\n.') : data;
+  t.regex(end, /^451 4\.3\.0 /);
+  t.regex(await say(c, 'NOOP'), /^250 /);
   c.close();
 });

@@ -38,7 +38,10 @@ test('smtpService: control/ listeners, RCPT validation, AUTH after STARTTLS', as
   const table = await loadAssign(home);
   const queue = openQueue(join(home, 'queue'));
   if (table.kind !== 'ok' || queue.kind !== 'ok') return t.fail('home not usable');
-  const running = await smtpService({ home, config: config.value, queue: queue.value, users: () => table.value, log: quiet });
+  const woken: string[] = [];
+  const running = await smtpService({
+    home, config: config.value, queue: queue.value, users: () => table.value, log: quiet, enqueued: (id) => woken.push(id),
+  });
   if (running.kind !== 'ok') return t.fail(running.text);
   t.teardown(() => running.value.stop());
   t.true(existsSync(config.value.current().tlscert));
@@ -59,6 +62,7 @@ test('smtpService: control/ listeners, RCPT validation, AUTH after STARTTLS', as
   const info = await transport.sendMail({ from: 'joe@example.test', to: 'friend@far.away', text: 'submitted' });
   t.regex(info.response, /^250 2\.0\.0 ok \d+/);
   const [id] = queue.value.listTodo();
+  t.deepEqual(woken, [id], 'the scheduler is woken with the committed id');
   t.like(queue.value.readTodo(id!), { kind: 'ok', value: { sender: 'joe@example.test', recipients: ['friend@far.away'] } });
   const bad = nodemailer.createTransport({ host: '127.0.0.1', port: submission, requireTLS: true, tls: { rejectUnauthorized: false }, auth: { user: 'joe', pass: 'wrong' } });
   await t.throwsAsync(bad.sendMail({ from: 'joe@example.test', to: 'f@far.away', text: 'x' }), { message: /535/ });

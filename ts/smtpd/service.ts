@@ -13,7 +13,7 @@
 // Reload: users/ and the recipient lookup are read per RCPT/AUTH; listeners and limits
 // need a restart.
 // Wake-up: commits made here go through the core's writer, not the DurableQueue object,
-// so the scheduler finds them by its todo/ scan (within a second) unless `onQueued` wakes it.
+// so each committed id is handed to ctx.enqueued, which wakes the scheduler at once.
 
 import { join } from 'node:path';
 import type { Config, Network } from '../config/index.js';
@@ -63,6 +63,7 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
     queue: ctx.queue,
     ...(c.rcptcheck ? { validateRecipient } : {}),
     checkPassword: (user, password) => verifyPassword(ctx.home, user, password),
+    onQueued: ctx.enqueued,
     log: ctx.log,
   };
 }
