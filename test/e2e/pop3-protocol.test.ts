@@ -124,6 +124,13 @@ test('APOP logs in with the MD5 digest of timestamp + secret', async (t) => {
   await c.cmd('QUIT');
 });
 
+test('UTF-8 names and passwords work', async (t) => {
+  const { home } = setup(t);
+  const s = await startTestPop3(t, { 'jürgen': { password: 'pässwörd ✓', home } });
+  const c = await login(s.port, 'jürgen', 'pässwörd ✓');
+  t.is(await c.cmd('STAT'), '+OK 0 0');
+});
+
 test('USER/PASS are refused without TLS unless plaintext is allowed', async (t) => {
   const { users } = setup(t);
   const s = await startTestPop3(t, users, { plaintext: false });

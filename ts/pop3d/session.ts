@@ -83,7 +83,9 @@ class Session {
       if (await transact(this.drop, this.ctx.deps.store, this.conn, verb, args)) return;
       return this.conn.write('-ERR unknown command\r\n');
     }
-    return this.authorization(verb, args, line);
+    // Lines arrive as latin1 (byte-preserving); names and passwords are UTF-8 (RFC 6856).
+    const text = Buffer.from(line, 'latin1').toString('utf8');
+    return this.authorization(verb, text.split(' ').slice(1), text);
   }
 
   /** The connection is gone: release the lock; deletions are NOT applied. */
