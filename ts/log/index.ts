@@ -38,7 +38,7 @@ export function createLogger(opts: LoggerOptions): QmtaLogger {
   const files: ReturnType<typeof pino.destination>[] = [];
   if (opts.file !== undefined) {
     mkdirSync(dirname(opts.file), { recursive: true });
-    const dest = pino.destination({ dest: opts.file, sync: false, mkdir: true });
+    const dest = pino.destination({ dest: opts.file, sync: false });
     files.push(dest);
     streams.push({ stream: dest });
   }
@@ -50,10 +50,18 @@ export function createLogger(opts: LoggerOptions): QmtaLogger {
   return Object.assign(logger, { close: () => closeFiles(files) });
 }
 
+type Destination = ReturnType<typeof pino.destination> & { fd: number; once(e: string, f: () => void): void };
+
+/** Waits for the file to be open (SonicBoom opens asynchronously), then flushes and closes it. */
 async function closeFiles(files: ReturnType<typeof pino.destination>[]): Promise<void> {
-  await Promise.all(files.map((f) => new Promise<void>((resolve) => {
-    f.flush(() => { f.end(); resolve(); });
-  })));
+  await Promise.all(files.map(async (file) => {
+    const f = file as Destination;
+    if (f.fd < 0) await new Promise<void>((resolve) => f.once('ready', resolve));
+    await new Promise<void>((resolve) => {
+      f.once('close', resolve);
+      f.end();
+    });
+  }));
 }
 
 /** A logger that drops everything (tests, embedding without logs). */
