@@ -263,6 +263,7 @@ fn used() -> status::Failure {
 
 #[napi]
 impl QueueWriter {
+    /// The tentative id (crates/queue writer.rs): commit resolves with the real one.
     #[napi(getter)]
     pub fn id(&self) -> String {
         self.id.clone()

@@ -68,7 +68,7 @@ test('old half-written garbage is removed, young garbage and queued messages kep
   const kept = await add(q, 0);
   const w = q.createWriter();
   if (w.kind !== 'ok') return t.fail(w.text);
-  w.value.write(Buffer.from('half a message'));
+  w.value.write(Buffer.alloc(100_000, 104)); // past 64 KiB: the body file exists
   // The writer is never committed nor aborted: a crashed add, as far as the disk knows.
   t.deepEqual(q.recover(), { removed: [], quarantined: [] }, 'young garbage may be an add in progress');
   const later = q.recover({ now: Date.now() + GARBAGE_AGE_MS + 60_000 });

@@ -113,7 +113,8 @@ export interface QueueOptions {
 
 /** The writer openQueue hands out: MessageWriter plus what worker threads and logs need. */
 export interface DurableWriter extends MessageWriter {
-  /** The id the message will have once committed. */
+  /** The id the message is meant to get: tentative (if another process takes it before the
+   *  body file exists, the commit picks another); commit() resolves with the real one. */
   readonly id: MessageId;
   /** commit() on this thread, blocking until durable (worker threads only). */
   commitSync(envelope: Envelope): Outcome<MessageId>;

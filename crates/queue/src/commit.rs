@@ -1,82 +1,229 @@
-//! The commit protocol (qmail-queue's, plus directory fsyncs), run on one thread per
-//! message; concurrent commits share their directory fsyncs (dirsync.rs).
+//! The commit protocol (qmail-queue's, plus directory fsyncs) as a group commit.
 //!
-//!   1. fsync the body (mess/<b>/<id>, written by the writer)
-//!   2. create intd/<b>/<id> O_EXCL, write the envelope, fsync it
-//!   3. fsync mess/<b> (group): the body's directory entry is durable
-//!   4. link intd/<b>/<id> -> todo/<b>/<id>           <- the commit point
-//!   5. fsync todo/<b> (group): the commit is durable; only now is success returned
+//! Commits from every writer of the process go to one committer. Stage 1 takes all the
+//! commits waiting (a batch) and, on the leaf pool, for each message in parallel:
 //!
-//! intd/<b> is never fsync'd: after a crash only todo/ matters, and todo/<id> is a link
-//! to the same (fsync'd) inode. Before step 4 a crash leaves garbage (mess, maybe intd)
-//! that recovery removes once it is older than the garbage age; from step 4 on the
-//! message is queued.
+//!   0. writes a body still in memory (under 64 KiB) to mess/<b>/<id> (O_EXCL);
+//!   1. fsyncs the body;
+//!   2. creates intd/<b>/<id> (O_EXCL), writes the envelope, fsyncs it;
 //!
-//! Failures: any I/O error → temporary (errno table) after removing every file this
-//! commit created, so nothing half-visible remains: a failed commit's message is gone.
-//! (If the crash comes between a failed dir fsync and the cleanup, the message may
-//! still be delivered: a duplicate, never a loss.)
+//! then fsyncs each mess/<b> the batch touched, once (the bodies' entries are durable).
+//! Stage 2 takes the batch from stage 1 (while stage 1 prepares the next one) and, per
+//! todo/<b> the batch touched, in parallel:
+//!
+//!   3. links intd/<b>/<id> -> todo/<b>/<id> for each message   <- the commit point
+//!   4. fsyncs todo/<b> once, then resolves each of those messages with its id.
+//!
+//! So a batch of k adds costs 2k file fsyncs (spread over the leaf threads), one fsync per
+//! touched mess/ and todo/ subdirectory, and about three fsync latencies; a commit resolves
+//! only when its own body, envelope, link and directory fsync are durable.
+//!
+//! intd/<b> is never fsync'd: after a crash only todo/ matters, and todo/<id> is a link to
+//! the same (fsync'd) inode. Before step 3 a crash leaves garbage (mess, maybe intd) that
+//! recovery removes once it is older than the garbage age; from step 3 on the message is
+//! queued.
+//!
+//! Failures: any I/O error → temporary (errno table) for the messages it touched, after
+//! removing every file those commits created, so nothing half-visible remains. (If the
+//! crash comes between a failed dir fsync and the cleanup, the message may still be
+//! delivered: a duplicate, never a loss.)
 
+use std::collections::HashMap;
 use std::fs::{self, File};
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use status::{Failure, Result};
 
 use crate::envelope::{encode_todo, Envelope};
 use crate::id::bucket;
 use crate::layout::Folder;
-use crate::writer::{create_excl, remove_quiet};
+use crate::pool::parallel;
+use crate::writer::{create_body, create_excl, remove_quiet};
 use crate::{fault, Inner};
 
-/// Runs steps 1–5 for message `n` whose body file is `body`; cleans up on failure.
-pub(crate) fn commit_now(q: &Inner, n: u64, body: File, env: &Envelope) -> Result<()> {
-    let r = steps(q, n, body, env);
-    if r.is_err() {
-        remove_todo(q, n);
-        remove_body(q, n);
-    }
-    r
+/// The body as the writer hands it over.
+pub(crate) enum Ready {
+    /// mess/<b>/<id> exists and holds the whole body.
+    File(File),
+    /// The whole body, not on disk yet.
+    Bytes(Vec<u8>),
 }
 
-fn steps(q: &Inner, n: u64, body: File, env: &Envelope) -> Result<()> {
-    let b = bucket(n);
+type Done = Box<dyn FnOnce(Result<u64>) + Send>;
+
+/// One message on its way through the committer.
+pub(crate) struct Commit {
+    q: Arc<Inner>,
+    n: u64,
+    ready: Option<Ready>,
+    envelope: Vec<u8>,
+    done: Done,
+    /// Files this commit created (and only those are removed on failure).
+    owns_body: bool,
+    owns_intd: bool,
+    linked: bool,
+}
+
+impl Commit {
+    pub(crate) fn new(q: Arc<Inner>, n: u64, ready: Ready, env: &Envelope, done: Done) -> Commit {
+        let owns_body = matches!(ready, Ready::File(_));
+        // SAFETY: getuid has no preconditions and cannot fail.
+        let envelope = encode_todo(env, unsafe { libc::getuid() }, std::process::id());
+        Commit { q, n, ready: Some(ready), envelope, done, owns_body, owns_intd: false, linked: false }
+    }
+
+    fn path(&self, f: Folder) -> PathBuf {
+        self.q.layout.file(f, self.n)
+    }
+
+    /// Removes what this commit created and reports the failure.
+    fn fail(self, f: Failure) {
+        if self.linked {
+            remove_quiet(&self.path(Folder::Todo));
+        }
+        if self.owns_intd {
+            remove_quiet(&self.path(Folder::Intd));
+        }
+        if self.owns_body {
+            remove_quiet(&self.path(Folder::Mess));
+        }
+        (self.done)(Err(f));
+    }
+}
+
+static STAGE1: OnceLock<Mutex<Sender<Commit>>> = OnceLock::new();
+
+/// Hands a commit to the committer; its `done` runs on a queue thread.
+pub(crate) fn submit(c: Commit) {
+    let tx = STAGE1.get_or_init(start).lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Err(back) = tx.send(c) {
+        back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
+    }
+}
+
+/// Commits and waits for the result (worker threads, tests; never from a leaf job).
+pub(crate) fn commit_blocking(q: Arc<Inner>, n: u64, ready: Ready, env: &Envelope) -> Result<u64> {
+    let (tx, rx) = channel();
+    submit(Commit::new(q, n, ready, env, Box::new(move |r| drop(tx.send(r)))));
+    rx.recv().unwrap_or_else(|_| Err(Failure::temp("3.0", "the queue committer dropped a commit")))
+}
+
+fn start() -> Mutex<Sender<Commit>> {
+    let (tx1, rx1) = channel::<Commit>();
+    let (tx2, rx2) = channel::<Vec<Commit>>();
+    spawn("qmta-commit-1", move || stage1(rx1, tx2));
+    spawn("qmta-commit-2", move || stage2(rx2));
+    Mutex::new(tx1)
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
+    let _ = std::thread::Builder::new().name(name.into()).spawn(f);
+}
+
+fn stage1(rx: Receiver<Commit>, next: Sender<Vec<Commit>>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter());
+        let prepared: Vec<Commit> = parallel(batch, prepare).into_iter().flatten().collect();
+        let synced = sync_groups(prepared, Folder::Mess, |_| Ok(()));
+        if !synced.is_empty() {
+            let _ = next.send(synced);
+        }
+    }
+}
+
+fn stage2(rx: Receiver<Vec<Commit>>) {
+    while let Ok(batch) = rx.recv() {
+        for c in sync_groups(batch, Folder::Todo, link) {
+            fault::point("committed");
+            c.q.commits.fetch_add(1, Ordering::Relaxed);
+            let n = c.n;
+            (c.done)(Ok(n));
+        }
+    }
+}
+
+/// Steps 0–2 for one message; None when it failed (already reported).
+fn prepare(mut c: Commit) -> Option<Commit> {
+    match prepare_steps(&mut c) {
+        Ok(()) => Some(c),
+        Err(f) => {
+            c.fail(f);
+            None
+        }
+    }
+}
+
+fn prepare_steps(c: &mut Commit) -> Result<()> {
     let io = |what: &'static str| move |e: std::io::Error| Failure::from_io(&e, what);
+    let body = match c.ready.take() {
+        Some(Ready::File(f)) => f,
+        Some(Ready::Bytes(bytes)) => {
+            let mut f = create_body(&c.q, &mut c.n).map_err(io("creating the message body in the queue"))?;
+            c.owns_body = true;
+            f.write_all(&bytes).map_err(io("writing the message body"))?;
+            f
+        }
+        None => return Err(Failure::temp("3.0", "message body handed over twice")),
+    };
     fault::point("body_written");
-    q.file_fsync(&body).map_err(io("syncing the message body"))?;
+    c.q.file_fsync(&body).map_err(io("syncing the message body"))?;
     drop(body);
     fault::point("body_synced");
-    write_envelope(q, n, env)?;
-    q.syncs.sync(Folder::Mess, b).map_err(io("syncing the queue's mess folder"))?;
-    fault::point("before_link");
-    fs::hard_link(q.layout.file(Folder::Intd, n), q.layout.file(Folder::Todo, n)).map_err(io("linking the envelope into todo"))?;
-    fault::point("linked");
-    q.syncs.sync(Folder::Todo, b).map_err(io("syncing the queue's todo folder"))?;
-    fault::point("committed");
-    q.commits.fetch_add(1, Ordering::Relaxed);
-    Ok(())
-}
-
-fn write_envelope(q: &Inner, n: u64, env: &Envelope) -> Result<()> {
-    let bytes = encode_todo(env, current_uid(), std::process::id());
-    let mut f = create_excl(&q.layout.file(Folder::Intd, n)).map_err(|e| Failure::from_io(&e, "creating the envelope"))?;
+    let mut f = create_excl(&c.path(Folder::Intd)).map_err(io("creating the envelope"))?;
+    c.owns_intd = true;
     fault::point("intd_created");
-    f.write_all(&bytes).map_err(|e| Failure::from_io(&e, "writing the envelope"))?;
+    f.write_all(&c.envelope).map_err(io("writing the envelope"))?;
     fault::point("intd_written");
-    q.file_fsync(&f).map_err(|e| Failure::from_io(&e, "syncing the envelope"))?;
+    c.q.file_fsync(&f).map_err(io("syncing the envelope"))?;
     fault::point("intd_synced");
     Ok(())
 }
 
-fn current_uid() -> u32 {
-    // SAFETY: getuid has no preconditions and cannot fail.
-    unsafe { libc::getuid() }
+/// Step 3 for one message of a todo group: the commit point.
+fn link(c: &mut Commit) -> Result<()> {
+    fault::point("before_link");
+    fs::hard_link(c.path(Folder::Intd), c.path(Folder::Todo)).map_err(|e| Failure::from_io(&e, "linking the envelope into todo"))?;
+    c.linked = true;
+    fault::point("linked");
+    Ok(())
 }
 
-/// Removes todo/ and intd/ of `n` (a failed commit, or the end of preprocessing).
-pub(crate) fn remove_todo(q: &Inner, n: u64) {
-    remove_quiet(&q.layout.file(Folder::Todo, n));
-    remove_quiet(&q.layout.file(Folder::Intd, n));
+/// Groups the batch by (queue, bucket of `folder`); in parallel per group, runs `each` on
+/// every commit, then one fsync of the group's directory. Returns the commits that made it.
+fn sync_groups<E>(batch: Vec<Commit>, folder: Folder, each: E) -> Vec<Commit>
+where
+    E: Fn(&mut Commit) -> Result<()> + Copy + Send + 'static,
+{
+    let mut groups: HashMap<(usize, u64), Vec<Commit>> = HashMap::new();
+    for c in batch {
+        groups.entry((Arc::as_ptr(&c.q) as usize, bucket(c.n))).or_default().push(c);
+    }
+    let jobs: Vec<(Folder, Vec<Commit>, E)> = groups.into_values().map(|g| (folder, g, each)).collect();
+    parallel(jobs, sync_group::<E>).into_iter().flatten().collect()
+}
+
+fn sync_group<E: Fn(&mut Commit) -> Result<()>>((folder, group, each): (Folder, Vec<Commit>, E)) -> Vec<Commit> {
+    let mut kept = Vec::with_capacity(group.len());
+    for mut c in group {
+        match each(&mut c) {
+            Ok(()) => kept.push(c),
+            Err(f) => c.fail(f),
+        }
+    }
+    let Some(first) = kept.first() else { return kept };
+    match first.q.syncs.sync(folder, bucket(first.n)) {
+        Ok(()) => kept,
+        Err(e) => {
+            let f = Failure::from_io(&e, &format!("syncing the queue's {} folder", folder.name()));
+            kept.into_iter().for_each(|c| c.fail(f.clone()));
+            Vec::new()
+        }
+    }
 }
 
 /// Removes the body of an uncommitted message.

@@ -1,65 +1,100 @@
 //! The queue's own threads: every asynchronous queue operation runs here, never on the
-//! libuv pool, so hundreds of commits waiting for a shared fsync hold no Node thread.
+//! libuv pool, so hundreds of commits waiting for their batch hold no Node thread.
 //!
-//! One process-wide pool of `THREADS` threads, started on first use. The threads spend
-//! their time blocked in fsync; the disk serves several flushes at once (this VM: about
-//! 2,500 fsync'd creates/s on one thread, 7,000/s on eight), so the pool is sized to keep
-//! the disk busy while group commit (dirsync.rs) shares the directory fsyncs.
+//! Two process-wide pools, started on first use:
+//! - `submit`: whole operations (preprocess, remove, add_file, ...) that may block, even on
+//!   a commit (add_file waits for its batch);
+//! - `leaf`: the single fsync'd steps of a commit batch (commit.rs). A leaf job never waits
+//!   for another job, so the batch that waits for its leaves can never starve them: that
+//!   is why the two pools are separate.
+//!
+//! Both spend their time blocked in fsync; the disk serves many flushes at once (this VM:
+//! about 2,500 fsync'd creates/s on one thread, 7,000/s on eight), so the leaf pool is as
+//! wide as the usual number of adds in flight.
 //!
 //! Guarantee: a submitted job runs exactly once. A job that panics takes its thread
-//! with it; the pool starts a replacement (the job's completion callback, dropped in the
-//! unwinding, is the caller's concern: the bindings resolve on drop).
+//! with it; the pool starts a replacement.
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
-/// Number of queue threads.
-pub const THREADS: usize = 32;
+/// Threads of the operations pool.
+pub const THREADS: usize = 16;
+/// Threads of the leaf pool (commit steps).
+pub const LEAF_THREADS: usize = 64;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-static POOL: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+static OPS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+static LEAF: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 
-/// Runs `job` on a queue thread.
+/// Runs a whole queue operation on a queue thread.
 pub fn submit(job: impl FnOnce() + Send + 'static) {
-    let sender = POOL.get_or_init(start).lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Err(back) = sender.send(Box::new(job)) {
+    send(OPS.get_or_init(|| start("qmta-queue", THREADS)), Box::new(job));
+}
+
+/// Runs one step of a commit batch; the job must not wait for other jobs.
+pub fn leaf(job: impl FnOnce() + Send + 'static) {
+    send(LEAF.get_or_init(|| start("qmta-fsync", LEAF_THREADS)), Box::new(job));
+}
+
+fn send(pool: &Mutex<Sender<Job>>, job: Job) {
+    let sender = pool.lock().unwrap_or_else(|p| p.into_inner()).clone();
+    if let Err(back) = sender.send(job) {
         // Unreachable while the process lives (the receiver is never dropped); run it here
         // rather than lose it.
         (back.0)();
     }
 }
 
-fn start() -> Mutex<Sender<Job>> {
+fn start(name: &'static str, threads: usize) -> Mutex<Sender<Job>> {
     let (tx, rx) = channel::<Job>();
     let rx = Arc::new(Mutex::new(rx));
-    (0..THREADS).for_each(|i| spawn_worker(i, rx.clone()));
+    (0..threads).for_each(|i| spawn_worker(name, i, rx.clone()));
     Mutex::new(tx)
 }
 
-fn spawn_worker(i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
-    let name = format!("qmta-queue-{i}");
-    let _ = thread::Builder::new().name(name).stack_size(256 * 1024).spawn(move || work(i, rx));
+fn spawn_worker(name: &'static str, i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
+    let _ = thread::Builder::new().name(format!("{name}-{i}")).stack_size(256 * 1024).spawn(move || work(name, i, rx));
 }
 
-fn work(i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
-    struct Respawn(usize, Arc<Mutex<Receiver<Job>>>);
+fn work(name: &'static str, i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
+    struct Respawn(&'static str, usize, Arc<Mutex<Receiver<Job>>>);
     impl Drop for Respawn {
         fn drop(&mut self) {
             if thread::panicking() {
-                spawn_worker(self.0, self.1.clone());
+                spawn_worker(self.0, self.1, self.2.clone());
             }
         }
     }
-    let guard = Respawn(i, rx);
+    let guard = Respawn(name, i, rx);
     loop {
-        let job = guard.1.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        let job = guard.2.lock().unwrap_or_else(|p| p.into_inner()).recv();
         match job {
             Ok(job) => job(),
             Err(_) => return,
         }
     }
+}
+
+/// Runs `f` on every item in the leaf pool and returns the results (in completion order).
+pub fn parallel<T, R>(items: Vec<T>, f: fn(T) -> R) -> Vec<R>
+where
+    T: Send + 'static,
+    R: Send + 'static,
+{
+    let count = items.len();
+    let (tx, rx) = channel();
+    for item in items {
+        let tx = tx.clone();
+        leaf(move || {
+            let _ = tx.send(f(item));
+        });
+    }
+    drop(tx);
+    let out: Vec<R> = rx.iter().take(count).collect();
+    out
 }
 
 #[cfg(test)]
@@ -81,6 +116,13 @@ mod tests {
         let mut got: Vec<i32> = (0..8).map(|_| rx.recv().unwrap()).collect();
         got.sort();
         assert_eq!(got, (0..8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn parallel_runs_every_item_once() {
+        let mut got = parallel((0..100).collect(), |i: u32| i * 2);
+        got.sort();
+        assert_eq!(got, (0..100).map(|i| i * 2).collect::<Vec<_>>());
     }
 
     #[test]

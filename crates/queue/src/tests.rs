@@ -135,9 +135,16 @@ fn abort_and_drop_remove_the_body() {
     let d = Dir::new();
     let q = open(&d);
     let mut w = q.create_writer().unwrap();
-    w.write(b"x").unwrap();
+    w.write(&vec![b'x'; 100_000]).unwrap();
+    assert!(q.body_path(w.id()).exists(), "past 64 KiB the body is on disk");
     w.abort();
-    drop(q.create_writer().unwrap());
+    let mut small = q.create_writer().unwrap();
+    small.write(b"x").unwrap();
+    assert!(!q.body_path(small.id()).exists(), "a small body stays in memory until the commit");
+    drop(small);
+    let mut dropped = q.create_writer().unwrap();
+    dropped.write(&vec![b'y'; 100_000]).unwrap();
+    drop(dropped);
     assert_eq!(files(&d.0), Vec::<String>::new());
 }
 

@@ -5,9 +5,15 @@
 //! `abort`, or dropping an uncommitted writer, removes the body.
 //!
 //! The body goes straight to its final place, mess/<bucket>/<id>, created with O_EXCL
-//! (that create reserves the id, qmail's S2 state). Writes go through a 64 KiB buffer to
-//! the page cache; nothing is held in memory beyond that buffer, so a body larger than
-//! memory queues fine. Durability comes at commit.
+//! (that create reserves the id, qmail's S2 state). The file is created lazily: the first
+//! 64 KiB stay in memory, so a typical message is created, written and fsync'd entirely on
+//! a queue thread at commit and its writer does no disk I/O on the caller's thread (the
+//! Node main thread). Past 64 KiB the file is created and bytes go through a 64 KiB
+//! buffer to the page cache: nothing more is held in memory, so a body larger than memory
+//! queues fine. Durability comes at commit.
+//!
+//! The id is tentative until the body file exists: if another process took it meanwhile,
+//! the create draws a new one. The id returned by commit is the message's id.
 //!
 //! Failures: creating or writing the body → temporary (errno table: ENOSPC 4.3.1, EROFS
 //! and EACCES 4.3.0, ...). After a failed write the body is removed at once (a full disk
@@ -21,7 +27,7 @@ use std::sync::Arc;
 
 use status::{Failure, Result};
 
-use crate::commit::{commit_now, remove_body};
+use crate::commit::{commit_blocking, remove_body, submit, Commit, Ready};
 use crate::envelope::{check, Envelope};
 use crate::layout::Folder;
 use crate::{fault, id, Inner};
@@ -30,37 +36,30 @@ const BUFFER: usize = 64 * 1024;
 /// Tries at finding a free id before giving up (each try draws a new random start).
 const ID_TRIES: usize = 8;
 
+enum Body {
+    /// Not on disk yet: the bytes so far, at most BUFFER.
+    Pending(Vec<u8>),
+    /// mess/<b>/<id> exists; writes go through the buffer.
+    File(BufWriter<File>),
+    /// Committed, aborted or failed.
+    Gone,
+}
+
 /// A message being written. Not shared between threads; move it to commit.
 pub struct Writer {
     q: Arc<Inner>,
     id: u64,
-    body: Option<BufWriter<File>>,
+    body: Body,
     size: u64,
     failed: Option<Failure>,
 }
 
 impl Writer {
     pub(crate) fn create(q: Arc<Inner>) -> Result<Writer> {
-        let mut last = None;
-        for _ in 0..ID_TRIES {
-            let n = id::next();
-            match create_excl(&q.layout.file(Folder::Mess, n)) {
-                Ok(f) => {
-                    fault::point("body_created");
-                    return Ok(Writer { q, id: n, body: Some(BufWriter::with_capacity(BUFFER, f)), size: 0, failed: None });
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    id::reseed();
-                    last = Some(e);
-                }
-                Err(e) => return Err(Failure::from_io(&e, "creating the message body in the queue")),
-            }
-        }
-        let e = last.unwrap_or_else(|| io::Error::other("no free id"));
-        Err(Failure::from_io(&e, "finding a free queue id"))
+        Ok(Writer { q, id: id::next(), body: Body::Pending(Vec::new()), size: 0, failed: None })
     }
 
-    /// The message id (valid for the queue once committed).
+    /// The message id: tentative until the body file exists (see the header).
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -73,7 +72,14 @@ impl Writer {
     /// Appends body bytes.
     pub fn write(&mut self, chunk: &[u8]) -> Result<()> {
         self.usable()?;
-        let r = self.body.as_mut().map_or(Ok(()), |b| b.write_all(chunk));
+        if let Body::Pending(buf) = &mut self.body {
+            if buf.len() + chunk.len() <= BUFFER {
+                buf.extend_from_slice(chunk);
+                self.size += chunk.len() as u64;
+                return Ok(());
+            }
+        }
+        let r = self.file().and_then(|b| b.write_all(chunk));
         self.check(r.map(|()| chunk.len() as u64), "writing the message body")
     }
 
@@ -81,11 +87,23 @@ impl Writer {
     pub fn append_file(&mut self, path: &Path) -> Result<()> {
         self.usable()?;
         let mut src = File::open(path).map_err(|e| Failure::from_io(&e, &format!("opening {}", path.display())))?;
-        let r = match self.body.as_mut() {
-            Some(b) => b.flush().and_then(|()| io::copy(&mut src, b.get_mut())),
-            None => Ok(0),
-        };
+        let r = self.file().and_then(|b| b.flush().and_then(|()| io::copy(&mut src, b.get_mut())));
         self.check(r, "copying the message body")
+    }
+
+    /// The body file, created (with the pending bytes) if it does not exist yet.
+    fn file(&mut self) -> io::Result<&mut BufWriter<File>> {
+        if let Body::Pending(buf) = &mut self.body {
+            let pending = std::mem::take(buf);
+            self.body = Body::File(BufWriter::with_capacity(BUFFER, create_body(&self.q, &mut self.id)?));
+            if let Body::File(b) = &mut self.body {
+                b.write_all(&pending)?;
+            }
+        }
+        match &mut self.body {
+            Body::File(b) => Ok(b),
+            _ => Err(io::Error::other("message writer already used")),
+        }
     }
 
     fn usable(&self) -> Result<()> {
@@ -110,35 +128,39 @@ impl Writer {
         }
     }
 
-    /// Commits on this thread, blocking until durable (worker threads, tests).
+    /// Commits, blocking this thread until durable (worker threads, tests). The work
+    /// itself joins the next group-commit batch (commit.rs).
     pub fn commit(mut self, env: &Envelope) -> Result<u64> {
-        let (q, n, body) = self.prepare(env)?;
-        commit_now(&q, n, body, env).map(|()| n)
+        let (q, n, ready) = self.prepare(env)?;
+        commit_blocking(q, n, ready, env)
     }
 
-    /// Commits on the queue threads; `done` gets the id once durable, or the failure.
+    /// Commits in the next group-commit batch; `done` gets the id once durable, or the
+    /// failure (on a queue thread).
     pub fn commit_async(mut self, env: Envelope, done: impl FnOnce(Result<u64>) + Send + 'static) {
         match self.prepare(&env) {
-            Ok((q, n, body)) => crate::pool::submit(move || done(commit_now(&q, n, body, &env).map(|()| n))),
+            Ok((q, n, ready)) => submit(Commit::new(q, n, ready, &env, Box::new(done))),
             Err(f) => done(Err(f)),
         }
     }
 
-    /// Checks the envelope and flushes the buffer; on failure the body is gone.
-    fn prepare(&mut self, env: &Envelope) -> Result<(Arc<Inner>, u64, File)> {
+    /// Checks the envelope and hands over the body; on failure the body is gone.
+    fn prepare(&mut self, env: &Envelope) -> Result<(Arc<Inner>, u64, Ready)> {
         self.usable()?;
         if let Err(f) = check(env, self.q.max_recipients) {
             self.discard();
             return Err(f);
         }
-        let buffered = self.body.take().map(|b| b.into_inner().map_err(|e| e.into_error()));
-        match buffered {
-            Some(Ok(file)) => Ok((self.q.clone(), self.id, file)),
-            Some(Err(e)) => {
-                remove_body(&self.q, self.id);
-                Err(Failure::from_io(&e, "writing the message body"))
-            }
-            None => Err(Failure::temp("3.0", "message writer already used")),
+        match std::mem::replace(&mut self.body, Body::Gone) {
+            Body::Pending(bytes) => Ok((self.q.clone(), self.id, Ready::Bytes(bytes))),
+            Body::File(b) => match b.into_inner() {
+                Ok(file) => Ok((self.q.clone(), self.id, Ready::File(file))),
+                Err(e) => {
+                    remove_body(&self.q, self.id);
+                    Err(Failure::from_io(e.error(), "writing the message body"))
+                }
+            },
+            Body::Gone => Err(Failure::temp("3.0", "message writer already used")),
         }
     }
 
@@ -148,7 +170,7 @@ impl Writer {
     }
 
     fn discard(&mut self) {
-        if let Some(b) = self.body.take() {
+        if let Body::File(b) = std::mem::replace(&mut self.body, Body::Gone) {
             drop(b.into_parts());
             remove_body(&self.q, self.id);
         }
@@ -159,6 +181,26 @@ impl Drop for Writer {
     fn drop(&mut self) {
         self.discard();
     }
+}
+
+/// Creates mess/<b>/<id> with O_EXCL; when the id is taken, draws new ones (updating `id`).
+pub(crate) fn create_body(q: &Inner, id: &mut u64) -> io::Result<File> {
+    let mut last = None;
+    for _ in 0..ID_TRIES {
+        match create_excl(&q.layout.file(Folder::Mess, *id)) {
+            Ok(f) => {
+                fault::point("body_created");
+                return Ok(f);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                id::reseed();
+                *id = id::next();
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| io::Error::other("no free queue id")))
 }
 
 impl crate::Queue {
