@@ -84,3 +84,17 @@ test('swaks: PIPELINING and AUTH LOGIN on the submission port', async (t) => {
   t.deepEqual(m?.recipients, ['far@away.test']);
   t.regex(m!.body, /with ESMTPA;/);
 });
+
+test('nodemailer: implicit TLS (smtps) with AUTH, and AUTH refused on plaintext before STARTTLS', async (t) => {
+  const loop = [{ host: '127.0.0.1', port: 0 }];
+  const s = await startTestServer(t, { ...tlsSettings(tempDir(t)), smtps: loop }, users);
+  const secure = nodemailer.createTransport({
+    host: '127.0.0.1', port: s.port('smtps'), secure: true, tls: { rejectUnauthorized: false }, auth: { user: 'bob', pass: 's3cret' },
+  });
+  const info = await secure.sendMail({ from: 'bob@example.test', to: 'friend@far.away', text: 'over smtps' });
+  t.regex(info.response, /^250 2\.0\.0 ok \d+/);
+  t.regex(s.messages()[0]!.body, /with ESMTPSA \(TLSv1\.[23] /);
+  const plain = nodemailer.createTransport({ host: '127.0.0.1', port: s.port('submission'), ignoreTLS: true, auth: { user: 'bob', pass: 's3cret' } });
+  await t.throwsAsync(plain.sendMail({ from: 'bob@example.test', to: 'f@far.away', text: 'x' }));
+  t.is(s.messages().length, 1);
+});

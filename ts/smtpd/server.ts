@@ -1,6 +1,8 @@
 // startSmtpd: the SMTP listeners (smtp, submission, implicit-TLS smtps; IPv4 and IPv6),
 // connection admission (deny list 554, total and per-IP limits 421 4.7.0), and graceful
-// shutdown. Each admitted connection gets an SmtpConnection (connection.ts).
+// shutdown. Each admitted connection gets an SmtpConnection (connection.ts); on smtps
+// listeners the TLS handshake runs on the admitted socket (30 s limit), so the deny list
+// and the per-IP limit apply before any TLS work.
 //
 // Failures: a listen error (address in use, bad address) rejects startSmtpd after closing
 // what was opened; smtps without TLS settings throws; bad network lists throw (networks.ts).
@@ -8,13 +10,15 @@
 // finish for up to shutdownGraceMs, says 421 4.3.2 to idle sessions, then destroys the rest.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { createServer as createTlsServer, type SecureContext } from 'node:tls';
+import { TLSSocket, type SecureContext } from 'node:tls';
 import type { NativeSmtpSettings } from '../native.js';
 import { SmtpConnection } from './connection.js';
 import { networkList, type NetworkList } from './networks.js';
 import type { Policy } from './policy.js';
 import { loadTls } from './tls.js';
 import type { ListenAddress, ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdSettings } from './types.js';
+
+const HANDSHAKE_MS = 30_000;
 
 interface Admission {
   readonly settings: SmtpdSettings;
@@ -62,12 +66,18 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
 }
 
 function makeServer(a: Admission, kind: ListenerKind): Server {
-  if (kind === 'smtps') {
-    const s = createTlsServer({ secureContext: a.secureContext, handshakeTimeout: 30_000 }, (socket) => admit(a, socket, kind));
-    s.on('tlsClientError', () => undefined);
-    return s;
-  }
   return createServer({ noDelay: true }, (socket) => admit(a, socket, kind));
+}
+
+/** Implicit TLS: the handshake runs on the admitted socket (limits apply before it). */
+function secured(a: Admission, socket: Socket, start: (s: Socket) => void): void {
+  const secure = new TLSSocket(socket, { isServer: true, secureContext: a.secureContext });
+  const timer = setTimeout(() => socket.destroy(), HANDSHAKE_MS);
+  secure.on('error', () => socket.destroy());
+  secure.once('secure', () => {
+    clearTimeout(timer);
+    start(secure);
+  });
 }
 
 function listen(server: Server, addr: ListenAddress): Promise<number> {
@@ -107,6 +117,22 @@ function admit(a: Admission, socket: Socket, kind: ListenerKind): void {
     return void socket.end('421 4.7.0 too many connections, try again later\r\n');
   }
   a.perIp.set(ip, mine + 1);
+  let released = false;
+  // Called by the session's close and, for smtps, by the raw socket's: counted once.
+  const release = (conn?: SmtpConnection) => {
+    if (conn) a.conns.delete(conn);
+    if (released) return;
+    released = true;
+    const n = (a.perIp.get(ip) ?? 1) - 1;
+    if (n <= 0) a.perIp.delete(ip);
+    else a.perIp.set(ip, n);
+  };
+  if (kind !== 'smtps') return run(a, socket, kind, ip, release);
+  socket.once('close', () => release());
+  secured(a, socket, (secure) => run(a, secure, kind, ip, release));
+}
+
+function run(a: Admission, socket: Socket, kind: ListenerKind, ip: string, release: (c: SmtpConnection) => void): void {
   const conn: SmtpConnection = new SmtpConnection(socket, {
     kind,
     policy: a.policy,
@@ -117,19 +143,12 @@ function admit(a: Admission, socket: Socket, kind: ListenerKind): void {
     timeoutMs: a.settings.timeoutMs ?? 1_200_000,
     sessionLimitMs: a.settings.sessionLimitMs ?? 3_600_000,
     onQueued: a.deps.onQueued,
-    onClose: () => release(a, conn, ip),
+    onClose: () => release(conn),
     log: a.deps.log,
     now: a.deps.now ?? (() => new Date()),
   });
   a.conns.add(conn);
   conn.start();
-}
-
-function release(a: Admission, conn: SmtpConnection, ip: string): void {
-  a.conns.delete(conn);
-  const n = (a.perIp.get(ip) ?? 1) - 1;
-  if (n <= 0) a.perIp.delete(ip);
-  else a.perIp.set(ip, n);
 }
 
 function closeServer(s: Server): Promise<void> {
