@@ -4,8 +4,10 @@
 //     it; it loads only the inject modules, not every qmta subcommand);
 //   - 'injector': the in-process injector (ts/inject/injector.ts: qmail-inject fixups in
 //     the tinypool worker, body streamed into the queue), `concurrency` injects in flight;
-//   - 'mta': the embedding API's Mta.inject (createMta, not started: qmail-queue's
-//     behaviour, no header rewriting), for comparison.
+//   - 'mta-send': the embedding API's Mta.send (createMta, not started): the injector's path
+//     through the public API;
+//   - 'mta': the embedding API's Mta.inject (qmail-queue's behaviour, no header rewriting),
+//     for comparison.
 // Every run uses a fresh home (fresh directories; see DESIGN.md "Measuring"); the figure is
 // the median of `runs` with min-max.
 //
@@ -26,7 +28,7 @@ import { openQueue } from '../ts/queue/index.js';
 const MAIN = new URL('../ts/cli/main.js', import.meta.url).pathname;
 const SENDMAIL = new URL('../ts/cli/sendmail.js', import.meta.url).pathname;
 
-export type InjectMode = 'process' | 'sendmail' | 'injector' | 'mta';
+export type InjectMode = 'process' | 'sendmail' | 'injector' | 'mta-send' | 'mta';
 
 export interface InjectBenchOptions {
   readonly runs?: number;
@@ -56,9 +58,11 @@ function message(bodyBytes: number, i: number): Buffer {
 function injectProcess(home: string, msg: Buffer, viaSendmail: boolean): Promise<void> {
   const args = viaSendmail ? [SENDMAIL, '-t'] : [MAIN, '--home', home, 'inject'];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'inherit'], env: { PATH: process.env['PATH'] ?? '', USER: 'bench', QMTA_HOME: home } });
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'ignore', 'pipe'], env: { PATH: process.env['PATH'] ?? '', USER: 'bench', QMTA_HOME: home } });
+    const err: Buffer[] = [];
+    child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} exited ${code}`))));
+    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`${args[0]} exited ${code}: ${Buffer.concat(err).toString().trim()}`))));
     child.stdin.end(msg);
   });
 }
@@ -80,10 +84,11 @@ async function oneRun(mode: InjectMode, concurrency: number, o: Required<Omit<In
     if (mode === 'process' || mode === 'sendmail') {
       return await rate(o.processMessages, concurrency, (i) => injectProcess(home, message(o.bodyBytes, i), mode === 'sendmail'));
     }
-    if (mode === 'mta') {
+    if (mode === 'mta' || mode === 'mta-send') {
       const mta = await createMta({ home, log: false });
       const r = await rate(o.messages, concurrency, async (i) => {
-        await mta.inject({ from: 'bench@example.org', to: [`user${i}@example.org`], message: message(o.bodyBytes, i) });
+        if (mode === 'mta-send') await mta.send(message(o.bodyBytes, i), { env: { USER: 'bench' } });
+        else await mta.inject({ from: 'bench@example.org', to: [`user${i}@example.org`], message: message(o.bodyBytes, i) });
       });
       await mta.stop();
       return r;
@@ -108,7 +113,7 @@ export async function runInjectBench(opts: InjectBenchOptions = {}): Promise<Inj
   const o = { runs: opts.runs ?? 3, messages: opts.messages ?? 200, processMessages: opts.processMessages ?? 20, bodyBytes: opts.bodyBytes ?? 2048 };
   const log = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
   const rows: InjectBenchRow[] = [];
-  for (const mode of ['process', 'sendmail', 'injector', 'mta'] as const) {
+  for (const mode of ['process', 'sendmail', 'injector', 'mta-send', 'mta'] as const) {
     for (const concurrency of opts.levels ?? [1, 8]) {
       const figures: number[] = [];
       for (let i = 0; i < o.runs; i++) figures.push(await oneRun(mode, concurrency, o));
