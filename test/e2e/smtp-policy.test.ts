@@ -123,3 +123,13 @@ test('a queue failure is 451 4.3.0, never 5xx and never a false 250', async (t) 
   t.regex(await say(c, 'NOOP'), /^250 /);
   c.close();
 });
+
+test('IPv6 listener: ::1 is a default relay client', async (t) => {
+  const s = await startTestServer(t, { smtp: [{ host: '::1', port: 0 }] });
+  const c = await RawClient.open(s.port(), '::1');
+  t.regex(await c.reply(), /^220 mx\.example\.test ESMTP/);
+  c.send('EHLO v6\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<x@far.away>\r\n');
+  const r = await c.replies(3);
+  t.regex(r[2]!, /^250 2\.1\.5/);
+  c.close();
+});
