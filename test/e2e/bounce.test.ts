@@ -55,3 +55,14 @@ test('the bounce carries the original\'s header and only 64 KiB of its body', as
   t.true(copy.length < 65536 + 200, `copy is ${copy.length} bytes`);
   t.regex(copy, /\[qmta: the last \d+ bytes of the original message were not copied\]\n$/);
 });
+
+test('a virtual domain recipient is delivered through its prepend and bounced under the address the sender used', async (t) => {
+  const s = await setupLocal(t, ['joe'], { virtualdomains: ['virt.example:joe'] });
+  s.dotQmail('joe', '.qmail-info', './Maildir/\n');
+  await s.send('a@far.example', ['info@virt.example', 'nobody@virt.example'], MSG);
+  const got = s.maildir(join(s.userHome('joe'), 'Maildir'));
+  t.is(got.length, 1);
+  t.true(got[0]!.startsWith('Return-Path: <a@far.example>\nDelivered-To: joe-info@virt.example\n'));
+  t.is(s.remote.length, 1);
+  t.true(s.remote[0]!.body.includes('\n<nobody@virt.example>:\nSorry, no mailbox here by that name. (#5.1.1)\n'), s.remote[0]!.body);
+});
