@@ -52,7 +52,29 @@ function statFields(pid: number): string[] | undefined {
   return stat.slice(close + 2).split(' ');
 }
 
-function childrenMap(): Map<number, number[]> {
+/**
+ * The children of `pid` from /proc/<pid>/task/<tid>/children (every thread: a Node process
+ * may fork from any of them). Cheap, unlike a scan of all of /proc; a kernel without
+ * CONFIG_PROC_CHILDREN lacks the files, and scanAll() stands in.
+ */
+function childrenOf(pid: number): number[] | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const out: number[] = [];
+  for (const tid of tasks) {
+    const text = readOrUndefined(`/proc/${pid}/task/${tid}/children`);
+    if (text === undefined) return tid === String(pid) ? undefined : out;
+    for (const c of text.split(' ')) if (c.trim()) out.push(Number(c));
+  }
+  return out;
+}
+
+/** Parent -> children over all of /proc: the fallback of childrenOf(). */
+function scanAll(): Map<number, number[]> {
   const children = new Map<number, number[]>();
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
@@ -67,13 +89,14 @@ function childrenMap(): Map<number, number[]> {
 
 /** The live roots and all their live descendants, load clients excluded. */
 export function processTree(roots: readonly number[]): number[] {
-  const children = childrenMap();
+  let all: Map<number, number[]> | undefined;
+  const kids = (pid: number): number[] => childrenOf(pid) ?? (all ??= scanAll()).get(pid) ?? [];
   const seen = new Set<number>();
   const todo = roots.filter((p) => readOrUndefined(`/proc/${p}/stat`) !== undefined);
   for (let pid = todo.pop(); pid !== undefined; pid = todo.pop()) {
     if (seen.has(pid) || loadClients.has(pid)) continue;
     seen.add(pid);
-    todo.push(...(children.get(pid) ?? []));
+    todo.push(...kids(pid));
   }
   return [...seen];
 }

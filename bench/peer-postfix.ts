@@ -1,9 +1,10 @@
 // A private Postfix instance on loopback, delivering to maildirs: the performance peer the
 // SMTP benchmark compares qmta with in the same run (issue 4).
 //
-// Interface: `startPostfixPeer({ users, domain, dir?, log? })` -> { port, maildirRoot,
-// users, addresses, masterPid, countDelivered(), stop() }. users is a count (user1..userN)
-// or a list of names; every <name>@<domain> has a maildir <maildirRoot>/<name>/Maildir/.
+// Interface: `startPostfixPeer({ users, domain, dir?, log?, processLimit? })` -> { port,
+// root, maildirRoot, users, addresses, masterPid, countDelivered(), stop({ remove? }) }.
+// users is a count (user1..userN) or a list of names; every <name>@<domain> has a maildir
+// <maildirRoot>/<name>/Maildir/.
 // MUST RUN AS ROOT: Postfix's master runs as root and drops to the postfix user; it
 // installs Debian package postfix when missing (bench/peer-install.ts).
 // Failures: not root, postfix failing to start, or the port not answering within 20 s
@@ -12,8 +13,12 @@
 // disk as the system temp dir unless `dir` says where), listening on 127.0.0.1:<free
 // port> only; no DNS; no artificial throttling (bench/peer-postfix-config.ts). stop()
 // stops master and its children (SIGKILL after 10 s), waits for them, and removes the
-// directory; it is idempotent, so tests call it from t.teardown. A process that dies
-// without calling stop() leaves the instance running: `postfix -c <dir> stop` ends it.
+// directory unless { remove: false }; it is idempotent (the first call's choice holds), so
+// tests call it from t.teardown. Removing 20,000 delivered files takes about 15 s here, and
+// right after mass deletions ext4 creates files slowly for minutes (DESIGN.md): a
+// benchmark comparing servers in one run keeps the files (remove: false) and deletes them
+// after its last measurement. A process that dies without calling stop() leaves the
+// instance running: `postfix -c <root>/etc stop` ends it.
 
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,7 +52,8 @@ export interface PostfixPeer {
   readonly masterPid: number;
   /** Messages in the users' maildirs (new/ and cur/). */
   countDelivered(): number;
-  stop(): Promise<void>;
+  /** Stops the instance; removes its directory unless remove is false. */
+  stop(opts?: { readonly remove?: boolean }): Promise<void>;
 }
 
 /** A free loopback TCP port (bound and released: another process could take it in between). */
@@ -128,7 +134,7 @@ function alive(pid: number): boolean {
   return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
 }
 
-async function stopInstance(tools: PostfixTools, root: string, masterPid: number): Promise<void> {
+async function stopInstance(tools: PostfixTools, root: string, masterPid: number, remove: boolean): Promise<void> {
   const tree = processTree([masterPid]);
   try {
     postfix(tools, root, 'stop');
@@ -138,7 +144,7 @@ async function stopInstance(tools: PostfixTools, root: string, masterPid: number
   const deadline = Date.now() + 10_000;
   while (tree.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   for (const pid of tree.filter(alive)) process.kill(pid, 'SIGKILL');
-  rmSync(root, { recursive: true, force: true });
+  if (remove) rmSync(root, { recursive: true, force: true });
 }
 
 /** Starts the peer; see the header. Must run as root. */
@@ -165,6 +171,6 @@ export async function startPostfixPeer(opts: PostfixPeerOptions): Promise<Postfi
     port, root, maildirRoot, users, masterPid,
     addresses: users.map((u) => `${u}@${opts.domain}`),
     countDelivered: maildirCounter(users.map((u) => join(maildirRoot, u, 'Maildir'))),
-    stop: () => (stopping ??= stopInstance(tools, root, masterPid)),
+    stop: (o) => (stopping ??= stopInstance(tools, root, masterPid, o?.remove ?? true)),
   };
 }

@@ -5,7 +5,7 @@
 // t.teardown, so a failing assertion leaves no process behind.
 
 import test from 'ava';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { measureEndToEnd } from '../../bench/load-e2e.js';
 import { runSmtpSource } from '../../bench/load-smtp-source.js';
@@ -48,13 +48,16 @@ test('the Postfix peer delivers 100 messages into its users\' maildirs, and stop
   t.false(existsSync(`/proc/${peer.masterPid}/cmdline`) && readFileSync(`/proc/${peer.masterPid}/cmdline`).length > 0, 'master is gone');
 });
 
-test('a refused recipient makes runSmtpSource reject with smtp-source\'s complaint', async (t) => {
+test('a refused recipient makes runSmtpSource reject with smtp-source\'s complaint; stop() can keep the files', async (t) => {
   const peer = await startPostfixPeer({ users: 1, domain: 'peer.test' });
   t.teardown(() => peer.stop());
   const load = { host: '127.0.0.1', port: peer.port, messages: 2, size: 100, connections: 1, reuse: false };
   const e = await t.throwsAsync(runSmtpSource({ ...load, recipients: ['nobody@peer.test'] }));
   t.regex(e?.message ?? '', /: 550 5\.1\.1 <nobody@peer\.test>: Recipient address rejected: User unknown in virtual mailbox table$/);
   await t.throwsAsync(runSmtpSource({ ...load, recipients: [] }), { message: /at least one recipient/ });
+  t.teardown(() => rmSync(peer.root, { recursive: true, force: true }));
+  await peer.stop({ remove: false });
+  t.regex(readFileSync(join(peer.root, 'maillog'), 'utf8'), /User unknown in virtual mailbox table/, 'kept: Postfix logged the refusal');
 });
 
 test('measureEndToEnd rejects when delivery never completes, and when the load fails', async (t) => {
