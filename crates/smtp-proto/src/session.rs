@@ -259,7 +259,9 @@ impl Session {
                 self.framed_line(line, sink);
             }
             None if avail.len() >= limit => {
-                self.pos = self.inbuf.len();
+                // Only the window is dropped here: the rest of the line goes in SkipLine,
+                // and whatever follows its LF is the next command.
+                self.pos += limit;
                 self.mode = Mode::SkipLine;
                 self.reply(Reply::new(500, "5.5.2", "line too long"));
             }

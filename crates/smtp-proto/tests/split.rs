@@ -75,3 +75,18 @@ fn auth_dialogue_at_every_split() {
     assert!(t.decisions.iter().any(|d| matches!(d, Decision::Auth { user, password, .. } if user == "bob" && password == "pw")));
     assert_eq!(t.codes(), [250, 334, 334, 235, 250, 250, 250, 221]);
 }
+
+#[test]
+fn overlong_and_bad_lines_at_every_split() {
+    let dialogue = [
+        b"EHLO c\r\nNOOP ".as_slice(),
+        &[b'x'; 700],
+        b"\r\nNOOP\nNOOP\r\nAUTH PLAIN ",
+        &[b'A'; 600],
+        b"\r\nRSET\r\nQUIT\r\n",
+    ]
+    .concat();
+    check_every_split(&dialogue);
+    assert_eq!(run(&settings(), &[&dialogue]).codes(), [250, 500, 500, 250, 501, 250, 221]);
+}
+

@@ -35,6 +35,9 @@ fn overlong_command_is_refused_without_buffering() {
     assert_eq!(d.t.text(), "500 5.5.2 line too long\r\n");
     d.feed(b"\r\nNOOP\r\n", &mut accept_all);
     assert!(d.t.text().ends_with("250 2.0.0 ok\r\n"));
+    // The command after an overlong line in the same chunk is still read.
+    let both = [b"NOOP ".as_slice(), &[b'x'; 600], b"\r\nNOOP\r\n"].concat();
+    assert_eq!(run(&Settings::default(), &[&both]).text(), "500 5.5.2 line too long\r\n250 2.0.0 ok\r\n");
     // 510 bytes + CR LF fits exactly.
     let line = [b"NOOP ".as_slice(), &[b'y'; 505], b"\r\n"].concat();
     assert_eq!(run(&Settings::default(), &[&line]).text(), "250 2.0.0 ok\r\n");
