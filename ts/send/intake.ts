@@ -15,7 +15,7 @@ import type { SendEvents } from '../log/index.js';
 import type { MessageId, Queue } from '../queue/types.js';
 import type { Clock, Router } from './types.js';
 
-const PARALLEL = 8;
+const PARALLEL = 16;
 /** Recently preprocessed ids remembered, so a second notification of one commit is ignored. */
 const RECENT = 4096;
 /** qmail's SLEEP_SYSFAIL: a failing system call is retried after 123 s. */
