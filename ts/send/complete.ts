@@ -48,6 +48,10 @@ export class Completer {
     this.completing.add(id);
     try {
       if (!(await this.complete(id))) this.ctx.clock.setTimeout(() => void this.check(id), SYSFAIL_MS);
+    } catch (err) {
+      // A broken queue call: the message stays queued and is tried again later.
+      this.trouble(id, 'completing', String(err));
+      this.ctx.clock.setTimeout(() => void this.check(id), SYSFAIL_MS);
     } finally {
       this.completing.delete(id);
       this.ctx.progress?.();

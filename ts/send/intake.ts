@@ -67,7 +67,7 @@ export class Intake {
     while (this.running < PARALLEL && this.waiting.length > 0 && !this.stopped) {
       const id = this.waiting.shift()!;
       this.running++;
-      void this.process(id).finally(() => {
+      void this.process(id).catch((err: unknown) => this.retryLater(id, String(err))).finally(() => {
         this.running--;
         this.drain();
       });
