@@ -4,11 +4,11 @@
 // pass's fixed facts (birth, sender, the retry time fixed when the pass starts, whether
 // the message is dying) and its unstarted deliveries: one per local recipient, one per
 // (domain, sender) group for remote recipients.
-// Failures: an unreadable info or channel file -> the queue's Failure (the caller logs a
-// warning and retries later). Only jobs being worked on exist as objects: an idle job is
+// Failures: an unreadable info or channel file -> the queue's Failure; a throwing queue
+// call -> temp 4.3.0 (the caller logs a warning and retries later). Only jobs being worked on exist as objects: an idle job is
 // an entry in the DueHeap.
 
-import { isFailure, ok, type Outcome } from '../outcome.js';
+import { fromException, isFailure, ok, type Outcome } from '../outcome.js';
 import type { Channel, MessageId, Queue, Recipient } from '../queue/types.js';
 import { isDying, nextRetry } from './retry.js';
 import { expandSender } from './verp.js';
@@ -40,6 +40,14 @@ export interface Job {
 
 /** Reads one channel of a message and plans its deliveries. */
 export function openJob(queue: Queue, id: MessageId, channel: Channel, now: number, lifetime: number): Outcome<Job> {
+  try {
+    return readJob(queue, id, channel, now, lifetime);
+  } catch (err) {
+    return fromException(err);
+  }
+}
+
+function readJob(queue: Queue, id: MessageId, channel: Channel, now: number, lifetime: number): Outcome<Job> {
   const info = queue.info(id);
   if (isFailure(info)) return info;
   const rcpts = queue.recipients(id, channel);

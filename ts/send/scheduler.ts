@@ -200,7 +200,7 @@ export class Scheduler {
       const opened = openJob(this.queue, id, ch, this.clock.now(), this.settings.queueLifetime);
       if (isFailure(opened)) {
         // Finished and removed meanwhile (e.g. scheduled on both channels after a crash).
-        if (!existsSync(this.queue.bodyPath(id))) continue;
+        if (!bodyExists(this.queue, id)) continue;
         this.ev.warning(`trouble opening ${ch} job ${id}; will retry`, { id, reason: describe(opened) });
         this.schedule(id, ch, this.clock.now() + SYSFAIL_MS);
         continue;
@@ -320,6 +320,14 @@ function takeFresh(st: ChannelState): MessageId {
     st.freshHead = 0;
   }
   return id;
+}
+
+function bodyExists(queue: Queue, id: MessageId): boolean {
+  try {
+    return existsSync(queue.bodyPath(id));
+  } catch {
+    return false;
+  }
 }
 
 function key(id: MessageId, ch: Channel): string {
