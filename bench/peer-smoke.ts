@@ -15,8 +15,9 @@
 
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { measureEndToEnd, type EndToEndResult } from './load-e2e.js';
-import { runSmtpSource, type SmtpSourceResult } from './load-smtp-source.js';
+import type { EndToEndResult } from './load-e2e.js';
+import { measureSmtpLoad, type SmtpTarget } from './load-run.js';
+import type { SmtpSourceResult } from './load-smtp-source.js';
 import { startPostfixPeer, type PostfixPeer } from './peer-postfix.js';
 import { startNodeSink, type NodeSink } from './peer-sink.js';
 
@@ -34,32 +35,22 @@ export interface PeerSmokeRow extends EndToEndResult<SmtpSourceResult> {
   readonly messages: number;
 }
 
-interface Target {
+interface Target extends SmtpTarget {
   readonly name: string;
-  readonly port: number;
-  readonly pids: readonly number[];
-  readonly count: () => number;
   readonly maxMessages: number;
 }
 
 function sinkTarget(name: string, sink: NodeSink, maxMessages: number): Target {
-  return { name, port: sink.port, pids: [sink.pid], count: sink.count, maxMessages };
+  return { name, port: sink.port, pids: [sink.pid], delivered: sink.count, maxMessages };
 }
 
 function postfixTarget(peer: PostfixPeer): Target {
-  return { name: 'postfix', port: peer.port, pids: [peer.masterPid], count: peer.countDelivered, maxMessages: Infinity };
+  return { name: 'postfix', port: peer.port, pids: [peer.masterPid], delivered: peer.countDelivered, maxMessages: Infinity };
 }
 
-async function measure(t: Target, reuse: boolean, o: Required<Omit<PeerSmokeOptions, 'log'>>, rcpts: readonly string[]): Promise<PeerSmokeRow> {
+async function measure(t: Target, reuse: boolean, o: Required<Omit<PeerSmokeOptions, 'log'>>, recipients: readonly string[]): Promise<PeerSmokeRow> {
   const messages = Math.min(o.messages, t.maxMessages);
-  const before = t.count();
-  const r = await measureEndToEnd({
-    send: () => runSmtpSource({ host: '127.0.0.1', port: t.port, messages, size: o.size, connections: o.connections, recipients: rcpts, reuse }),
-    delivered: () => t.count() - before,
-    expected: messages,
-    pids: t.pids,
-    timeoutMs: 300_000,
-  });
+  const r = await measureSmtpLoad(t, { messages, size: o.size, connections: o.connections, reuse, recipients, timeoutMs: 300_000 });
   return { ...r, server: t.name, reuse, messages };
 }
 
