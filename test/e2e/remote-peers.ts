@@ -133,20 +133,23 @@ async function freeUdpPort(): Promise<number> {
 export async function dnsmasq(t: ExecutionContext, records: string[]): Promise<string> {
   // dnsmasq binds TCP too, and the UDP port we picked may be taken on TCP by a
   // concurrent test's peer: then it exits at once, and we try another port.
+  const errors: string[] = [];
   for (let attempt = 0; attempt < 5; attempt++) {
-    const server = await startDnsmasq(t, records);
+    const server = await startDnsmasq(t, records, errors);
     if (server) return server;
   }
-  throw new Error('dnsmasq did not start');
+  throw new Error(`dnsmasq did not start: ${errors.join(' | ')}`);
 }
 
-async function startDnsmasq(t: ExecutionContext, records: string[]): Promise<string | undefined> {
+async function startDnsmasq(t: ExecutionContext, records: string[], errors: string[]): Promise<string | undefined> {
   const bin = needCommand('dnsmasq', 'dnsmasq-base');
   const port = await freeUdpPort();
   const child = spawn(bin, ['-C', '/dev/null', '--no-daemon', `--port=${port}`, '--listen-address=127.0.0.1', '--bind-interfaces',
-    '--no-resolv', '--no-hosts', '--pid-file=', '--local=/test/', ...records], { stdio: 'ignore' });
+    '--no-resolv', '--no-hosts', '--pid-file=', '--local=/test/', ...records], { stdio: ['ignore', 'ignore', 'pipe'] });
   let exited = false;
-  child.on('exit', () => { exited = true; });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-500); });
+  child.on('exit', (code) => { exited = true; errors.push(`exit ${code}: ${stderr.trim()}`); });
   t.teardown(() => { child.kill(); });
   const server = `127.0.0.1:${port}`;
   const r = new Resolver({ timeout: 200, tries: 1 });
@@ -160,6 +163,7 @@ async function startDnsmasq(t: ExecutionContext, records: string[]): Promise<str
       await new Promise((res) => setTimeout(res, 100));
     }
   }
+  if (!exited) errors.push('no answer');
   return undefined;
 }
 
