@@ -3,8 +3,8 @@
 // queues the collected forwards as one new message.
 //
 // Interface: createLocalDelivery(deps) -> LocalDelivery (ts/send/types.ts) & { resize(n),
-// close() }. The pool has concurrencylocal threads; resize() (SIGHUP) swaps in a new pool
-// and lets the old one finish its tasks.
+// close(waitMs) }. The pool has concurrencylocal threads; resize() (SIGHUP) swaps in a new pool
+// and lets the old one finish its tasks; close(waitMs) stops the pool, waiting at most waitMs.
 // Failures: no @ in the recipient -> perm 5.1.3; a worker crash or a throw -> temp 4.3.0
 // (unknown means temporary); queuing the forwards fails -> the queue's failure with
 // "Unable to forward message: " (the whole delivery is retried or bounced, as qmail).
@@ -34,7 +34,8 @@ export interface LocalDeps {
 
 export interface LocalDeliveryPool extends LocalDelivery {
   resize(threads: number): void;
-  close(): Promise<void>;
+  /** Waits at most waitMs for running deliveries, then stops the threads. */
+  close(waitMs?: number): Promise<void>;
 }
 
 const WORKER = new URL('./worker.js', import.meta.url).href;
@@ -88,8 +89,8 @@ export function createLocalDelivery(deps: LocalDeps): LocalDeliveryPool {
       pool = newPool(threads);
       void drain(old);
     },
-    async close() {
-      await drain(pool);
+    async close(waitMs = 2000) {
+      await drain(pool, waitMs);
     },
   };
 }
@@ -107,8 +108,11 @@ async function forward(deps: LocalDeps, req: LocalRequest, r: LocalTaskResult): 
 }
 
 /** Waits for a pool's running tasks, then stops its threads. */
-async function drain(pool: Pool): Promise<void> {
-  await Promise.allSettled([...pool.running]);
+async function drain(pool: Pool, waitMs = Infinity): Promise<void> {
+  // A delivery cut short here was not marked done: it runs again at the next start.
+  const waited = Promise.allSettled([...pool.running]);
+  if (waitMs === Infinity) await waited;
+  else await Promise.race([waited, new Promise((r) => setTimeout(r, waitMs).unref())]);
   await pool.tinypool.destroy();
 }
 
