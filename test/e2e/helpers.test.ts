@@ -1,14 +1,16 @@
 // The delivery helpers with qmail's arguments, environment and exit codes: forward,
 // condredirect, bouncesaying, except, preline, qreceipt. The message is a file on stdin (as
-// qmail-local gives it); wrapped programs are real processes (/bin/sh).
+// qmail-local gives it); wrapped programs are real processes (/bin/sh). The last test runs
+// the helpers as `|qmta ...` lines of .qmail files under a running qmta.
 
 import test from 'ava';
-import { closeSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ExecutionContext } from 'ava';
 import { tempDir } from '../helpers/home.js';
 import { ok, temp, type Outcome } from '../../ts/outcome.js';
+import { createMta, type RemoteRequest } from '../../ts/index.js';
 import type { Envelope, MessageWriter, Queue } from '../../ts/queue/types.js';
 import { runBouncesaying, runExcept } from '../../ts/helpers/bouncesaying.js';
 import { runCondredirect } from '../../ts/helpers/condredirect.js';
@@ -17,6 +19,7 @@ import type { HelperIo } from '../../ts/helpers/io.js';
 import { runPreline } from '../../ts/helpers/preline.js';
 import { runQreceipt } from '../../ts/helpers/qreceipt.js';
 
+const MAIN = new URL('../../ts/cli/main.js', import.meta.url).pathname;
 const MESSAGE = 'Message-ID: <m1@x.example>\nNotice-Requested-Upon-Delivery-To: joe@host.example\nSubject: hi\n\nbody\n';
 const ENV = {
   PATH: process.env['PATH'], SENDER: 'alice@a.example', NEWSENDER: 'joe-owner@host.example',
@@ -147,4 +150,36 @@ test('qreceipt sends a success notice to SENDER with sender <> only when asked f
   t.is(await runQreceipt(['joe@host.example'], bad.io), 100);
   t.is(await runQreceipt([], harness(t).io), 100);
   t.is(await runQreceipt(['joe@host.example'], harness(t, { queueFails: 'temp' }).io), 111);
+});
+
+test('through a running qmta: |qmta bouncesaying bounces, |qmta condredirect redirects with the original sender', async (t) => {
+  const home = tempDir(t);
+  mkdirSync(join(home, 'control'), { recursive: true });
+  writeFileSync(join(home, 'control', 'me'), 'h.example\n');
+  writeFileSync(join(home, 'control', 'locals'), 'h.example\n');
+  const got: Array<{ sender: string; recipients: readonly string[]; body: string }> = [];
+  const remote = {
+    async deliver(req: RemoteRequest) {
+      got.push({ sender: req.sender, recipients: req.recipients, body: readFileSync(req.bodyPath, 'utf8') });
+      return req.recipients.map((address) => ({ address, outcome: ok('250 ok') }));
+    },
+  };
+  const mta = await createMta({ home, log: false, remote });
+  t.teardown(() => mta.stop(2000));
+  const qmta = `'${process.execPath}' '${MAIN}' --home '${home}'`;
+  writeFileSync(join(home, 'alias', '.qmail-closed'), `|${qmta} bouncesaying 'This address is closed.'\n`);
+  writeFileSync(join(home, 'alias', '.qmail-redir'), `|${qmta} condredirect boss@far.example grep -q '^Subject: urgent'\n./Maildir/\n`);
+  await mta.start();
+  await mta.inject({ from: 'alice@a.example', to: ['closed@h.example'], message: Buffer.from('Subject: hi\n\nx\n') });
+  await mta.inject({ from: 'alice@a.example', to: ['redir@h.example'], message: Buffer.from('Subject: urgent\n\ncall me\n') });
+  const wait = async (cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 400 && !cond(); i++) await new Promise((r) => setTimeout(r, 100));
+  };
+  await wait(() => got.length >= 2);
+  const bounce = got.find((g) => g.sender === '');
+  t.deepEqual(bounce?.recipients, ['alice@a.example']);
+  t.regex(bounce?.body ?? '', /This address is closed\./);
+  const redirected = got.find((g) => g.recipients.includes('boss@far.example'));
+  t.is(redirected?.sender, 'alice@a.example');
+  t.regex(redirected?.body ?? '', /^Delivered-To: redir@h\.example\n[\s\S]*Subject: urgent\n\ncall me\n$/);
 });
