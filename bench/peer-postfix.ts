@@ -130,8 +130,13 @@ function waitForPort(port: number, deadline: number): Promise<void> {
   });
 }
 
+/** Whether `pid` still runs: a zombie (exited, never reaped) does not. */
 function alive(pid: number): boolean {
-  return existsSync(`/proc/${pid}`) && !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  try {
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
 }
 
 async function stopInstance(tools: PostfixTools, root: string, masterPid: number, remove: boolean): Promise<void> {

@@ -2,18 +2,19 @@
 // no disk work. The acceptance baseline of issue 4: a server that stores mail durably
 // should accept at least as fast as this one, which stores nothing.
 //
-// Interface: `startNodeSink({ asShipped? })` -> { port, pid, count(), stop() }. The sink runs in a child
-// process of its own (this file run with --serve), so its CPU time and memory are measured
-// apart from the load driver's; count() is the number of messages it answered 250 to, as
-// last reported by the child (it reports at most every 10 ms, and before it exits).
-// Failures: the child failing to listen -> startNodeSink rejects; the child dying ->
-// count() stops moving and stop() resolves at once.
+// Interface: `startNodeSink({ asShipped? })` -> { port, pid, count(), stop() }. The sink
+// runs in a child process of its own (this file run with --serve), so its CPU time and
+// memory are measured apart from the load driver's; count() is the number of messages it
+// answered 250 to, as last reported by the child (at most 10 ms late, and once more before
+// it exits).
 // smtp-server holds every new connection's greeting back for 100 ms to catch early talkers
 // (smtp-connection.js init()), which caps a sink without connection reuse at about ten
 // messages per second per connection: that, not Nagle, is the "98 messages/s with 10
 // connections" of issue 4. A baseline for acceptance speed must not sleep, so by default
 // the sink greets at once (init() patched to skip the timer); asShipped: true keeps the
 // library's pause, to show it.
+// Failures: the child failing to listen -> startNodeSink rejects; the child dying ->
+// count() stops moving and stop() resolves at once.
 // Guarantees: listens on 127.0.0.1:<ephemeral port> only; smtp-server sets TCP_NODELAY on
 // its sockets (3.21.6); no STARTTLS, no AUTH, no reverse DNS; stop() ends the child and
 // waits for it, and is idempotent.

@@ -5,7 +5,9 @@
 // t.teardown, so a failing assertion leaves no process behind.
 
 import test from 'ava';
+import { once } from 'node:events';
 import { existsSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { measureEndToEnd } from '../../bench/load-e2e.js';
 import { measureSmtpLoad } from '../../bench/load-run.js';
@@ -74,4 +76,24 @@ test('measureEndToEnd rejects when delivery never completes, and when the load f
   await t.throwsAsync(measureEndToEnd({ send: () => Promise.reject(new Error('load broke')), delivered, expected: 1, pids: [process.pid] }), {
     message: 'load broke',
   });
+});
+
+/** Milliseconds from connect to the 220 greeting, the least of three tries. */
+async function greetingMs(port: number): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const start = Date.now();
+    const s = connect(port, '127.0.0.1');
+    await once(s, 'data');
+    best = Math.min(best, Date.now() - start);
+    s.destroy();
+  }
+  return best;
+}
+
+test('the sink greets at once; smtp-server as shipped waits 100 ms before every greeting', async (t) => {
+  const [sink, shipped] = await Promise.all([startNodeSink(), startNodeSink({ asShipped: true })]);
+  t.teardown(() => Promise.all([sink.stop(), shipped.stop()]));
+  t.true((await greetingMs(shipped.port)) >= 95);
+  t.true((await greetingMs(sink.port)) < 60);
 });
