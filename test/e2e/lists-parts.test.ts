@@ -13,6 +13,9 @@ import { qsbmfRecipients, runListBounce } from '../../ts/lists/bounce.js';
 import { addSubscribers } from '../../ts/lists/create.js';
 import { listState, normalizeAddress, readSubscribers, writeConfig, type ListConfig } from '../../ts/lists/store.js';
 import { consumeToken, createToken, TOKEN_DAYS } from '../../ts/lists/tokens.js';
+import { runNode } from './inject-process.js';
+
+const MAIN = new URL('../../ts/cli/main.js', import.meta.url).pathname;
 
 const CFG: ListConfig = { name: 'team', address: 'team@lists.example.org', owner: 'boss@x.example', bounceLimit: 2, bounceDays: 10 };
 
@@ -76,4 +79,20 @@ test('bounces: removed after bounceLimit bounces within bounceDays; old bounces 
   t.is(await bounce('a=x.example', 12 * day), 0);
   t.is(await bounce('nobody=z.example', 12 * day), 0);
   t.deepEqual(await readSubscribers(s), { kind: 'ok', value: ['b@y.example'] });
+});
+
+test('qmta list create|add|del|show from the command line, with bad input refused (100)', async (t) => {
+  const home = tempDir(t);
+  const qmta = (...args: string[]) => runNode(MAIN, ['--home', home, 'list', ...args], '', {});
+  t.is((await qmta('create', 'news', '--address', 'news@lists.example.org', '--owner', 'ed@lists.example.org')).code, 0);
+  t.is((await qmta('create', 'news', '--address', 'news@lists.example.org', '--owner', 'ed@lists.example.org')).code, 100);
+  t.is((await qmta('create', 'Bad/Name')).code, 100);
+  t.is((await qmta('add', 'news', 'a@x.example', 'B@Y.EXAMPLE', 'a@x.example')).code, 0);
+  const bad = await qmta('add', 'news', 'not an address');
+  t.is(bad.code, 100);
+  t.regex(bad.stderr, /bad address/);
+  t.is((await qmta('del', 'news', 'a@x.example')).code, 0);
+  const show = await qmta('show', 'news');
+  t.is(show.stdout, 'list news: news@lists.example.org, owner ed@lists.example.org, remove after 3 bounces in 10 days\nB@y.example\n');
+  t.is((await qmta('show', 'nosuch')).code, 100);
 });
