@@ -97,3 +97,13 @@ test('the sink greets at once; smtp-server as shipped waits 100 ms before every 
   t.true((await greetingMs(shipped.port)) >= 95);
   t.true((await greetingMs(sink.port)) < 60);
 });
+
+test('loads smtp-source would misread are refused before anything is sent', async (t) => {
+  const load = { host: '127.0.0.1', port: 1, messages: 2, size: 10, connections: 1, reuse: false, recipients: ['a@x.test'] };
+  for (const recipients of [['a b@x.test'], ['<a@x.test>'], ['no-domain'], () => '']) {
+    await t.throwsAsync(runSmtpSource({ ...load, recipients }), { message: /not a recipient address/ });
+  }
+  for (const bad of [{ messages: 1.5 }, { messages: 0 }, { connections: 0 }, { size: -1 }, { size: 2.5 }]) {
+    await t.throwsAsync(runSmtpSource({ ...load, ...bad }), { message: /at least one recipient, connection and message/ });
+  }
+});
