@@ -5,11 +5,12 @@
 // directory) at the same concurrency, each message paying its own directory fsync.
 //
 // Interface: `runQueueBench(opts)` -> { rows, state, load }; standalone:
-// `node dist/bench/queue.js [--runs 3] [--count 2000] [--levels 1,64] [--body 4096] [--dir D]`.
-// Method: every measurement gets fresh directories (a new queue, a new raw folder): the
-// figures are "fresh directories", not a steady state. Nothing is deleted until all runs
-// are over, because ext4 here slows creates down for minutes after mass deletions
-// (DESIGN.md). Raw and queue alternate within each run so disk drift hits both; each
+// `node dist/bench/queue.js [--runs 3] [--count 2000] [--levels 1,64] [--body 4096] [--dir D] [--steady]`.
+// Method: by default every measurement gets fresh directories (a new queue, a new raw
+// folder). With --steady, each level keeps one queue and one raw folder for all its runs,
+// after one warm-up run that is not counted, so later runs add to directories that already
+// hold thousands of entries. Nothing is deleted until all runs are over, because ext4 here
+// slows creates down for minutes after mass deletions (DESIGN.md). Raw and queue alternate within each run so disk drift hits both; each
 // figure is the median of the runs with min-max, and the ratio is taken per run.
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,6 +29,8 @@ export interface QueueBenchOptions {
   readonly bodyBytes?: number;
   /** Where the queues go; must be on the disk being measured. */
   readonly dir?: string;
+  /** Reuse one queue per level across runs (after a warm-up run) instead of fresh ones. */
+  readonly steady?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -49,7 +52,7 @@ export interface QueueBenchRow {
 
 export interface QueueBenchResult {
   readonly rows: QueueBenchRow[];
-  readonly state: 'fresh directories';
+  readonly state: 'fresh directories' | 'steady state (directories reused after a warm-up run)';
   /** 1-minute load average before and after. */
   readonly load: readonly [number, number];
 }
@@ -78,7 +81,7 @@ async function measureQueue(dir: string, count: number, inFlight: number, body: 
 
 /** Raw-loop adds/s at `threads` threads. */
 async function measureRaw(dir: string, count: number, threads: number, bodyBytes: number): Promise<number> {
-  const ms = await queueRawAddLoop(join(dir, 'raw'), count, threads, bodyBytes);
+  const ms = await queueRawAddLoop(dir, count, threads, bodyBytes);
   return (count / ms) * 1000;
 }
 
@@ -89,17 +92,22 @@ export async function runQueueBench(opts: QueueBenchOptions = {}): Promise<Queue
   const base = mkdtempSync(join(opts.dir ?? tmpdir(), 'qmta-bench-queue-'));
   const load0 = loadavg()[0] ?? 0;
   const samples = new Map(levels.map((l) => [l, { queue: [] as number[], raw: [] as number[], ratio: [] as number[] }]));
+  const steadyDirs = new Map(levels.map((l) => [l, { raw: mkdtempSync(join(base, 'r')), queue: mkdtempSync(join(base, 'q')) }]));
+  const dirsFor = (level: number) =>
+    opts.steady ? steadyDirs.get(level)! : { raw: mkdtempSync(join(base, 'r')), queue: mkdtempSync(join(base, 'q')) };
   try {
-    for (let run = 0; run < runs; run++) {
+    for (let run = opts.steady ? -1 : 0; run < runs; run++) {
       for (const level of levels) {
         const n = level === 1 ? Math.max(100, Math.round(count / 10)) : count;
-        const raw = await measureRaw(mkdtempSync(join(base, 'r')), n, level, bodyBytes);
-        const queue = await measureQueue(mkdtempSync(join(base, 'q')), n, level, body);
+        const d = dirsFor(level);
+        const raw = await measureRaw(d.raw, n, level, bodyBytes);
+        const queue = await measureQueue(d.queue, n, level, body);
+        log(`run ${run + 1} in flight ${level}: queue ${queue.toFixed(0)}/s raw ${raw.toFixed(0)}/s${run < 0 ? ' (warm-up)' : ''}`);
+        if (run < 0) continue;
         const s = samples.get(level)!;
         s.raw.push(raw);
         s.queue.push(queue);
         s.ratio.push(queue / raw);
-        log(`run ${run + 1} in flight ${level}: queue ${queue.toFixed(0)}/s raw ${raw.toFixed(0)}/s`);
       }
     }
   } finally {
@@ -109,7 +117,8 @@ export async function runQueueBench(opts: QueueBenchOptions = {}): Promise<Queue
     const s = samples.get(inFlight)!;
     return { inFlight, queue: figure(s.queue), raw: figure(s.raw), ratio: figure(s.ratio) };
   });
-  return { rows, state: 'fresh directories', load: [load0, loadavg()[0] ?? 0] };
+  const state = opts.steady ? 'steady state (directories reused after a warm-up run)' : 'fresh directories';
+  return { rows, state, load: [load0, loadavg()[0] ?? 0] };
 }
 
 /** The result as a small text table. */
@@ -131,13 +140,14 @@ async function main(): Promise<void> {
       levels: { type: 'string', default: '1,64' },
       body: { type: 'string', default: '4096' },
       dir: { type: 'string' },
+      steady: { type: 'boolean', default: false },
     },
   });
   const runs = Number(values.runs);
   const bodyBytes = Number(values.body);
   const levels = values.levels.split(',').map(Number);
   const log = (line: string) => console.error(line);
-  const r = await runQueueBench({ runs, count: Number(values.count), levels, bodyBytes, dir: values.dir, log });
+  const r = await runQueueBench({ runs, count: Number(values.count), levels, bodyBytes, dir: values.dir, steady: values.steady, log });
   console.log(formatQueueBench(r, bodyBytes, runs));
 }
 

@@ -3,7 +3,8 @@
 //!   create+write+fsync a body file, create+write+fsync an envelope file,
 //!   link the envelope into a third directory, fsync that directory.
 //! No group commit, no buckets: every add pays its own directory fsync. The benchmark
-//! prints queue adds next to this figure, at the same concurrency, in the same run.
+//! prints queue adds next to this figure, at the same concurrency, in the same run. File
+//! names are unique per call, so a folder can be reused (a steady-state measurement).
 //!
 //! Failures: any I/O error → temporary (errno table). The files are left in `dir` for the
 //! caller to remove (removal is not part of what is measured).
@@ -11,6 +12,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use status::{Failure, Result};
@@ -22,13 +24,15 @@ pub fn raw_add_loop(dir: &Path, count: usize, threads: usize, body_size: usize) 
     dirs.iter().try_for_each(fs::create_dir_all).map_err(io)?;
     let threads = threads.max(1);
     let body = vec![b'x'; body_size];
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
     let start = Instant::now();
     let results: Vec<std::io::Result<()>> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..threads)
             .map(|t| {
                 let (dirs, body) = (&dirs, &body);
                 let share = (t..count).step_by(threads);
-                s.spawn(move || share.into_iter().try_for_each(|i| one_add(dirs, &format!("{t}-{i}"), body)))
+                s.spawn(move || share.into_iter().try_for_each(|i| one_add(dirs, &format!("{call}-{t}-{i}"), body)))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("raw loop thread panicked")))).collect()
