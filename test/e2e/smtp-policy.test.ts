@@ -133,3 +133,20 @@ test('IPv6 listener: ::1 is a default relay client', async (t) => {
   t.regex(r[2]!, /^250 2\.1\.5/);
   c.close();
 });
+
+test('update(): new rules reach new connections, existing sessions keep theirs', async (t) => {
+  const s = await startTestServer(t);
+  const before = await session(s.port());
+  s.handle.update({ hostname: 'mx.example.test', rcpthosts: ['other.test'], badmailfrom: ['@spam.test'], relayClients: [] });
+  const after = await session(s.port());
+  t.regex(await say(after, 'MAIL FROM:<x@spam.test>'), /^553 5\.7\.1 /);
+  t.regex(await say(after, 'MAIL FROM:<x@ok.test>'), /^250/);
+  t.regex(await say(after, 'RCPT TO:<bob@example.test>'), /^553 5\.7\.1 /);
+  t.regex(await say(after, 'RCPT TO:<bob@other.test>'), /^250/);
+  t.regex(await say(before, 'MAIL FROM:<x@spam.test>'), /^250/);
+  t.regex(await say(before, 'RCPT TO:<bob@example.test>'), /^250/);
+  t.throws(() => s.handle.update({ hostname: 'x', rcpthosts: [], deny: ['not-an-ip'] }));
+  before.close();
+  after.close();
+});
+

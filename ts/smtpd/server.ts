@@ -20,12 +20,16 @@ import type { ListenAddress, ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdSettings
 
 const HANDSHAKE_MS = 30_000;
 
-interface Admission {
+/** What admission and new sessions follow; replaced whole by update() (SIGHUP). */
+interface Rules {
   readonly settings: SmtpdSettings;
-  readonly deps: SmtpdDeps;
   readonly policy: Policy;
   readonly relay: NetworkList;
   readonly deny: NetworkList;
+}
+
+interface Admission extends Rules {
+  readonly deps: SmtpdDeps;
   readonly secureContext?: SecureContext;
   readonly conns: Set<SmtpConnection>;
   readonly perIp: Map<string, number>;
@@ -37,11 +41,8 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
   const secureContext = settings.tls ? loadTls(settings.tls, settings.hostname, deps.log) : undefined;
   if ((settings.smtps?.length ?? 0) > 0 && !secureContext) throw new Error('smtps listeners need TLS settings');
   const a: Admission = {
-    settings,
+    ...rules(settings, deps),
     deps,
-    policy: { rcpthosts: settings.rcpthosts, badmailfrom: settings.badmailfrom ?? [], validateRecipient: deps.validateRecipient, checkPassword: deps.checkPassword },
-    relay: networkList(settings.relayClients ?? ['127.0.0.1', '::1']),
-    deny: networkList(settings.deny ?? []),
     secureContext,
     conns: new Set(),
     perIp: new Map(),
@@ -62,7 +63,20 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
     throw err;
   }
   deps.log?.info({ addresses }, 'smtpd listening');
-  return { addresses, close: () => shutdown(a, servers) };
+  // Listeners read `a` at each connection, so an update reaches new connections only.
+  const update = (next: SmtpdSettings): void => {
+    Object.assign(a, rules({ ...next, tls: settings.tls }, deps));
+  };
+  return { addresses, update, close: () => shutdown(a, servers) };
+}
+
+function rules(settings: SmtpdSettings, deps: SmtpdDeps): Rules {
+  return {
+    settings,
+    policy: { rcpthosts: settings.rcpthosts, badmailfrom: settings.badmailfrom ?? [], validateRecipient: deps.validateRecipient, checkPassword: deps.checkPassword },
+    relay: networkList(settings.relayClients ?? ['127.0.0.1', '::1']),
+    deny: networkList(settings.deny ?? []),
+  };
 }
 
 function makeServer(a: Admission, kind: ListenerKind): Server {

@@ -10,8 +10,9 @@
 // sessiontimeout, maxerrors, smtplinelimit, rcptcheck, authplaintext, tlscert, tlskey.
 // Failures: a certificate that cannot be read or made, or a listener that cannot bind
 // -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
-// Reload: users/ and the recipient lookup are read per RCPT/AUTH; listeners and limits
-// need a restart.
+// Reload (SIGHUP): users/ and the recipient lookup are read per RCPT/AUTH; rcpthosts,
+// relay and deny lists, badmailfrom and limits apply to new connections; listeners and
+// the certificate need a restart.
 // Wake-up: commits made here go through the core's writer, not the DurableQueue object,
 // so each committed id is handed to ctx.enqueued, which wakes the scheduler at once.
 
@@ -72,7 +73,14 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
 export const smtpService: ServiceStarter = async (ctx) => {
   try {
     const server = await startSmtpd(smtpdSettings(ctx.config.current()), smtpdDeps(ctx));
-    return ok({ name: 'smtp', stop: () => server.close() });
+    const reload = (): void => {
+      try {
+        server.update(smtpdSettings(ctx.config.current()));
+      } catch (err) {
+        ctx.log.error({ event: 'smtp', err: (err as Error).message }, 'smtp: reload refused, previous rules kept');
+      }
+    };
+    return ok({ name: 'smtp', stop: () => server.close(), reload });
   } catch (err) {
     return temp('4.3.0', `smtp: ${(err as Error).message}`);
   }

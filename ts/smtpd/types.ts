@@ -78,6 +78,9 @@ export interface SmtpdDeps {
 export interface SmtpdHandle {
   /** Bound addresses, in the order listened (port 0 resolved). */
   readonly addresses: readonly { readonly kind: ListenerKind; readonly host: string; readonly port: number }[];
+  /** New rules (rcpthosts, relay clients, deny list, badmailfrom, limits) for new connections;
+   *  listeners and the certificate stay as started. Throws on a malformed network list. */
+  update(settings: SmtpdSettings): void;
   /** Stops accepting, lets messages in progress finish (bounded), then closes everything. */
   close(): Promise<void>;
 }
