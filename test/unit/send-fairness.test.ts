@@ -93,3 +93,26 @@ test('new mail is delivered promptly while 100,000 deferred messages are due', a
   t.true(lastNew < 3 * NEW + 20, `new mail waited behind ${lastNew + 1 - NEW} old deliveries`);
   await sched.stop(1000);
 });
+
+test('due jobs waiting for a busy slot arm no timer (no busy loop)', async (t) => {
+  const g = gated({ concurrencyLocal: 1, concurrencyRemote: 20, queueLifetime: 604800 });
+  for (let i = 0; i < 1000; i++) g.queue.addQueued('a@x', [`u${i}@here`], [], T0 - 10_000, T0 - 1);
+  let armed = 0;
+  const setTimeoutOrig = g.clock.setTimeout.bind(g.clock);
+  // Timers due now fire on the next turn of the event loop, as real ones do.
+  g.clock.setTimeout = (fn, ms) => {
+    armed++;
+    if (ms > 0) return setTimeoutOrig(fn, ms);
+    setImmediate(fn);
+    return undefined;
+  };
+  await g.sched.start();
+  await settle();
+  const before = armed;
+  for (let i = 0; i < 50; i++) await settle();
+  t.is(g.stats().inFlight, 1);
+  t.true(armed - before <= 1, `${armed - before} timers armed while waiting for the slot`);
+  while (g.gates.length > 0) { for (const open of g.gates.splice(0)) open(); await settle(); }
+  t.is(g.queue.entries.size, 0);
+  await g.sched.stop(100);
+});

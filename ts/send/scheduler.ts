@@ -278,10 +278,18 @@ export class Scheduler {
   }
 
   private armTimer(): void {
-    const times = [this.chans.local.heap.peekTime(), this.chans.remote.heap.peekTime()]
-      .filter((t): t is number => t !== undefined);
-    if (times.length === 0 || this.stopping) return;
-    const at = Math.min(...times);
+    if (this.stopping) return;
+    const now = this.clock.now();
+    let at = Infinity;
+    for (const ch of ['local', 'remote'] as const) {
+      const st = this.chans[ch];
+      const t = st.heap.peekTime();
+      // A due job waiting for a slot starts when a delivery ends (or limits change): a
+      // timer for it would only spin.
+      if (t === undefined || (t <= now && st.running >= st.limit)) continue;
+      at = Math.min(at, t);
+    }
+    if (at === Infinity) return;
     if (this.timer && this.timer.at <= at) return;
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     const handle = this.clock.setTimeout(() => { this.timer = undefined; this.pumpAll(); }, at - this.clock.now());
