@@ -52,6 +52,8 @@ export class SmtpConnection {
   #blocked = false;
   #closed = false;
   #limit: NodeJS.Timeout | undefined;
+  readonly #started = Date.now();
+  #accepted = 0;
 
   constructor(socket: Socket, ctx: ConnectionContext) {
     this.#socket = socket;
@@ -97,6 +99,9 @@ export class SmtpConnection {
     clearTimeout(this.#limit);
     this.#session.dropBody();
     this.#ctx.onClose();
+    const tls = this.#socket instanceof TLSSocket;
+    const summary = { ip: this.#ip, kind: this.#ctx.kind, tls, user: this.#user, accepted: this.#accepted, ms: Date.now() - this.#started };
+    this.#ctx.log?.info(summary, 'smtp session closed');
   }
 
   #onData(chunk: Buffer): void {
@@ -215,6 +220,7 @@ export class SmtpConnection {
       this.#ctx.log?.error({ ip: this.#ip, ...envelope, failure: describe(committed) }, 'smtp commit failed');
       return reply(451, '4.3.0', `local error queueing the message: ${describe(committed)}`);
     }
+    this.#accepted++;
     this.#ctx.onQueued?.(committed.value);
     this.#ctx.log?.info({ ip: this.#ip, id: committed.value, ...envelope, user: this.#user }, 'smtp message accepted');
     return reply(250, '2.0.0', `ok ${committed.value}`);
