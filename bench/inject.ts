@@ -104,7 +104,7 @@ async function oneRun(mode: InjectMode, concurrency: number, o: Required<Omit<In
     await injector.close();
     return r;
   } finally {
-    rmSync(home, { recursive: true, force: true });
+    rmSync(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
