@@ -79,8 +79,11 @@ impl Inner {
 /// Work counters, for tests and the benchmark.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counters {
+    /// Commits through this `Queue` (and its clones).
     pub commits: u64,
+    /// File fsyncs through this `Queue`.
     pub file_fsyncs: u64,
+    /// Directory fsyncs on this root, by every `Queue` of the process (they share them).
     pub dir_fsyncs: u64,
 }
 
