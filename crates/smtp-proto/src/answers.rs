@@ -53,7 +53,11 @@ impl Session {
             }
             Pending::DataEnd { refusal } => {
                 self.txn = Txn::default();
-                return self.reply(refusal.unwrap_or(reply));
+                let r = refusal.unwrap_or(reply);
+                if r.is_positive() {
+                    self.reset_junk();
+                }
+                return self.reply(r);
             }
             _ => {}
         }

@@ -31,16 +31,16 @@ impl Session {
             Verb::Bdat => self.bdat(arg),
             Verb::Rset if arg.is_empty() => {
                 self.reset_txn(sink);
-                self.reply(Reply::new(250, "2.0.0", "flushed"));
+                self.junk(Reply::new(250, "2.0.0", "flushed"));
             }
-            Verb::Noop => self.reply(Reply::new(250, "2.0.0", "ok")),
+            Verb::Noop => self.junk(Reply::new(250, "2.0.0", "ok")),
             Verb::Quit => {
                 self.reset_txn(sink);
                 let text = format!("{} closing connection", self.settings.hostname);
                 self.fatal(Reply::new(221, "2.0.0", text));
             }
-            Verb::Vrfy => self.reply(Reply::new(252, "2.0.0", "send some mail, I'll try my best")),
-            Verb::Help => self.reply(Reply::new(214, "2.0.0", "qmta: see RFC 5321")),
+            Verb::Vrfy => self.junk(Reply::new(252, "2.0.0", "send some mail, I'll try my best")),
+            Verb::Help => self.junk(Reply::new(214, "2.0.0", "qmta: see RFC 5321")),
             Verb::StartTls => self.start_tls(arg),
             Verb::Auth => self.auth(arg),
             Verb::Expn | Verb::Unimplemented => self.reply(Reply::new(502, "5.5.1", "command not implemented")),

@@ -100,6 +100,7 @@ pub struct Session {
     pos: usize,
     out: Vec<u8>,
     errors: u32,
+    junk: u32,
     pending: Option<Pending>,
     decision: Option<Decision>,
     close: bool,
@@ -119,6 +120,7 @@ impl Session {
             pos: 0,
             out: Vec::new(),
             errors: 0,
+            junk: 0,
             pending: None,
             decision: None,
             close: false,
@@ -205,12 +207,33 @@ impl Session {
     /// Queues a reply; every 4xx/5xx counts toward the error limit.
     pub(crate) fn reply(&mut self, r: Reply) {
         r.write_to(&mut self.out);
-        if r.code >= 400 && !matches!(self.mode, Mode::Closed) {
-            self.errors += 1;
-            if self.errors >= self.settings.max_errors {
-                self.fatal(Reply::new(421, "4.7.0", "too many errors, closing connection"));
-            }
+        if r.code >= 400 {
+            self.count_error();
         }
+    }
+
+    fn count_error(&mut self) {
+        if matches!(self.mode, Mode::Closed) {
+            return;
+        }
+        self.errors += 1;
+        if self.errors >= self.settings.max_errors {
+            self.fatal(Reply::new(421, "4.7.0", "too many errors, closing connection"));
+        }
+    }
+
+    /// A junk command (NOOP, RSET, VRFY, HELP): past max_junk each one counts as an error.
+    pub(crate) fn junk(&mut self, r: Reply) {
+        self.junk = self.junk.saturating_add(1);
+        self.reply(r);
+        if self.junk > self.settings.max_junk {
+            self.count_error();
+        }
+    }
+
+    /// A message was accepted: the junk allowance starts over.
+    pub(crate) fn reset_junk(&mut self) {
+        self.junk = 0;
     }
 
     /// Throws away all buffered input (STARTTLS).

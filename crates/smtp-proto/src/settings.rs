@@ -18,6 +18,9 @@ pub struct Settings {
     pub max_rcpts: usize,
     /// Error replies after which the session says 421 and closes.
     pub max_errors: u32,
+    /// NOOP/RSET/VRFY/HELP commands per message before each one counts as an error
+    /// (Postfix's smtpd_junk_command_limit); reset when a message is accepted.
+    pub max_junk: u32,
     /// More Received/Delivered header lines than this: 554 5.4.6.
     pub max_hops: u32,
     /// Pipelined input held while a decision is pending, beyond which the session closes.
@@ -44,6 +47,7 @@ impl Default for Settings {
             max_text_line: 1_000,
             max_rcpts: 100,
             max_errors: 20,
+            max_junk: 100,
             max_hops: 100,
             max_held: 1 << 20,
             starttls: false,

@@ -189,3 +189,19 @@ fn smtputf8_addresses() {
     let t = run(&Settings::default(), &["EHLO c\r\nMAIL FROM:<a@b.c>\r\nRCPT TO:<ü@e.f>\r\n".as_bytes()]);
     assert!(t.text().ends_with("553 5.6.7 non-ASCII address requires SMTPUTF8\r\n"));
 }
+
+#[test]
+fn junk_commands_past_the_allowance_count_as_errors() {
+    let s = Settings { max_junk: 10, max_errors: 5, ..Settings::default() };
+    let t = run(&s, &[&b"NOOP\r\n".repeat(30)]);
+    assert_eq!(t.codes().iter().filter(|&&c| c == 250).count(), 15);
+    assert_eq!(t.codes().last(), Some(&421));
+    // An accepted message starts the allowance over.
+    let mut d = [b"EHLO c\r\n".as_slice(), &b"RSET\r\n".repeat(10)].concat();
+    d.extend_from_slice(b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\nx\r\n.\r\n");
+    d.extend_from_slice(&b"NOOP\r\n".repeat(10));
+    let t = run(&s, &[&d]);
+    assert!(!t.closed);
+    assert!(t.codes().iter().all(|&c| c < 400));
+}
+
