@@ -18,6 +18,7 @@ const MESSAGES = 2000;
 const USERS = 50;
 const PER_MESSAGE = 3;
 const KILLS = 3;
+const INJECT_MS = 9000;
 
 function startQmta(home: string, log: string[]): ChildProcess {
   const child = spawn(process.execPath, [MAIN, '--home', home, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -31,6 +32,19 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: str
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function readPid(home: string): number | undefined {
+  try {
+    return Number(readFileSync(join(home, 'qmta.pid'), 'utf8').trim());
+  } catch {
+    return undefined;
+  }
+}
+
+async function until(fn: () => boolean): Promise<void> {
+  const end = Date.now() + 20_000;
+  while (!fn() && Date.now() < end) await sleep(50);
+}
 
 function recipientsOf(seq: number): string[] {
   const out = new Set<string>();
@@ -52,11 +66,14 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
   let child = startQmta(home, stderr);
   const started = Date.now();
 
-  // Inject from this process (like `qmta inject` run beside the daemon), 16 at a time.
+  // Inject from this process (like `qmta inject` run beside the daemon), 16 at a time,
+  // paced over INJECT_MS so that every kill lands while qmta is busy.
   let next = 0;
   const injectOne = async (): Promise<void> => {
     while (next < MESSAGES) {
       const seq = next++;
+      const due = started + (seq * INJECT_MS) / MESSAGES;
+      if (due > Date.now()) await sleep(due - Date.now());
       const body = Buffer.from(`X-Seq: ${seq}\nSubject: crash ${seq}\n\nmessage ${seq}\n`);
       const r = await queue.add({ sender: 'a@far.example', recipients: recipientsOf(seq).map((u) => `${u}@localhost`) }, body);
       if (r.kind !== 'ok') throw new Error(`inject ${seq}: ${r.text}`);
@@ -65,7 +82,9 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
   const injecting = Promise.all(Array.from({ length: 16 }, injectOne));
 
   for (let k = 0; k < KILLS; k++) {
-    await sleep(1500 + Math.floor(Math.random() * 4000));
+    // The k-th kill at a random moment of the k-th third of the injection window.
+    const at = started + ((k + Math.random()) * INJECT_MS) / KILLS;
+    await sleep(Math.max(300, at - Date.now()));
     child.kill('SIGKILL');
     t.is((await exited(child)).signal, 'SIGKILL');
     t.log(`kill ${k + 1} at ${((Date.now() - started) / 1000).toFixed(1)} s, ${next} injected, queue ${JSON.stringify(queue.stats())}`);
@@ -80,6 +99,7 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
     await sleep(250);
   }
   t.log(`all delivered after ${((Date.now() - started) / 1000).toFixed(1)} s; queue ${JSON.stringify(queue.stats())}`);
+  await until(() => readPid(home) === child.pid);
   child.kill('SIGTERM');
   const stopAt = Date.now();
   const end = await exited(child);

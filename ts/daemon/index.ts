@@ -28,6 +28,13 @@ export interface DaemonOptions {
 const GRACE_MS = 20_000;
 const HARD_EXIT_MS = 28_000;
 
+/** What the signal handlers act on; filled in as start-up proceeds. */
+interface State {
+  engine?: Engine;
+  services: RunningService[];
+  stopping: boolean;
+}
+
 /** Runs qmta until SIGTERM/SIGINT. */
 export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const created = await ensureHome(opts.home);
@@ -35,9 +42,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const pid = await writePidFile(opts.home);
   if (isFailure(pid)) return fail(pid);
   const log = createLogger({ file: join(opts.home, 'log', 'qmta.log'), stdout: opts.stdout === true });
+  // Signals are handled from here on, so a SIGTERM during a long start-up still exits cleanly.
+  const state: State = { services: [], stopping: false };
+  installSignals(opts.home, state, log);
   const engine = await createEngine({ ...opts.engine, home: opts.home, log });
   if (isFailure(engine)) return abort(opts.home, log, engine);
+  state.engine = engine.value;
   await engine.value.start();
+  if (state.stopping) return new Promise<number>(() => {});
   const services = await startServices({
     home: engine.value.home, config: engine.value.config, queue: engine.value.queue, users: engine.value.users, log,
     enqueued: (id) => engine.value.scheduler.enqueued(id),
@@ -46,20 +58,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     await engine.value.stop(GRACE_MS);
     return abort(opts.home, log, services);
   }
-  installSignals(opts.home, engine.value, services.value, log);
+  state.services = services.value;
   return new Promise<number>(() => {});
 }
 
-function installSignals(home: string, engine: Engine, services: RunningService[], log: QmtaLogger): void {
+function installSignals(home: string, state: State, log: QmtaLogger): void {
   const ev = sendEvents(log);
-  let stopping = false;
   const shutdown = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (state.stopping) return;
+    state.stopping = true;
     log.info({ event: 'signal', signal }, `received ${signal}: finishing deliveries in progress`);
     setTimeout(() => process.exit(0), HARD_EXIT_MS).unref();
-    await stopServices(services);
-    await engine.stop(GRACE_MS);
+    await stopServices(state.services);
+    await state.engine?.stop(GRACE_MS);
     ev.status(0, 0, 0, 0, true);
     log.info({ event: 'status', exiting: true }, 'status: exiting');
     await log.close();
@@ -68,10 +79,12 @@ function installSignals(home: string, engine: Engine, services: RunningService[]
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGHUP', () => void reload(engine, services, log));
+  process.on('SIGHUP', () => {
+    if (state.engine && !state.stopping) void reload(state.engine, state.services, log);
+  });
   process.on('SIGALRM', () => {
     log.info({ event: 'signal', signal: 'SIGALRM' }, 'received SIGALRM: every deferred delivery is due now');
-    engine.runQueue();
+    state.engine?.runQueue();
   });
 }
 
