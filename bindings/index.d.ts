@@ -39,6 +39,7 @@ export declare class NativeQueue {
 
 /** A message being written (crates/queue `Writer`); dropping it uncommitted removes the body. */
 export declare class QueueWriter {
+  /** The tentative id (crates/queue writer.rs): commit resolves with the real one. */
   get id(): string
   get size(): number
   write(chunk: Uint8Array): void
@@ -51,7 +52,7 @@ export declare class QueueWriter {
 /** One SMTP server session bound to a queue. */
 export declare class SmtpSession {
   /** A session with `settings`, queueing into the queue at `queueRoot`. */
-  constructor(settingsIn: SmtpSettings, queueRoot: string)
+  constructor(settings: SmtpSettings, queueRoot: string)
   /** The 220 greeting line. */
   greeting(): Buffer
   /** The EHLO/HELO name given, if any (for the Received header). */
