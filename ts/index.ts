@@ -43,6 +43,8 @@ export interface MtaOptions {
   readonly remote?: RemoteDelivery;
   /** Time limit of one |program delivery, ms (default 1 hour). */
   readonly programTimeoutMs?: number;
+  /** Bytes of an original's body copied into its bounce after its header (default 65536). */
+  readonly bounceMaxBody?: number;
 }
 
 export interface InjectRequest {
@@ -88,6 +90,7 @@ export class Mta extends EventEmitter<MtaEvents> {
       ...(opts.control ? { control: opts.control } : {}),
       ...(opts.remote ? { remote: opts.remote } : {}),
       ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
+      ...(opts.bounceMaxBody !== undefined ? { bounceMaxBody: opts.bounceMaxBody } : {}),
     };
     const engine = await createEngine(engineOpts);
     if (isFailure(engine)) throw toError(engine);
