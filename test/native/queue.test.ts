@@ -2,7 +2,7 @@
 // paragraphs, next attempt, removal, sync forms, and bad ids.
 
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { openQueue, QueueError, type DurableQueue } from '../../ts/queue/index.js';
@@ -48,9 +48,12 @@ test('a streamed body and a file body with a prefix are queued byte for byte', a
   const f = await q.add({ sender: 'a@b', recipients: ['x@y'] }, { path: src, prefix: Buffer.from('Received: z\n') });
   if (f.kind !== 'ok') return t.fail(f.text);
   t.is(readFileSync(q.bodyPath(f.value), 'utf8'), 'Received: z\nbody line\n');
+  const part = await q.add({ sender: 'a@b', recipients: ['x@y'] }, createReadStream(src, { start: 5 }));
+  if (part.kind !== 'ok') return t.fail(part.text);
+  t.is(readFileSync(q.bodyPath(part.value), 'utf8'), 'line\n', 'a ReadStream is streamed, not copied whole by path');
   const missing = await q.add({ sender: 'a@b', recipients: ['x@y'] }, { path: join(src, 'nope') });
   t.like(missing, { kind: 'temp' });
-  t.is(q.listTodo().length, 2);
+  t.is(q.listTodo().length, 3);
 });
 
 test('a writer streams, reports its size and commits; abort leaves nothing', async (t) => {

@@ -11,7 +11,7 @@
 // and run on the core's own threads (the event loop and the libuv pool stay free); bodies
 // never become JS strings; a path body is copied inside the core.
 
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { openNativeQueue, queueAwait, queueCall, type NativeQueue } from '../native.js';
 import { describe, type Failure, type Outcome } from '../outcome.js';
 import type {
@@ -58,10 +58,11 @@ class NativeBackedQueue implements DurableQueue {
   }
 
   async add(envelope: Envelope, body: BodySource): Promise<Outcome<MessageId>> {
-    if (!(body instanceof Uint8Array) && 'path' in body) return this.addFile(envelope, body.path, body.prefix);
+    // A Readable first: an fs.ReadStream has a `path` too, but may cover part of its file.
+    if (!(body instanceof Uint8Array) && !(body instanceof Readable)) return this.addFile(envelope, body.path, body.prefix);
     const w = this.createWriter();
     if (w.kind !== 'ok') return w;
-    const failure = await writeBody(w.value, body as Uint8Array | Readable);
+    const failure = await writeBody(w.value, body);
     return failure ?? w.value.commit(envelope);
   }
 
