@@ -58,9 +58,13 @@ fn journaled(path: &Path, verb: &str) -> Vec<u64> {
     text.lines().filter_map(|l| l.strip_prefix(verb)?.strip_prefix(' ')?.parse().ok()).collect()
 }
 
-/// The child's work: add MESSAGES messages, then (per scenario) preprocess or remove them.
+/// The child's work: add MESSAGES messages, then (per scenario) preprocess or remove them;
+/// "burst" adds BURST messages at once instead, so they share group-commit batches.
 fn scenario(kind: &str, root: &Path, log: &Path) {
     let q = Queue::open(&root.join("queue"), Options::default()).unwrap();
+    if kind == "burst" {
+        return burst(&q, log);
+    }
     let mut ids = Vec::new();
     for i in 0..MESSAGES {
         let mut w = q.create_writer().unwrap();
@@ -78,6 +82,21 @@ fn scenario(kind: &str, root: &Path, log: &Path) {
             q.remove(n).unwrap();
             journal(log, &format!("rm {n}"));
         }
+    }
+}
+
+const BURST: usize = 24;
+
+fn burst(q: &Queue, log: &Path) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    for i in 0..BURST {
+        let mut w = q.create_writer().unwrap();
+        w.write(&body(i)).unwrap();
+        let tx = tx.clone();
+        w.commit_async(envelope(i), move |r| tx.send(r).unwrap());
+    }
+    for r in rx.iter().take(BURST) {
+        journal(log, &format!("add {}", r.unwrap()));
     }
 }
 
@@ -131,12 +150,16 @@ fn scenarios_complete_without_faults() {
         let (kind, root) = spec.split_once(':').unwrap();
         return scenario(kind, Path::new(root), &Path::new(root).join("journal"));
     }
-    for kind in ["add", "preprocess", "remove"] {
+    for kind in ["add", "preprocess", "remove", "burst"] {
         let d = Dir::new(&format!("clean-{kind}"));
         scenario(kind, &d.0, &d.0.join("journal"));
-        assert_eq!(journaled(&d.0.join("journal"), "add").len(), MESSAGES);
+        let added = if kind == "burst" { BURST } else { MESSAGES };
+        assert_eq!(journaled(&d.0.join("journal"), "add").len(), added);
         let q = Queue::open(&d.0.join("queue"), Options::default()).unwrap();
-        let expect_todo = if kind == "add" { MESSAGES } else { 0 };
+        let expect_todo = match kind {
+            "add" | "burst" => added,
+            _ => 0,
+        };
         assert_eq!(q.list_todo().unwrap().len(), expect_todo, "{kind}");
         assert_eq!(q.list_queued().unwrap().len(), if kind == "preprocess" { MESSAGES } else { 0 });
     }
@@ -156,6 +179,21 @@ fn a_crash_at_any_step_of_an_add_keeps_committed_messages_and_drops_the_rest() {
         let committed_unacked = todo.len() - acked.len();
         let after_commit_point = point == "linked" || point == "committed";
         assert_eq!(committed_unacked, usize::from(after_commit_point), "{point}");
+        todo.iter().for_each(|n| intact_todo(&q, *n));
+        only_files_of(&q, &todo);
+    }
+}
+
+#[test]
+fn a_crash_in_the_middle_of_a_group_commit_batch_keeps_every_acknowledged_message() {
+    for point in ["body_synced:7", "intd_synced:9", "linked:5", "linked:20", "committed:3"] {
+        let d = Dir::new(&format!("burst-{point}"));
+        let q = crash("burst", point, &d);
+        let acked: HashSet<u64> = journaled(&d.0.join("journal"), "add").into_iter().collect();
+        assert_eq!(recover(&q).quarantined, vec![], "{point}");
+        let todo: HashSet<u64> = q.list_todo().unwrap().into_iter().collect();
+        assert!(todo.is_superset(&acked), "{point}: an acknowledged message was lost");
+        assert!(todo.len() < BURST, "{point}: the crash came before every commit");
         todo.iter().for_each(|n| intact_todo(&q, *n));
         only_files_of(&q, &todo);
     }
