@@ -40,7 +40,9 @@ test('relay clients (default loopback), subdomain rcpthosts and authenticated us
   c.close();
   const n = await startTestServer(t, { relayClients: [], authWithoutTls: true }, { checkPassword: async (u, p) => u === 'bob' && p === 'pw' });
   const d = await session(n.port());
+  const guessed = Date.now();
   t.regex(await say(d, 'AUTH PLAIN AGJvYgB3cm9uZw=='), /^535 5\.7\.8/);
+  t.true(Date.now() - guessed >= 900, 'a failed AUTH is answered after the delay');
   t.regex(await say(d, `AUTH PLAIN ${Buffer.from('\0bob@example.test\0pw').toString('base64')}`), /^235 2\.7\.0/);
   await say(d, 'MAIL FROM:<bob@example.test>');
   t.regex(await say(d, 'RCPT TO:<x@far.away>'), /^250/);
@@ -148,5 +150,16 @@ test('update(): new rules reach new connections, existing sessions keep theirs',
   t.throws(() => s.handle.update({ hostname: 'x', rcpthosts: [], deny: ['not-an-ip'] }));
   before.close();
   after.close();
+});
+
+test('peer-chosen values in the Received header are made safe', async (t) => {
+  const s = await startTestServer(t);
+  const c = await session(s.port());
+  c.send('EHLO x)(by-evil;Received:\r\nMAIL FROM:<a@remote.test>\r\nRCPT TO:<bob@example.test>\r\nDATA\r\n');
+  await c.replies(4);
+  c.send('Subject: s\r\n\r\nb\r\n.\r\n');
+  t.regex(await c.reply(), /^250 /);
+  t.regex(s.messages()[0]!.body, /^Received: from unknown \(HELO x\?\?by-evil\?Received:\) \(127\.0\.0\.1\)\n  by /);
+  c.close();
 });
 

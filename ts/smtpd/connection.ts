@@ -29,6 +29,7 @@ export interface ConnectionContext {
   readonly secureContext?: SecureContext;
   readonly relayClient: boolean;
   readonly timeoutMs: number;
+  readonly authFailDelayMs: number;
   readonly sessionLimitMs: number;
   readonly onQueued?: (id: string) => void;
   readonly onClose: () => void;
@@ -179,6 +180,8 @@ export class SmtpConnection {
       case 'auth': {
         const { reply: r, user } = await decideAuth(this.#ctx.policy, d.user, d.password);
         this.#user = user ?? this.#user;
+        // A failed guess costs the guesser time (the session is paused meanwhile).
+        if (r.code === 535) await new Promise((done) => setTimeout(done, this.#ctx.authFailDelayMs));
         return r;
       }
       case 'dataStart':

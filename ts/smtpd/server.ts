@@ -155,6 +155,7 @@ function run(a: Admission, socket: Socket, kind: ListenerKind, ip: string, relea
     secureContext: a.secureContext,
     relayClient: a.relay.has(ip),
     timeoutMs: a.settings.timeoutMs ?? 1_200_000,
+    authFailDelayMs: a.settings.authFailDelayMs ?? 1_000,
     sessionLimitMs: a.settings.sessionLimitMs ?? 3_600_000,
     onQueued: a.deps.onQueued,
     onClose: () => release(conn),

@@ -50,6 +50,8 @@ export interface SmtpdSettings {
   readonly tls?: SmtpdTls;
   /** Offer AUTH over plaintext too (loopback testing only). */
   readonly authWithoutTls?: boolean;
+  /** Delay before a 535 (failed AUTH) reply, slowing password guessing (default 1,000 ms). */
+  readonly authFailDelayMs?: number;
   /** Offer CHUNKING (default true). */
   readonly chunking?: boolean;
   /** Time given to sessions in the middle of a message at shutdown (default 10,000 ms). */
