@@ -1,5 +1,6 @@
 // 1,000 concurrent adds: all durable and readable afterwards, sharing directory fsyncs,
 // and never holding the libuv pool or the event loop while they wait for their batch.
+// Serial: the second test times a libuv call, which the first one's sync reads would delay.
 
 import test from 'ava';
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,7 @@ import { tempDir } from '../helpers/home.js';
 
 const N = 1000;
 
-test('1,000 concurrent adds are all committed and readable', async (t) => {
+test.serial('1,000 concurrent adds are all committed and readable', async (t) => {
   const q = openQueue(join(tempDir(t), 'queue'));
   if (q.kind !== 'ok') return t.fail(q.text);
   const queue = q.value;
@@ -37,7 +38,7 @@ test('1,000 concurrent adds are all committed and readable', async (t) => {
   t.log(`dir fsyncs for ${N} commits: ${c.dirFsyncs}`);
 });
 
-test('pending commits hold no libuv thread and leave the event loop free', async (t) => {
+test.serial('pending commits hold no libuv thread and leave the event loop free', async (t) => {
   const q = openQueue(join(tempDir(t), 'queue'));
   if (q.kind !== 'ok') return t.fail(q.text);
   const queue = q.value;
