@@ -148,6 +148,7 @@ test('two qmta start daemons, each delivering via its own queue into one store, 
   for (const [i, name] of ['a', 'b'].entries()) {
     homes.push(await makeHome(join(root, name), store, {
       me: `${name}.example.test`, locals: 'example.test', pop3listen: `127.0.0.1:${ports[i]}`, pop3plaintext: '1',
+      smtplisten: '127.0.0.1:0', submissionlisten: '127.0.0.1:0',
     }));
   }
   const daemons = homes.map((home) => spawn(process.execPath, [MAIN, '--home', home, 'start'], { stdio: 'ignore' }));

@@ -13,6 +13,7 @@ import { isFailure, ok, type Outcome } from '../outcome.js';
 import type { DurableQueue, MessageId } from '../queue/types.js';
 import type { AssignTable } from '../users/assign.js';
 import { pop3Service } from '../pop3d/service.js';
+import { smtpService } from '../smtpd/service.js';
 
 export interface ServiceContext {
   readonly home: string;
@@ -37,6 +38,7 @@ export type ServiceStarter = (ctx: ServiceContext) => Promise<Outcome<RunningSer
 
 /** The listeners `qmta start` runs: the SMTP and POP3 engineers add one line each. */
 export const SERVICES: ServiceStarter[] = [
+  smtpService,
   pop3Service,
 ];
 
