@@ -203,11 +203,8 @@ where
     for c in batch {
         groups.entry((Arc::as_ptr(&c.q) as usize, bucket(c.n))).or_default().push(c);
     }
-    let mut jobs: Vec<(Folder, Vec<Commit>, E)> = groups.into_values().map(|g| (folder, g, each)).collect();
-    if jobs.len() == 1 {
-        // The usual case (consecutive ids share a bucket): no hand-off to another thread.
-        return jobs.pop().map(sync_group).unwrap_or_default();
-    }
+    // Usually one group (consecutive ids share a bucket): `parallel` then runs it right here.
+    let jobs: Vec<(Folder, Vec<Commit>, E)> = groups.into_values().map(|g| (folder, g, each)).collect();
     parallel(jobs, sync_group::<E>).into_iter().flatten().collect()
 }
 

@@ -78,13 +78,18 @@ fn work(name: &'static str, i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
     }
 }
 
-/// Runs `f` on every item in the leaf pool and returns the results (in completion order).
+/// Runs `f` on every item in the leaf pool and returns the results (in completion order);
+/// a single item runs on the calling thread.
 pub fn parallel<T, R>(items: Vec<T>, f: fn(T) -> R) -> Vec<R>
 where
     T: Send + 'static,
     R: Send + 'static,
 {
     let count = items.len();
+    if count == 1 {
+        // One item: run it here rather than pay a hand-off to another thread.
+        return items.into_iter().map(f).collect();
+    }
     let (tx, rx) = channel();
     for item in items {
         let tx = tx.clone();

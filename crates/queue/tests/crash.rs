@@ -193,7 +193,7 @@ fn a_crash_in_the_middle_of_a_group_commit_batch_keeps_every_acknowledged_messag
         assert_eq!(recover(&q).quarantined, vec![], "{point}");
         let todo: HashSet<u64> = q.list_todo().unwrap().into_iter().collect();
         assert!(todo.is_superset(&acked), "{point}: an acknowledged message was lost");
-        assert!(todo.len() < BURST, "{point}: the crash came before every commit");
+        assert!(acked.len() < BURST, "{point}: the crash came before every acknowledgement");
         todo.iter().for_each(|n| intact_todo(&q, *n));
         only_files_of(&q, &todo);
     }
