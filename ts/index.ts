@@ -8,7 +8,7 @@
 //   await mta.stop();
 //
 // Interface: createMta(options) -> Mta (an EventEmitter with typed events delivered,
-// deferred, failed, bounced, done); start(); inject(); idle(); runQueue(); reload(); stop().
+// deferred, failed, bounced, done, newmail (ts/notify: one per maildir/mbox written)); start(); inject(); idle(); runQueue(); reload(); stop().
 // inject() queues the message as given (qmail-queue's behaviour: no header rewriting);
 // LF line ends are expected, as in the queue.
 // Failures: createMta rejects when the home's configuration, users/assign or queue
@@ -24,11 +24,13 @@ import { ensureHome } from './home/index.js';
 import { createLogger, silentLog, type Log, type QmtaLogger } from './log/index.js';
 import { isFailure, type Failure } from './outcome.js';
 import type { ControlOverrides } from './config/index.js';
+import type { NewMailEvent } from './notify/index.js';
 import type { MessageId } from './queue/types.js';
 import type { RemoteDelivery } from './send/remote.js';
 import type { DeliveryEvent } from './send/types.js';
 
 export type { DeliveryEvent } from './send/types.js';
+export type { NewMailEvent } from './notify/index.js';
 export type { RemoteDelivery, RemoteRequest, RemoteResult } from './send/remote.js';
 export type { Outcome, Failure } from './outcome.js';
 
@@ -60,6 +62,7 @@ export interface MtaEvents {
   failed: [DeliveryEvent];
   bounced: [{ readonly id: MessageId; readonly bounce: MessageId | undefined }];
   done: [{ readonly id: MessageId }];
+  newmail: [NewMailEvent];
 }
 
 export class Mta extends EventEmitter<MtaEvents> {
@@ -87,6 +90,7 @@ export class Mta extends EventEmitter<MtaEvents> {
         bounced: (e) => mta.emit('bounced', e),
         done: (e) => mta.emit('done', e),
       },
+      newmail: (e) => mta.emit('newmail', e),
       ...(opts.control ? { control: opts.control } : {}),
       ...(opts.remote ? { remote: opts.remote } : {}),
       ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),

@@ -15,6 +15,7 @@ import { createBouncer } from '../bounce/index.js';
 import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
 import { createLocalDelivery, type LocalDeliveryPool } from '../local/index.js';
 import type { Log } from '../log/index.js';
+import { createNotifier, type NewMailEvent } from '../notify/index.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
 import { openQueue } from '../queue/index.js';
 import type { DurableQueue } from '../queue/types.js';
@@ -41,6 +42,8 @@ export interface EngineOptions {
   /** Bytes of an original's body copied into its bounce (default 64 KiB). */
   readonly bounceMaxBody?: number;
   readonly todoScanMs?: number;
+  /** Told of each new message in a maildir or mbox (the embedding API's `newmail` event). */
+  readonly newmail?: (e: NewMailEvent) => void;
 }
 
 export interface Engine {
@@ -73,6 +76,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   const local = createLocalDelivery({
     queue, users: () => table, alias: { home: join(home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     enqueued: (id) => scheduler?.enqueued(id), concurrency: c.concurrencylocal,
+    newmail: createNotifier({ hook: () => config.value.current().newmailhook, log: opts.log, ...(opts.newmail ? { emit: opts.newmail } : {}) }),
     ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
   });
   const builtin = opts.remote ? undefined : createRemoteDelivery(remoteSettings(c, home, opts.remotePort), { log: opts.log });

@@ -2,7 +2,8 @@
 // mbox lines write at once with Return-Path + Delivered-To prepended, program lines run
 // at once, forward lines are collected and returned to be queued as one new message.
 //
-// Interface: executePlan(task, mailbox) -> ExecuteResult { outcome, forwards }. Runs in a
+// Interface: executePlan(task, mailbox) -> ExecuteResult { outcome, forwards, writes }
+// (writes: the maildirs/mboxes written, for the new-mail notice, ts/notify). Runs in a
 // tinypool worker with MAILBOX's *Sync* writers (no event loop to block there).
 // Semantics: the first failing line stops everything (no forwards); program exit 99 stops
 // the following lines but keeps forwards collected so far; the success report is what
@@ -12,9 +13,10 @@
 // a missing mbox is created owned by the mailbox owner.
 
 import { closeSync, fchownSync, openSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { Mailbox } from '../mailbox/types.js';
+import type { MailboxWrite } from '../notify/types.js';
 import type { Instruction } from './dot-qmail-lines.js';
 import { runProgram } from './program.js';
 import { truncateReport } from './report.js';
@@ -39,6 +41,7 @@ export interface ExecuteTask {
 export interface ExecuteResult {
   readonly outcome: Outcome<string>;
   readonly forwards: string[];
+  readonly writes: MailboxWrite[];
 }
 
 /** Runs the plan; resolves with the outcome and the forward addresses to queue. */
@@ -46,33 +49,36 @@ export async function executePlan(task: ExecuteTask, mailbox: Mailbox): Promise<
   const headers = Buffer.from(task.rpline + task.dtline);
   const forwards: string[] = [];
   const outputs: string[] = [];
+  const writes: MailboxWrite[] = [];
   let files = 0;
   let programs = 0;
   for (const ins of task.instructions) {
-    const step = await runOne(ins, task, headers, mailbox, outputs);
+    const step = await runOne(ins, task, headers, mailbox, outputs, writes);
     if (step === 'forward') { forwards.push((ins as { address: string }).address); continue; }
-    if (step !== 'continue' && step !== 'stop') return { outcome: step, forwards: [] };
+    if (step !== 'continue' && step !== 'stop') return { outcome: step, forwards: [], writes };
     if (ins.kind === 'program') programs++;
     else files++;
     if (step === 'stop') break;
   }
   // As qmail-local: what successful programs printed precedes the "did" line in the report.
-  return { outcome: ok(truncateReport(`${outputs.join('')}did ${files}+${forwards.length}+${programs}`)), forwards };
+  return { outcome: ok(truncateReport(`${outputs.join('')}did ${files}+${forwards.length}+${programs}`)), forwards, writes };
 }
 
 async function runOne(ins: Instruction, task: ExecuteTask, headers: Buffer, mailbox: Mailbox,
-  outputs: string[]): Promise<'continue' | 'stop' | 'forward' | Failure> {
+  outputs: string[], writes: MailboxWrite[]): Promise<'continue' | 'stop' | 'forward' | Failure> {
   switch (ins.kind) {
     case 'forward':
       return 'forward';
     case 'maildir': {
       const r = mailbox.deliverMaildirSync({ maildir: ins.path, headers, bodyPath: task.bodyPath });
+      if (r.kind === 'ok') writes.push({ kind: 'maildir', maildir: ins.path, file: join(ins.path, 'new', r.value) });
       return r.kind === 'ok' ? 'continue' : r;
     }
     case 'mbox': {
       const denied = task.owner ? ownerCannotWrite(ins.path, task.owner) ?? createOwned(ins.path, task.owner) : undefined;
       if (denied) return denied;
       const r = mailbox.deliverMboxSync({ mbox: ins.path, sender: task.sender, headers, bodyPath: task.bodyPath });
+      if (r.kind === 'ok') writes.push({ kind: 'mbox', mbox: ins.path });
       return r.kind === 'ok' ? 'continue' : r;
     }
     case 'program': {

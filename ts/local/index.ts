@@ -10,9 +10,11 @@
 // "Unable to forward message: " (the whole delivery is retried or bounced, as qmail).
 // Guarantees: the forwarded copy's body is the queue's file with a Delivered-To prefix,
 // copied by the core ({ path, prefix }): it never passes through JS. An empty local part
-// is qmail's trash address: success, nothing delivered.
+// is qmail's trash address: success, nothing delivered. After a successful delivery the
+// mailboxes written are handed to deps.newmail (ts/notify), which returns at once.
 
 import { Tinypool } from 'tinypool';
+import type { NewMailSink } from '../notify/types.js';
 import { fromException, ok, perm, isFailure, type Outcome } from '../outcome.js';
 import type { MessageId, Queue } from '../queue/types.js';
 import type { LocalDelivery, LocalRequest } from '../send/types.js';
@@ -30,6 +32,8 @@ export interface LocalDeps {
   readonly concurrency: number;
   /** Time limit of one program line (default 1 hour). */
   readonly programTimeoutMs?: number;
+  /** Told of every maildir/mbox write of a successful delivery (new-mail notice). */
+  readonly newmail?: NewMailSink;
 }
 
 export interface LocalDeliveryPool extends LocalDelivery {
@@ -79,6 +83,9 @@ export function createLocalDelivery(deps: LocalDeps): LocalDeliveryPool {
         result = await runTask(pool, task);
       } catch (err) {
         return fromException(err);
+      }
+      if (result.outcome.kind === 'ok' && result.writes.length > 0) {
+        deps.newmail?.({ user: task.assignment.user, recipient: req.recipient, sender: req.sender, home: task.assignment.home, env: result.env, writes: result.writes });
       }
       return forward(deps, req, result);
     },

@@ -3,6 +3,7 @@
 //
 // Constraint shared by index.ts (builds LocalTask, reads LocalTaskResult) and worker.ts.
 
+import type { MailboxWrite } from '../notify/types.js';
 import type { Outcome } from '../outcome.js';
 import type { Assignment } from '../users/assign.js';
 
@@ -29,6 +30,9 @@ export interface LocalTaskResult {
   readonly newSender: string;
   /** The Delivered-To line that prefixes the forwarded copy. */
   readonly dtline: string;
+  /** Mailboxes written (new-mail notice) and the delivery's environment (for its hook). */
+  readonly writes: readonly MailboxWrite[];
+  readonly env: Readonly<Record<string, string>>;
 }
 
 /** qmail's hop limit (MAXHOPS): more Received/Delivered-To lines than this is a loop. */

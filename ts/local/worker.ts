@@ -31,15 +31,16 @@ export default async function deliverLocal(task: LocalTask): Promise<LocalTaskRe
   }, nodeDotQmailFs);
   if (plan.kind !== 'ok') return failed(plan, task.sender);
   const p = plan.value;
-  if (p.trash) return { outcome: ok('did 0+0+0'), forwards: [], newSender: p.newSender, dtline: p.dtline };
+  if (p.trash) return { outcome: ok('did 0+0+0'), forwards: [], newSender: p.newSender, dtline: p.dtline, writes: [], env: {} };
   const loop = checkLoop(task.bodyPath, p);
   if (loop.kind !== 'ok') return failed(loop, p.newSender);
+  const env = { ...task.baseEnv, ...p.env };
   const r = await executePlan({
     instructions: p.instructions, bodyPath: task.bodyPath, sender: task.sender,
-    rpline: p.rpline, dtline: p.dtline, home: a.home, env: { ...task.baseEnv, ...p.env },
+    rpline: p.rpline, dtline: p.dtline, home: a.home, env,
     ...(task.asOwner ? { owner: { uid: a.uid, gid: a.gid } } : {}), programTimeoutMs: task.programTimeoutMs,
   }, mailbox);
-  return { outcome: r.outcome, forwards: r.forwards, newSender: p.newSender, dtline: p.dtline };
+  return { outcome: r.outcome, forwards: r.forwards, newSender: p.newSender, dtline: p.dtline, writes: r.writes, env };
 }
 
 function checkLoop(bodyPath: string, p: DeliveryPlan): Outcome<void> {
@@ -51,5 +52,5 @@ function checkLoop(bodyPath: string, p: DeliveryPlan): Outcome<void> {
 }
 
 function failed(outcome: Outcome<unknown> & { kind: 'temp' | 'perm' }, newSender: string): LocalTaskResult {
-  return { outcome, forwards: [], newSender, dtline: '' };
+  return { outcome, forwards: [], newSender, dtline: '', writes: [], env: {} };
 }
