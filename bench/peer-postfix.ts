@@ -115,7 +115,7 @@ function maillogTail(root: string): string {
   return existsSync(file) ? readFileSync(file, 'utf8').split('\n').slice(-20).join('\n') : '(no maillog)';
 }
 
-function waitForPort(port: number, deadline: number): Promise<void> {
+export function waitForPort(port: number, deadline: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const attempt = (): void => {
       const s = connect(port, '127.0.0.1');

@@ -1,0 +1,137 @@
+// The table of the SMTP end-to-end benchmark (bench/smtp-e2e.ts): per connection count and
+// server, the median with min–max of the runs, then the ratios taken run by run.
+//
+// Interface: `summarise(measurements, levels)` -> SmtpE2eSummary; `formatSmtpE2e(summary,
+// header)` -> text. A measurement is one load against one server in one run.
+// Guarantees: a ratio is computed inside each run (same disk state, same neighbours) and
+// then summarised, never as a ratio of medians; a missing partner (a failed measurement)
+// leaves the ratio out rather than guessing.
+
+export type ServerName = 'qmta' | 'postfix' | 'sink';
+
+export interface Measurement {
+  readonly run: number;
+  readonly connections: number;
+  readonly server: ServerName;
+  readonly acceptanceRate: number;
+  readonly endToEndRate: number;
+  readonly cpuSeconds: number;
+  readonly peakPssBytes: number;
+  readonly peakRssBytes: number;
+  /** Messages found in the maildirs afterwards (the sink: what it counted). */
+  readonly delivered: number;
+  /** qmta only: every message exactly once (count and distinct Message-Ids). */
+  readonly exactlyOnce?: boolean;
+}
+
+export interface Figure {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface ServerRow {
+  readonly connections: number;
+  readonly server: ServerName;
+  readonly acceptance: Figure;
+  readonly endToEnd: Figure;
+  readonly cpu: Figure;
+  readonly pss: Figure;
+  readonly rss: Figure;
+  readonly delivered: readonly number[];
+  readonly exactlyOnce?: boolean;
+}
+
+export interface RatioRow {
+  readonly connections: number;
+  /** qmta end-to-end / Postfix end-to-end. */
+  readonly qmtaPostfix?: Figure;
+  /** qmta acceptance / sink acceptance. */
+  readonly qmtaSink?: Figure;
+}
+
+export interface SmtpE2eSummary {
+  readonly rows: readonly ServerRow[];
+  readonly ratios: readonly RatioRow[];
+}
+
+export function figure(values: readonly number[]): Figure {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  const median = s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+  return { median, min: s[0]!, max: s[s.length - 1]! };
+}
+
+function serverRow(ms: readonly Measurement[]): ServerRow {
+  const first = ms[0]!;
+  const checks = ms.map((m) => m.exactlyOnce).filter((x): x is boolean => x !== undefined);
+  return {
+    connections: first.connections, server: first.server,
+    acceptance: figure(ms.map((m) => m.acceptanceRate)), endToEnd: figure(ms.map((m) => m.endToEndRate)),
+    cpu: figure(ms.map((m) => m.cpuSeconds)), pss: figure(ms.map((m) => m.peakPssBytes)),
+    rss: figure(ms.map((m) => m.peakRssBytes)), delivered: ms.map((m) => m.delivered),
+    ...(checks.length > 0 ? { exactlyOnce: checks.every(Boolean) } : {}),
+  };
+}
+
+/** Per-run ratio a/b of the chosen field, over the runs that measured both. */
+function ratio(ms: readonly Measurement[], a: ServerName, b: ServerName, field: 'acceptanceRate' | 'endToEndRate'): Figure | undefined {
+  const runs = [...new Set(ms.map((m) => m.run))];
+  const values = runs.flatMap((run) => {
+    const x = ms.find((m) => m.run === run && m.server === a);
+    const y = ms.find((m) => m.run === run && m.server === b);
+    return x && y ? [x[field] / y[field]] : [];
+  });
+  return values.length > 0 ? figure(values) : undefined;
+}
+
+/** Groups the measurements by connection count and server; see the header. */
+export function summarise(ms: readonly Measurement[], levels: readonly number[]): SmtpE2eSummary {
+  const rows: ServerRow[] = [];
+  const ratios: RatioRow[] = [];
+  for (const c of levels) {
+    const at = ms.filter((m) => m.connections === c);
+    for (const server of ['qmta', 'postfix', 'sink'] as const) {
+      const mine = at.filter((m) => m.server === server);
+      if (mine.length > 0) rows.push(serverRow(mine));
+    }
+    const qp = ratio(at, 'qmta', 'postfix', 'endToEndRate');
+    const qs = ratio(at, 'qmta', 'sink', 'acceptanceRate');
+    ratios.push({ connections: c, ...(qp ? { qmtaPostfix: qp } : {}), ...(qs ? { qmtaSink: qs } : {}) });
+  }
+  return { rows, ratios };
+}
+
+const MB = 1024 * 1024;
+
+function show(f: Figure, scale = 1, digits = 0): string {
+  const v = (x: number): string => (x / scale).toFixed(digits);
+  return f.min === f.max ? v(f.median) : `${v(f.median)} (${v(f.min)}–${v(f.max)})`;
+}
+
+function table(head: string[], body: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
+  return [head, ...body].map((cells) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+function deliveredCell(r: ServerRow): string {
+  const counts = [...new Set(r.delivered)].join('/');
+  if (r.exactlyOnce === undefined) return counts;
+  return `${counts} ${r.exactlyOnce ? 'exactly once' : 'NOT exactly once'}`;
+}
+
+/** The summary as text under `header` lines; see the header. */
+export function formatSmtpE2e(s: SmtpE2eSummary, header: readonly string[]): string {
+  const head = ['conns', 'server', 'accept msg/s', 'e2e msg/s', 'server CPU s', 'peak PSS MB', 'peak RSS MB', 'delivered'];
+  const body = s.rows.map((r) => [
+    String(r.connections), r.server, show(r.acceptance), r.server === 'sink' ? '-' : show(r.endToEnd),
+    show(r.cpu, 1, 1), show(r.pss, MB), show(r.rss, MB), deliveredCell(r),
+  ]);
+  const ratioBody = s.ratios.map((r) => [
+    String(r.connections), '', r.qmtaPostfix ? show(r.qmtaPostfix, 1, 2) : '-', r.qmtaSink ? show(r.qmtaSink, 1, 2) : '-',
+  ]);
+  return [
+    ...header.map((h) => `# ${h}`), table(head, body), '',
+    table(['conns', '', 'qmta/postfix e2e', 'qmta/sink accept'], ratioBody),
+  ].join('\n');
+}

@@ -1,0 +1,185 @@
+// SMTP end-to-end benchmark (issue 4): qmta, the private Postfix peer and the bare Node
+// sink loaded by Postfix's smtp-source in the same run. For each connection count: the
+// acceptance rate (msg/s until every 250), the end-to-end rate (until the last message is
+// in its maildir), the server's CPU seconds and peak PSS/RSS, and the ratios qmta/Postfix
+// (end to end) and qmta/sink (acceptance).
+//
+// Interface: `runSmtpE2eBench(opts)` -> { measurements, summary, text }; standalone:
+// `node dist/bench/smtp-e2e.js [--messages 20000] [--size 4096] [--connections 1,10,50]
+// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR]`. Must run as root (the
+// Postfix peer's master runs as root).
+// Servers: qmta is `qmta start` in a child process on a fresh home (bench/smtp-e2e-qmta.ts:
+// every message fsync'd before its 250 and after its maildir write, its log written as in
+// production); Postfix delivers to maildirs through virtual(8) with its log on
+// (bench/peer-postfix.ts); the sink (bench/peer-sink.ts) stores nothing, so it has an
+// acceptance rate only. Each load goes to U users: smtp-source runs min(U, connections)
+// processes, one recipient each; without --reuse every message has its own connection.
+// Method: fresh directories for every measurement (a new qmta home, a new Postfix
+// instance), not a steady state. Nothing is deleted until the last measurement: ext4 here
+// creates files slowly for minutes after mass deletions (DESIGN.md), so the homes and
+// Postfix instances are stopped but kept, and removed at the very end. Within a run qmta
+// and Postfix alternate which goes first (both delete their own queue files as they
+// deliver, so the second one of a pair inherits the first one's freed inodes), and the
+// sink goes last. Figures are the median with min–max of the runs; ratios are per run.
+// After each qmta and Postfix load, the maildirs are read (after 2 s of settling) and
+// must hold every message exactly once: as many files as messages, as many distinct
+// Message-Ids (smtp-source's pid.connection.count); a failure is reported in the table.
+// Failures: a refused message, a server failing to start, or a load not delivered within
+// 10 minutes -> throws (everything started is stopped and removed).
+
+import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { measureSmtpLoad, type SmtpLoad, type SmtpTarget } from './load-run.js';
+import { startPostfixPeer, type PostfixPeer } from './peer-postfix.js';
+import { startNodeSink, type NodeSink } from './peer-sink.js';
+import { checkDelivered, startQmtaServer, type QmtaServer } from './smtp-e2e-qmta.js';
+import { formatSmtpE2e, summarise, type Measurement, type ServerName, type SmtpE2eSummary } from './smtp-e2e-report.js';
+
+export interface SmtpE2eOptions {
+  readonly messages?: number;
+  readonly size?: number;
+  readonly connections?: readonly number[];
+  readonly users?: number;
+  readonly runs?: number;
+  readonly reuse?: boolean;
+  /** Parent directory of the homes and Postfix instances (default: the system temp dir). */
+  readonly dir?: string;
+  /** Extra node flags for qmta (e.g. --cpu-prof). */
+  readonly qmtaNodeArgs?: readonly string[];
+  readonly log?: (line: string) => void;
+}
+
+export interface SmtpE2eResult {
+  readonly measurements: readonly Measurement[];
+  readonly summary: SmtpE2eSummary;
+  readonly text: string;
+}
+
+type Settings = Required<Omit<SmtpE2eOptions, 'dir' | 'log'>> & Pick<SmtpE2eOptions, 'dir' | 'log'>;
+
+/** Everything started, so that the end (or a failure) stops and removes it. */
+interface Started {
+  readonly qmta: QmtaServer[];
+  readonly postfix: PostfixPeer[];
+  sink?: NodeSink;
+}
+
+function loadFor(o: Settings, connections: number, recipients: readonly string[]): SmtpLoad {
+  return { messages: o.messages, size: o.size, connections, reuse: o.reuse, recipients };
+}
+
+async function measureOne(name: ServerName, target: SmtpTarget, load: SmtpLoad, run: number, maildirs?: readonly string[]): Promise<Measurement> {
+  const r = await measureSmtpLoad(target, load);
+  const check = maildirs ? await checkDelivered(maildirs, load.messages) : undefined;
+  return {
+    run, connections: load.connections, server: name, acceptanceRate: r.acceptanceRate, endToEndRate: r.endToEndRate,
+    cpuSeconds: r.cpuSeconds, peakPssBytes: r.peakPssBytes, peakRssBytes: r.peakRssBytes,
+    delivered: check ? check.files : r.delivered, ...(check ? { exactlyOnce: check.exactlyOnce } : {}),
+  };
+}
+
+async function measureQmta(o: Settings, c: number, run: number, started: Started): Promise<Measurement> {
+  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs });
+  started.qmta.push(q);
+  try {
+    const target = { port: q.port, pids: [q.pid], delivered: q.countDelivered };
+    return await measureOne('qmta', target, loadFor(o, c, q.addresses), run, q.maildirs);
+  } finally {
+    await q.stop();
+  }
+}
+
+async function measurePostfix(o: Settings, c: number, run: number, started: Started): Promise<Measurement> {
+  const p = await startPostfixPeer({ users: o.users, domain: 'peer.test', dir: o.dir });
+  started.postfix.push(p);
+  try {
+    const target = { port: p.port, pids: [p.masterPid], delivered: p.countDelivered };
+    const maildirs = p.users.map((u) => join(p.maildirRoot, u, 'Maildir'));
+    return await measureOne('postfix', target, loadFor(o, c, p.addresses), run, maildirs);
+  } finally {
+    await p.stop({ remove: false });
+  }
+}
+
+async function measureSink(o: Settings, c: number, run: number, sink: NodeSink): Promise<Measurement> {
+  const recipients = Array.from({ length: o.users }, (_, i) => `user${i + 1}@sink.test`);
+  return measureOne('sink', { port: sink.port, pids: [sink.pid], delivered: sink.count }, loadFor(o, c, recipients), run);
+}
+
+async function oneRun(o: Settings, run: number, started: Started, sink: NodeSink): Promise<Measurement[]> {
+  const out: Measurement[] = [];
+  for (const c of o.connections) {
+    const pair = run % 2 === 0 ? (['qmta', 'postfix'] as const) : (['postfix', 'qmta'] as const);
+    for (const server of pair) {
+      const m = server === 'qmta' ? await measureQmta(o, c, run, started) : await measurePostfix(o, c, run, started);
+      o.log?.(`run ${run + 1} ${server} x${c}: accept ${m.acceptanceRate.toFixed(0)}/s, e2e ${m.endToEndRate.toFixed(0)}/s, CPU ${m.cpuSeconds.toFixed(1)} s`);
+      out.push(m);
+    }
+    const s = await measureSink(o, c, run, sink);
+    o.log?.(`run ${run + 1} sink x${c}: accept ${s.acceptanceRate.toFixed(0)}/s`);
+    out.push(s);
+  }
+  return out;
+}
+
+async function cleanUp(started: Started): Promise<void> {
+  await Promise.allSettled([...started.qmta.map((q) => q.stop()), ...started.postfix.map((p) => p.stop({ remove: false })), started.sink?.stop()]);
+  for (const q of started.qmta) q.remove();
+  for (const p of started.postfix) rmSync(p.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
+}
+
+function settings(opts: SmtpE2eOptions): Settings {
+  const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
+  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], ...given };
+}
+
+function headerLines(o: Settings, loadStart: number): string[] {
+  return [
+    `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}`,
+    `${o.runs} run(s), fresh directories per measurement (new qmta home, new Postfix instance); median (min–max); ratios per run`,
+    `load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
+  ];
+}
+
+/** Runs the benchmark; see the header. */
+export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2eResult> {
+  const o = settings(opts);
+  const loadStart = loadavg()[0]!;
+  const started: Started = { qmta: [], postfix: [] };
+  try {
+    const sink = (started.sink = await startNodeSink());
+    const measurements: Measurement[] = [];
+    for (let run = 0; run < o.runs; run++) measurements.push(...(await oneRun(o, run, started, sink)));
+    const summary = summarise(measurements, o.connections);
+    return { measurements, summary, text: formatSmtpE2e(summary, headerLines(o, loadStart)) };
+  } finally {
+    await cleanUp(started);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      messages: { type: 'string' }, size: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' },
+      runs: { type: 'string' }, reuse: { type: 'boolean' }, dir: { type: 'string' }, 'cpu-prof': { type: 'string' },
+    },
+  });
+  const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const prof = values['cpu-prof'];
+  const r = await runSmtpE2eBench({
+    messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
+    connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir,
+    qmtaNodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),
+  });
+  console.log(r.text);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exitCode = 1;
+  });
+}
