@@ -2,7 +2,8 @@
 // SMTP benchmark compares qmta with in the same run (issue 4).
 //
 // Interface: `startPostfixPeer({ users, domain, dir?, log?, processLimit? })` -> { port,
-// root, maildirRoot, users, addresses, masterPid, countDelivered(), stop({ remove? }) }.
+// root, maildirRoot, users, addresses, masterPid, countDelivered(), stop({ remove? }) };
+// `freePort()`; `waitForPort(port, deadline)` (resolves on the first greeting byte).
 // users is a count (user1..userN) or a list of names; every <name>@<domain> has a maildir
 // <maildirRoot>/<name>/Maildir/.
 // MUST RUN AS ROOT: Postfix's master runs as root and drops to the postfix user; it
