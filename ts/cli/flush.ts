@@ -15,10 +15,12 @@ import type { Command } from 'commander';
 import { flushDomain, type FlushLine, type FlushReport } from '../flush/index.js';
 import type { CliContext } from './main.js';
 
+/** One line per message: the client's reports span lines ("...\nRemote host said: ..."). */
 function print(line: FlushLine): void {
   const who = line.recipient !== undefined ? `${line.recipient}: ` : '';
-  if (line.outcome.kind === 'ok') process.stdout.write(`${line.file}: ${who}${line.outcome.value}\n`);
-  else process.stderr.write(`qmta: ${line.file}: ${who}${line.outcome.text} (#${line.outcome.status})\n`);
+  const flat = (s: string) => s.replace(/\s*\n\s*/g, ' ');
+  if (line.outcome.kind === 'ok') process.stdout.write(`${line.file}: ${who}${flat(line.outcome.value)}\n`);
+  else process.stderr.write(`qmta: ${line.file}: ${who}${flat(line.outcome.text)} (#${line.outcome.status})\n`);
 }
 
 function exitCode(r: FlushReport): number {
