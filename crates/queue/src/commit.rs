@@ -1,22 +1,24 @@
 //! The commit protocol (qmail-queue's, plus directory fsyncs) as a group commit.
 //!
-//! Commits from every writer of the process go to one committer. Stage 1 takes all the
-//! commits waiting (a batch) and, on the leaf pool, for each message in parallel:
+//! Each commit first runs, as one job on the leaf pool (so the file fsyncs of different
+//! messages run in parallel):
 //!
 //!   0. writes a body still in memory (under 64 KiB) to mess/<b>/<id> (O_EXCL);
 //!   1. fsyncs the body;
-//!   2. creates intd/<b>/<id> (O_EXCL), writes the envelope, fsyncs it;
+//!   2. creates intd/<b>/<id> (O_EXCL), writes the envelope, fsyncs it.
 //!
-//! then fsyncs each mess/<b> the batch touched, once (the bodies' entries are durable).
-//! Stage 2 takes the batch from stage 1 (while stage 1 prepares the next one) and, per
-//! todo/<b> the batch touched, in parallel:
+//! Then two stage threads, each taking every commit that has reached it (a batch):
+//! the mess stage fsyncs each mess/<b> its batch touched, once (the bodies' entries are
+//! durable); the todo stage, per todo/<b> its batch touched,
 //!
 //!   3. links intd/<b>/<id> -> todo/<b>/<id> for each message   <- the commit point
 //!   4. fsyncs todo/<b> once, then resolves each of those messages with its id.
 //!
-//! So a batch of k adds costs 2k file fsyncs (spread over the leaf threads), one fsync per
-//! touched mess/ and todo/ subdirectory, and about three fsync latencies; a commit resolves
-//! only when its own body, envelope, link and directory fsync are durable.
+//! No stage waits for a whole batch of the stage before it: while one directory fsync
+//! runs, the commits that arrive behind it form the next batch. k concurrent adds cost 2k
+//! file fsyncs and a few directory fsyncs (consecutive ids share a bucket), about four
+//! fsync latencies each; a commit resolves only when its own body, envelope, link and
+//! directory fsync are durable.
 //!
 //! intd/<b> is never fsync'd: after a crash only todo/ matters, and todo/<id> is a link to
 //! the same (fsync'd) inode. Before step 3 a crash leaves garbage (mess, maybe intd) that
@@ -41,7 +43,7 @@ use status::{Failure, Result};
 use crate::envelope::{encode_todo, Envelope};
 use crate::id::bucket;
 use crate::layout::Folder;
-use crate::pool::parallel;
+use crate::pool::{leaf, parallel};
 use crate::writer::{create_body, create_excl, remove_quiet};
 use crate::{fault, Inner};
 
@@ -95,14 +97,19 @@ impl Commit {
     }
 }
 
-static STAGE1: OnceLock<Mutex<Sender<Commit>>> = OnceLock::new();
+/// The mess/ stage's input: commits whose files are written and fsync'd.
+static MESS_STAGE: OnceLock<Mutex<Sender<Commit>>> = OnceLock::new();
 
 /// Hands a commit to the committer; its `done` runs on a queue thread.
 pub(crate) fn submit(c: Commit) {
-    let tx = STAGE1.get_or_init(start).lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Err(back) = tx.send(c) {
-        back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
-    }
+    let tx = MESS_STAGE.get_or_init(start).lock().unwrap_or_else(|p| p.into_inner()).clone();
+    leaf(move || {
+        if let Some(c) = prepare(c) {
+            if let Err(back) = tx.send(c) {
+                back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
+            }
+        }
+    });
 }
 
 /// Commits and waits for the result (worker threads, tests; never from a leaf job).
@@ -113,31 +120,35 @@ pub(crate) fn commit_blocking(q: Arc<Inner>, n: u64, ready: Ready, env: &Envelop
 }
 
 fn start() -> Mutex<Sender<Commit>> {
-    let (tx1, rx1) = channel::<Commit>();
-    let (tx2, rx2) = channel::<Vec<Commit>>();
-    spawn("qmta-commit-1", move || stage1(rx1, tx2));
-    spawn("qmta-commit-2", move || stage2(rx2));
-    Mutex::new(tx1)
+    let (mess_tx, mess_rx) = channel::<Commit>();
+    let (todo_tx, todo_rx) = channel::<Commit>();
+    spawn("qmta-commit-mess", move || mess_stage(&mess_rx, &todo_tx));
+    spawn("qmta-commit-todo", move || todo_stage(&todo_rx));
+    Mutex::new(mess_tx)
 }
 
 fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
     let _ = std::thread::Builder::new().name(name.into()).spawn(f);
 }
 
-fn stage1(rx: Receiver<Commit>, next: Sender<Vec<Commit>>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        batch.extend(rx.try_iter());
-        let prepared: Vec<Commit> = parallel(batch, prepare).into_iter().flatten().collect();
-        let synced = sync_groups(prepared, Folder::Mess, |_| Ok(()));
-        if !synced.is_empty() {
-            let _ = next.send(synced);
+/// Every commit waiting at a stage, at least one (None once the channel is gone).
+fn ready_batch(rx: &Receiver<Commit>) -> Option<Vec<Commit>> {
+    let first = rx.recv().ok()?;
+    Some(std::iter::once(first).chain(rx.try_iter()).collect())
+}
+
+fn mess_stage(rx: &Receiver<Commit>, next: &Sender<Commit>) {
+    while let Some(batch) = ready_batch(rx) {
+        for c in sync_groups(batch, Folder::Mess, |_| Ok(())) {
+            if let Err(back) = next.send(c) {
+                back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
+            }
         }
     }
 }
 
-fn stage2(rx: Receiver<Vec<Commit>>) {
-    while let Ok(batch) = rx.recv() {
+fn todo_stage(rx: &Receiver<Commit>) {
+    while let Some(batch) = ready_batch(rx) {
         for c in sync_groups(batch, Folder::Todo, link) {
             fault::point("committed");
             c.q.commits.fetch_add(1, Ordering::Relaxed);
