@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flushDomain } from '../../ts/flush/index.js';
+import { flushDomain, passiveQueue } from '../../ts/flush/index.js';
 import { parseEnvelope } from '../../ts/flush/envelope.js';
 import { lockMaildir } from '../../ts/flush/lock.js';
 import { parseTarget } from '../../ts/flush/target.js';
@@ -148,6 +148,7 @@ test('messages that are not for the passive queue are left and reported (exit 10
 test('flushDomain: --maildir/--prefix override, unknown domain, empty queue, bad target', async (t) => {
   const s = await site(t, ['joe']);
   const peer = await smtpPeer(t);
+  t.like(await passiveQueue(s.home, 'DialUp.Example'), { kind: 'ok', value: { domain: 'dialup.example', prefix: 'dialup-', maildir: s.maildir, waiting: 1 } });
   const unknown = await flushDomain(s.home, 'other.example', `127.0.0.1:${peer.port}`);
   t.like(unknown, { kind: 'perm', status: '5.1.2' });
   t.is((await qmta(['--home', s.home, 'flush', 'other.example', `127.0.0.1:${peer.port}`])).code, 100);
