@@ -1,14 +1,18 @@
 //! The queue's own threads: every asynchronous queue operation runs here, never on the
 //! libuv pool, so hundreds of commits waiting for their batch hold no Node thread.
 //!
-//! Two process-wide pools, started on first use:
+//! Three process-wide pools, started on first use:
 //! - `submit`: whole operations (preprocess, remove, add_file, ...) that may block, even on
 //!   a commit (add_file waits for its batch);
-//! - `leaf`: the single fsync'd steps of a commit batch (commit.rs). A leaf job never waits
-//!   for another job, so the batch that waits for its leaves can never starve them: that
-//!   is why the two pools are separate.
+//! - `leaf`: the file steps of each commit (commit.rs), never waiting for another job;
+//! - `parallel`: the per-subdirectory work of a commit stage (links, a directory fsync),
+//!   never waiting for another job either, on its own threads so it never queues behind a
+//!   backlog of leaf jobs.
 //!
-//! Both spend their time blocked in fsync; the disk serves many flushes at once (this VM:
+//! Jobs that wait for other jobs and the jobs they wait for never share a pool, so no pool
+//! can starve itself.
+//!
+//! All spend their time blocked in fsync; the disk serves many flushes at once (this VM:
 //! about 2,500 fsync'd creates/s on one thread, 7,000/s on eight), so the leaf pool is as
 //! wide as the usual number of adds in flight.
 //!
@@ -23,11 +27,14 @@ use std::thread;
 pub const THREADS: usize = 16;
 /// Threads of the leaf pool (commit steps).
 pub const LEAF_THREADS: usize = 64;
+/// Threads for the subdirectory groups of a commit stage.
+pub const GROUP_THREADS: usize = 8;
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 static OPS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 static LEAF: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+static GROUPS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 
 /// Runs a whole queue operation on a queue thread.
 pub fn submit(job: impl FnOnce() + Send + 'static) {
@@ -78,8 +85,8 @@ fn work(name: &'static str, i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
     }
 }
 
-/// Runs `f` on every item in the leaf pool and returns the results (in completion order);
-/// a single item runs on the calling thread.
+/// Runs `f` on every item on the group threads and returns the results (in completion
+/// order); a single item runs on the calling thread. `f` must not wait for other jobs.
 pub fn parallel<T, R>(items: Vec<T>, f: fn(T) -> R) -> Vec<R>
 where
     T: Send + 'static,
@@ -93,9 +100,10 @@ where
     let (tx, rx) = channel();
     for item in items {
         let tx = tx.clone();
-        leaf(move || {
+        let job = Box::new(move || {
             let _ = tx.send(f(item));
         });
+        send(GROUPS.get_or_init(|| start("qmta-qdir", GROUP_THREADS)), job);
     }
     drop(tx);
     let out: Vec<R> = rx.iter().take(count).collect();
