@@ -69,6 +69,25 @@ export function wireSize(path: string): WireOutcome<number> {
   return wireCall(() => core.wireSize(path));
 }
 
+// --- pop3 ---
+// crates/mailbox read.rs through bindings/src/maildrop.rs: the POP3 login scan of a
+// maildir (tmp/ cleaned, new/ moved to cur/, cur/ listed with RFC 1939 sizes), run on
+// the libuv pool. User: ts/pop3d. The core resolves with { entries, failure? } because
+// an async task cannot reject with a QMTA_ code; failure has the thrown errors' shape.
+
+/** One message of a maildrop, in delivery order. */
+export interface MaildropEntry {
+  /** File name inside cur/. */
+  readonly file: string;
+  readonly size: number;
+}
+
+/** Cleans tmp/, moves new/ to cur/ and lists cur/ (crates/mailbox read.rs). */
+export async function openMaildrop(maildir: string): Promise<WireOutcome<MaildropEntry[]>> {
+  const scan = await core.openMaildrop(maildir);
+  return scan.failure ? decodeFailure(scan.failure) : okWire(scan.entries);
+}
+
 // --- mailbox ---
 // crates/mailbox through bindings/src/mailbox.rs: maildir and mbox delivery. The async
 // forms run on the libuv pool and reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms
@@ -110,62 +129,6 @@ export async function deliverMbox(d: MboxDelivery): Promise<MailboxOutcome<void>
 /** mbox delivery on this thread. */
 export function deliverMboxSync(d: MboxDelivery): MailboxOutcome<void> {
   return mailboxCall(() => core.deliverMboxSync(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
-}
-
-// --- pop3 ---
-// crates/mailbox read.rs through bindings/src/maildrop.rs: the POP3 login scan of a
-// maildir (tmp/ cleaned, new/ moved to cur/, cur/ listed with RFC 1939 sizes), run on
-// the libuv pool. User: ts/pop3d. The core resolves with { entries, failure? } because
-// an async task cannot reject with a QMTA_ code; failure has the thrown errors' shape.
-
-/** One message of a maildrop, in delivery order. */
-export interface MaildropEntry {
-  /** File name inside cur/. */
-  readonly file: string;
-  readonly size: number;
-}
-
-/** Cleans tmp/, moves new/ to cur/ and lists cur/ (crates/mailbox read.rs). */
-export async function openMaildrop(maildir: string): Promise<WireOutcome<MaildropEntry[]>> {
-  const scan = await core.openMaildrop(maildir);
-  return scan.failure ? decodeFailure(scan.failure) : okWire(scan.entries);
-}
-
-// --- queue ---
-// crates/queue through bindings/src/queue.rs. The async calls run on the queue crate's
-// own threads (no libuv thread is held while a commit waits for its group fsync) and
-// reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms block the calling thread and are
-// meant for worker threads. User: ts/queue (the Queue contract of ts/queue/types.ts).
-import { ok as okQueue, type Outcome as QueueOutcome } from './outcome.js';
-
-export type { NativeQueue, QueueWriter as NativeQueueWriter } from '#native';
-
-/** Runs a synchronous native queue call; a core failure becomes a Failure value. */
-export function queueCall<T>(run: () => T): QueueOutcome<T> {
-  try {
-    return okQueue(run());
-  } catch (err) {
-    return decodeFailure(err);
-  }
-}
-
-/** Awaits an asynchronous native queue call; a core failure becomes a Failure value. */
-export async function queueAwait<T>(run: () => Promise<T>): Promise<QueueOutcome<T>> {
-  try {
-    return okQueue(await run());
-  } catch (err) {
-    return decodeFailure(err);
-  }
-}
-
-/** Opens (creating when missing) the native queue at `root`. */
-export function openNativeQueue(root: string, maxRecipients?: number): QueueOutcome<core.NativeQueue> {
-  return queueCall(() => core.queueOpen(root, maxRecipients));
-}
-
-/** The benchmark's raw-disk loop (crates/queue rawloop.rs): elapsed milliseconds. */
-export function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number> {
-  return core.queueRawAddLoop(dir, count, threads, bodySize);
 }
 
 // --- smtp --- (bindings/src/smtp.rs: one native SMTP session per connection; body bytes stay in Rust)
