@@ -25,6 +25,9 @@ test('an added message is in todo with its envelope and body', async (t) => {
   const q = open(t);
   const heard: string[] = [];
   q.onCommit((id) => heard.push(id));
+  q.onCommit(() => {
+    throw new Error('a broken listener');
+  });
   const id = await added(q, 'a@b', ['c@d', 'e@f'], 'Subject: x\n\nhello\n');
   t.deepEqual(heard, [id]);
   t.deepEqual(q.listTodo(), [id]);

@@ -48,7 +48,15 @@ type Routed = { readonly local: readonly string[]; readonly remote: readonly str
 
 class NativeBackedQueue implements DurableQueue {
   private readonly listeners = new Set<(id: MessageId) => void>();
-  private readonly committed = (id: MessageId): void => this.listeners.forEach((l) => l(id));
+  // A listener that throws must not turn a durable commit into a failed add.
+  private readonly committed = (id: MessageId): void =>
+    this.listeners.forEach((l) => {
+      try {
+        l(id);
+      } catch (err) {
+        this.log?.error({ id, err: String(err) }, 'queue commit listener threw');
+      }
+    });
 
   constructor(readonly root: string, private readonly q: NativeQueue, private readonly log?: QueueLog) {}
 
