@@ -51,6 +51,8 @@ impl Session {
                 self.mode = Mode::Discard { remaining: size, reply };
                 return;
             }
+            // A client looping on ETRN is held by the junk allowance, as Postfix does.
+            Pending::Etrn => return self.junk(reply),
             Pending::DataEnd { refusal } => {
                 self.txn = Txn::default();
                 let r = refusal.unwrap_or(reply);

@@ -1,5 +1,5 @@
 //! Command lines: the verb (case-insensitive, RFC 5321 §2.4) and its argument, plus the
-//! small argument grammars that are not addresses (EHLO name, BDAT size, AUTH).
+//! small argument grammars that are not addresses (EHLO name, BDAT size, AUTH, ETRN).
 //! A line reaches this module without its CR LF and is known to hold no CR or LF.
 
 /// The commands the session knows.
@@ -19,7 +19,9 @@ pub enum Verb {
     Help,
     StartTls,
     Auth,
-    /// Known but not offered (TURN, ETRN, ...): 502.
+    /// RFC 1985 remote queue starting (502 unless offered).
+    Etrn,
+    /// Known but not offered (TURN, ATRN, ...): 502.
     Unimplemented,
     Unknown,
 }
@@ -40,7 +42,7 @@ const VERBS: &[(&[u8], Verb)] = &[
     (b"STARTTLS", Verb::StartTls),
     (b"AUTH", Verb::Auth),
     (b"TURN", Verb::Unimplemented),
-    (b"ETRN", Verb::Unimplemented),
+    (b"ETRN", Verb::Etrn),
     (b"ATRN", Verb::Unimplemented),
     (b"SEND", Verb::Unimplemented),
     (b"SOML", Verb::Unimplemented),
@@ -97,6 +99,38 @@ pub fn auth_args(arg: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     Some((mechanism, initial))
 }
 
+/// ETRN's argument (RFC 1985 §5: `[option character]node`).
+#[derive(Debug, PartialEq, Eq)]
+pub enum EtrnArg {
+    /// A plain host or domain name, lowercased.
+    Domain(String),
+    /// `@domain` (the domain and its subdomains) or `#queue` (a server queue name):
+    /// well formed but not supported here.
+    Option(u8),
+}
+
+/// Parses ETRN's argument: one word; a domain is LDH labels of 1-63 bytes, at most 253
+/// bytes in all (RFC 1035 §2.3.1); `None` is a syntax error.
+pub fn etrn_arg(arg: &[u8]) -> Option<EtrnArg> {
+    let arg = trim_end(arg);
+    let (&first, rest) = arg.split_first()?;
+    if first == b'@' || first == b'#' {
+        let word_ok = !rest.is_empty() && rest.len() <= 255 && rest.iter().all(|&b| b > 0x20 && b < 0x7f);
+        return word_ok.then_some(EtrnArg::Option(first));
+    }
+    is_domain(arg).then(|| EtrnArg::Domain(String::from_utf8_lossy(arg).to_ascii_lowercase()))
+}
+
+fn is_domain(name: &[u8]) -> bool {
+    let label = |l: &[u8]| {
+        (1..=63).contains(&l.len())
+            && l.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'-')
+            && l[0] != b'-'
+            && l[l.len() - 1] != b'-'
+    };
+    !name.is_empty() && name.len() <= 253 && name.split(|&b| b == b'.').all(label)
+}
+
 pub fn trim_end(s: &[u8]) -> &[u8] {
     let n = s.iter().rev().take_while(|&&b| b == b' ' || b == b'\t').count();
     &s[..s.len() - n]
@@ -111,6 +145,7 @@ mod tests {
         assert_eq!(split(b"mail FROM:<a@b>"), (Verb::Mail, &b"FROM:<a@b>"[..]));
         assert_eq!(split(b"QUIT"), (Verb::Quit, &b""[..]));
         assert_eq!(split(b"StartTLS"), (Verb::StartTls, &b""[..]));
+        assert_eq!(split(b"etrn x.example"), (Verb::Etrn, &b"x.example"[..]));
         assert_eq!(split(b"XYZZY 1").0, Verb::Unknown);
         assert_eq!(split(b"MAILFROM:<a@b>").0, Verb::Unknown);
     }
@@ -123,6 +158,22 @@ mod tests {
         assert_eq!(bdat_args(b"-1"), None);
         assert_eq!(bdat_args(b"99999999999999999999"), None);
         assert_eq!(bdat_args(b""), None);
+    }
+
+    #[test]
+    fn etrn_grammar() {
+        assert_eq!(etrn_arg(b"Dialup.Example "), Some(EtrnArg::Domain("dialup.example".into())));
+        assert_eq!(etrn_arg(b"localhost"), Some(EtrnArg::Domain("localhost".into())));
+        assert_eq!(etrn_arg(b"@dialup.example"), Some(EtrnArg::Option(b'@')));
+        assert_eq!(etrn_arg(b"#queue1"), Some(EtrnArg::Option(b'#')));
+        for bad in [&b""[..], b"@", b"#", b"two words", b"-x.example", b"x-.example", b"a..b", b"a.b.", b"[127.0.0.1]", b"a_b.c"] {
+            assert_eq!(etrn_arg(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        }
+        let long_label = [b'a'; 64];
+        assert_eq!(etrn_arg(&long_label), None);
+        let long_name = [&b"a."[..]; 127].concat();
+        assert_eq!(etrn_arg(&long_name[..253]), Some(EtrnArg::Domain(String::from_utf8_lossy(&long_name[..253]).into())));
+        assert_eq!(etrn_arg(&[&long_name[..], b"ab"].concat()), None);
     }
 
     #[test]

@@ -7,6 +7,9 @@
 //! - unknown verb -> 500 5.5.1; known but not offered -> 502 5.5.1; bad arguments -> 501 5.5.4.
 //! - STARTTLS: not offered -> 502 5.5.1, inside a transaction -> 503 5.5.1; else 220 2.0.0 and
 //!   every byte pipelined after it is discarded (CVE-2011-0411).
+//! - ETRN (RFC 1985): not offered -> 502 5.5.1; before EHLO/HELO or inside a transaction ->
+//!   503 5.5.1; no or bad domain -> 501 5.5.4; the `@domain` and `#queue` forms -> 504 5.5.4
+//!   (not supported); else the `Etrn` decision. Each ETRN counts as a junk command.
 //! - AUTH: not offered -> 502 5.5.1; before TLS where TLS is required -> 538 5.7.11; twice or
 //!   inside a transaction -> 503 5.5.1; unknown mechanism -> 504 5.5.4; "*" -> 501 5.7.0.
 //!
@@ -15,7 +18,7 @@
 use crate::address::{parse_mail, parse_rcpt};
 use crate::auth::{decode_base64, split_plain, text, CredentialError};
 use crate::body::BodySink;
-use crate::command::{auth_args, bdat_args, helo_name, split, Verb};
+use crate::command::{auth_args, bdat_args, etrn_arg, helo_name, split, EtrnArg, Verb};
 use crate::reply::{write_multiline, Reply};
 use crate::session::{Decision, Mechanism, Mode, Pending, Session, Txn};
 
@@ -43,6 +46,7 @@ impl Session {
             Verb::Help => self.junk(Reply::new(214, "2.0.0", "qmta: see RFC 5321")),
             Verb::StartTls => self.start_tls(arg),
             Verb::Auth => self.auth(arg),
+            Verb::Etrn => self.etrn(arg),
             Verb::Expn | Verb::Unimplemented => self.reply(Reply::new(502, "5.5.1", "command not implemented")),
             Verb::Rset => self.syntax("RSET takes no argument"),
             Verb::Unknown => self.reply(Reply::new(500, "5.5.1", "command unrecognized")),
@@ -98,7 +102,30 @@ impl Session {
         if self.auth_offered() {
             lines.push("AUTH PLAIN LOGIN".into());
         }
+        if s.etrn {
+            lines.push("ETRN".into());
+        }
         lines
+    }
+
+    fn etrn(&mut self, arg: &[u8]) {
+        if !self.settings.etrn {
+            return self.reply(Reply::new(502, "5.5.1", "command not implemented"));
+        }
+        if self.helo.is_none() {
+            return self.sequence("send EHLO or HELO first");
+        }
+        if self.txn.mail {
+            return self.sequence("ETRN inside a mail transaction");
+        }
+        match etrn_arg(arg) {
+            None => self.syntax("syntax: ETRN domain"),
+            Some(EtrnArg::Option(c)) => {
+                let text = format!("ETRN {}name not supported, only ETRN domain", char::from(c));
+                self.reply(Reply::new(504, "5.5.4", text));
+            }
+            Some(EtrnArg::Domain(domain)) => self.ask(Pending::Etrn, Decision::Etrn { domain }),
+        }
     }
 
     fn mail(&mut self, arg: &[u8]) {

@@ -40,6 +40,9 @@ pub enum Decision {
     /// The body ended. With `refusal` the policy side must drop the body: the session
     /// sends the refusal whatever the answer. Otherwise commit, then answer 250 or 451.
     DataEnd { size: u64, hops: u32, refusal: Option<Reply> },
+    /// ETRN for a domain (RFC 1985), outside a transaction; answer 250/251/252/253 when its
+    /// queue is started or empty, 458 or 459 when not. The answer is sent as given.
+    Etrn { domain: String },
 }
 
 /// What one call produced.
@@ -76,6 +79,7 @@ pub(crate) enum Pending {
     Auth,
     DataStart { bdat: Option<(u64, bool)> },
     DataEnd { refusal: Option<Reply> },
+    Etrn,
 }
 
 /// The mail transaction in progress.

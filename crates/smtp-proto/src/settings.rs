@@ -35,6 +35,8 @@ pub struct Settings {
     pub auth_without_tls: bool,
     /// Offer CHUNKING (BDAT); sites may turn it off (smuggling hardening).
     pub chunking: bool,
+    /// Offer ETRN (RFC 1985): the policy side has passive queues it can start.
+    pub etrn: bool,
 }
 
 impl Default for Settings {
@@ -55,6 +57,7 @@ impl Default for Settings {
             auth: false,
             auth_without_tls: false,
             chunking: true,
+            etrn: false,
         }
     }
 }

@@ -33,8 +33,11 @@ BDAT 7\r\nab\r\ncd\rBDAT 6 LAST\r\n\nef\r\n\rNOOP\r\nQUIT\r\n";
 const AUTH: &[u8] = b"EHLO c\r\nAUTH LOGIN\r\nYm9i\r\ncHc=\r\nMAIL FROM:<bob@b.c>\r\nRCPT TO:<x@far.away>\r\n\
 BDAT 0 LAST\r\nQUIT\r\n";
 
+const ETRN: &[u8] = b"EHLO c\r\nETRN dialup.example\r\nETRN @dialup.example\r\nETRN\r\n\
+MAIL FROM:<a@b.c>\r\nETRN dialup.example\r\nRSET\r\netrn Other.Example\r\nQUIT\r\n";
+
 fn settings() -> Settings {
-    Settings { auth: true, auth_without_tls: true, ..Settings::default() }
+    Settings { auth: true, auth_without_tls: true, etrn: true, ..Settings::default() }
 }
 
 fn check_every_split(dialogue: &[u8]) {
@@ -90,3 +93,12 @@ fn overlong_and_bad_lines_at_every_split() {
     assert_eq!(run(&settings(), &[&dialogue]).codes(), [250, 500, 500, 250, 501, 250, 221]);
 }
 
+
+#[test]
+fn etrn_dialogue_at_every_split() {
+    check_every_split(ETRN);
+    let t = run(&settings(), &[ETRN]);
+    assert_eq!(t.codes(), [250, 250, 504, 501, 250, 503, 250, 250, 221]);
+    let etrns: Vec<&Decision> = t.decisions.iter().filter(|d| matches!(d, Decision::Etrn { .. })).collect();
+    assert_eq!(etrns, [&Decision::Etrn { domain: "dialup.example".into() }, &Decision::Etrn { domain: "other.example".into() }]);
+}

@@ -39,6 +39,7 @@ fn settings(flags: u8) -> Settings {
         auth: flags & 32 != 0,
         auth_without_tls: flags & 64 != 0,
         chunking: flags & 128 == 0,
+        etrn: flags & 4 != 0,
         ..Settings::default()
     }
 }
@@ -50,6 +51,7 @@ fn answer_for(d: &Decision, pick: u8) -> Reply {
         (2, _) => Reply::new(250, "5.0.0", "malformed"),
         (_, Decision::Auth { .. }) => Reply::new(235, "2.7.0", "ok"),
         (_, Decision::DataStart { .. }) => Reply::new(354, "", "go"),
+        (3, Decision::Etrn { .. }) => Reply::new(253, "2.0.0", "OK, 2 pending messages started"),
         _ => Reply::new(250, "2.0.0", "ok"),
     }
 }

@@ -52,6 +52,7 @@ pub fn accept_all(d: &Decision) -> Reply {
         Decision::Auth { .. } => Reply::new(235, "2.7.0", "authenticated"),
         Decision::DataStart { .. } => Reply::new(354, "", "go"),
         Decision::DataEnd { .. } => Reply::new(250, "2.0.0", "queued"),
+        Decision::Etrn { domain } => Reply::new(250, "2.0.0", format!("OK, queuing for node {domain} started")),
     }
 }
 

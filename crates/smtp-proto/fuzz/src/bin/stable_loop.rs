@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 const WORDS: &[&[u8]] = &[
     b"EHLO x\r\n", b"HELO x\r\n", b"MAIL FROM:<a@b.c>\r\n", b"MAIL FROM:<> SIZE=9999\r\n", b"RCPT TO:<d@e.f>\r\n",
     b"DATA\r\n", b"\r\n.\r\n", b".\r\n", b"..x\r\n", b"BDAT 5\r\n", b"BDAT 3 LAST\r\n", b"RSET\r\n", b"STARTTLS\r\n",
-    b"AUTH PLAIN AGJvYgBwdw==\r\n", b"AUTH LOGIN\r\n", b"Ym9i\r\n", b"*\r\n", b"QUIT\r\n", b"\n", b"\r", b".", b"Received: x\r\n",
+    b"AUTH PLAIN AGJvYgBwdw==\r\n", b"AUTH LOGIN\r\n", b"Ym9i\r\n", b"*\r\n", b"QUIT\r\n", b"ETRN dialup.example\r\n", b"ETRN @x.y\r\n", b"ETRN\r\n", b"\n", b"\r", b".", b"Received: x\r\n",
 ];
 
 struct Rng(u64);
