@@ -51,6 +51,6 @@ test('a 100 MB streamed body queues with memory staying flat', (t) => {
   const mb = (n: number) => `${(n / MB).toFixed(1)} MB`;
   t.log(`RSS ${mb(r.base)} before; peak growth ${mb(growth)}, of which ${mb(late)} after the first 25 MB, for a ${BODY / MB} MB body`);
   // The body never accumulates: a few MB of stream machinery, flat after the first quarter.
-  t.true(growth < BODY / 5, `RSS grew by ${mb(growth)}`);
+  t.true(growth < BODY / 4, `RSS grew by ${mb(growth)}`);
   t.true(late < BODY / 10, `RSS grew by ${mb(late)} over the last 75 MB`);
 });
