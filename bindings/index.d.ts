@@ -163,7 +163,7 @@ export declare function queueOpen(root: string, maxRecipients?: number | undefin
 /** The raw-disk loop of the benchmark (queue::rawloop); resolves with the elapsed ms. */
 export declare function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number>
 
-/** A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd. */
+/** A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd | etrn. */
 export interface SmtpDecision {
   kind: string
   address?: string
@@ -178,6 +178,7 @@ export interface SmtpDecision {
   refusalCode?: number
   refusalStatus?: string
   refusalText?: string
+  domain?: string
 }
 
 /** Session settings; absent fields take smtp-proto's defaults. */
@@ -196,6 +197,8 @@ export interface SmtpSettings {
   auth?: boolean
   authWithoutTls?: boolean
   chunking?: boolean
+  /** Offer ETRN (RFC 1985); the `etrn` decision then carries `domain`. */
+  etrn?: boolean
 }
 
 /** What one feed/answer produced. */

@@ -147,7 +147,9 @@ export type SmtpDecision =
       readonly hops: number;
       /** Set when the engine refused the body (smuggling, size, hops...): drop it and send this. */
       readonly refusal?: SmtpReply;
-    };
+    }
+  /** ETRN for a lowercased domain (RFC 1985), outside a transaction. */
+  | { readonly kind: 'etrn'; readonly domain: string };
 
 export interface SmtpReply {
   readonly code: number;
@@ -179,6 +181,8 @@ function smtpDecision(d: core.SmtpDecision): SmtpDecision {
       const refusal = d.refusalCode ? { code: d.refusalCode, status: d.refusalStatus ?? '', text: d.refusalText ?? '' } : undefined;
       return { kind: 'dataEnd', size: d.size ?? 0, hops: d.hops ?? 0, refusal };
     }
+    case 'etrn':
+      return { kind: 'etrn', domain: d.domain ?? '' };
     default:
       throw new Error(`unknown SMTP decision ${d.kind}`);
   }

@@ -45,9 +45,11 @@ pub struct SmtpSettings {
     pub auth: Option<bool>,
     pub auth_without_tls: Option<bool>,
     pub chunking: Option<bool>,
+    /// Offer ETRN (RFC 1985); the `etrn` decision then carries `domain`.
+    pub etrn: Option<bool>,
 }
 
-/// A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd.
+/// A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd | etrn.
 #[napi(object)]
 pub struct SmtpDecision {
     pub kind: String,
@@ -63,6 +65,7 @@ pub struct SmtpDecision {
     pub refusal_code: Option<u32>,
     pub refusal_status: Option<String>,
     pub refusal_text: Option<String>,
+    pub domain: Option<String>,
 }
 
 /// What one feed/answer produced.
@@ -124,6 +127,7 @@ fn to_settings(s: SmtpSettings) -> Settings {
         auth: s.auth.unwrap_or(d.auth),
         auth_without_tls: s.auth_without_tls.unwrap_or(d.auth_without_tls),
         chunking: s.chunking.unwrap_or(d.chunking),
+        etrn: s.etrn.unwrap_or(d.etrn),
         ..d
     }
 }
@@ -143,6 +147,7 @@ fn empty_decision(kind: &str) -> SmtpDecision {
         refusal_code: None,
         refusal_status: None,
         refusal_text: None,
+        domain: None,
     }
 }
 
@@ -171,6 +176,7 @@ fn decision(d: Decision) -> SmtpDecision {
             refusal_text: refusal.map(|r| r.text),
             ..empty_decision("dataEnd")
         },
+        Decision::Etrn { domain } => SmtpDecision { domain: Some(domain), ..empty_decision("etrn") },
     }
 }
 
