@@ -63,7 +63,8 @@ pub(crate) struct Commit {
     n: u64,
     ready: Option<Ready>,
     envelope: Vec<u8>,
-    done: Done,
+    /// Taken when the commit resolves; still here on drop means it never did (see Drop).
+    done: Option<Done>,
     /// Files this commit created (and only those are removed on failure).
     owns_body: bool,
     owns_intd: bool,
@@ -75,7 +76,7 @@ impl Commit {
         let owns_body = matches!(ready, Ready::File(_));
         // SAFETY: getuid has no preconditions and cannot fail.
         let envelope = encode_todo(env, unsafe { libc::getuid() }, std::process::id());
-        Commit { q, n, ready: Some(ready), envelope, done, owns_body, owns_intd: false, linked: false }
+        Commit { q, n, ready: Some(ready), envelope, done: Some(done), owns_body, owns_intd: false, linked: false }
     }
 
     fn path(&self, f: Folder) -> PathBuf {
@@ -83,7 +84,21 @@ impl Commit {
     }
 
     /// Removes what this commit created and reports the failure.
-    fn fail(self, f: Failure) {
+    fn fail(mut self, f: Failure) {
+        self.cleanup();
+        if let Some(done) = self.done.take() {
+            done(Err(f));
+        }
+    }
+
+    /// Reports success: the message is durable in todo/.
+    fn succeed(mut self) {
+        if let Some(done) = self.done.take() {
+            done(Ok(self.n));
+        }
+    }
+
+    fn cleanup(&self) {
         if self.linked {
             remove_quiet(&self.path(Folder::Todo));
         }
@@ -93,7 +108,16 @@ impl Commit {
         if self.owns_body {
             remove_quiet(&self.path(Folder::Mess));
         }
-        (self.done)(Err(f));
+    }
+}
+
+impl Drop for Commit {
+    /// A commit dropped unresolved (a panic in a step) still answers, once, and leaves nothing.
+    fn drop(&mut self) {
+        if let Some(done) = self.done.take() {
+            self.cleanup();
+            done(Err(Failure::temp("3.0", "queue commit abandoned by an internal error")));
+        }
     }
 }
 
@@ -152,8 +176,7 @@ fn todo_stage(rx: &Receiver<Commit>) {
         for c in sync_groups(batch, Folder::Todo, link) {
             fault::point("committed");
             c.q.commits.fetch_add(1, Ordering::Relaxed);
-            let n = c.n;
-            (c.done)(Ok(n));
+            c.succeed();
         }
     }
 }

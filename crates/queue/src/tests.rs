@@ -187,6 +187,18 @@ fn async_commits_share_directory_fsyncs() {
 }
 
 #[test]
+fn a_commit_dropped_unresolved_still_answers_once() {
+    let d = Dir::new();
+    let q = open(&d);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let ready = crate::commit::Ready::Bytes(b"x".to_vec());
+    let c = crate::commit::Commit::new(q.inner.clone(), crate::id::next(), ready, &env("a@b", &["c@d"]), Box::new(move |r| tx.send(r).unwrap()));
+    drop(c);
+    assert_eq!(rx.recv().unwrap().unwrap_err().status, "4.3.0");
+    assert!(rx.try_recv().is_err(), "answered once");
+}
+
+#[test]
 fn preprocess_writes_info_and_channels_then_drops_todo() {
     let d = Dir::new();
     let q = open(&d);
