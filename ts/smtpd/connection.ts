@@ -8,6 +8,7 @@
 // does not read its replies (write buffer full) reading stops too, so a pipelining
 // client that never reads cannot grow the server's memory.
 //
+// ETRN is answered by ctx.etrn (etrn.ts); its flush runs in the background.
 // Failures: a policy function that throws -> 451 4.3.0 for that command; opening the
 // queue writer fails -> 451 4.3.0; commit fails -> 451 4.3.0, never 5xx and never a
 // false 250 (250 only after the commit promise resolved = durable). Read timeout and
@@ -17,6 +18,7 @@ import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import { SmtpSessionNative, type NativeSmtpSettings, type SmtpDecision, type SmtpReply, type SmtpStep } from '../native.js';
 import { assertNever, describe } from '../outcome.js';
+import type { EtrnRequest } from './etrn.js';
 import { decideAuth, decideMail, decideRcpt, type Policy } from './policy.js';
 import { receivedHeader } from './received.js';
 import type { ListenerKind, SmtpdLog } from './types.js';
@@ -32,6 +34,8 @@ export interface ConnectionContext {
   readonly authFailDelayMs: number;
   readonly sessionLimitMs: number;
   readonly onQueued?: (id: string) => void;
+  /** Answers ETRN (only asked when the session offers it). */
+  readonly etrn?: (request: EtrnRequest) => Promise<SmtpReply>;
   readonly onClose: () => void;
   readonly log?: SmtpdLog;
   readonly now: () => Date;
@@ -188,6 +192,10 @@ export class SmtpConnection {
         return this.#openBody(d.bdat);
       case 'dataEnd':
         return this.#endBody(d.refusal);
+      case 'etrn': {
+        const request = { domain: d.domain, ip: this.#ip, relayClient: this.#ctx.relayClient, user: this.#user };
+        return this.#ctx.etrn ? this.#ctx.etrn(request) : reply(502, '5.5.1', 'command not implemented');
+      }
       default:
         return assertNever(d);
     }

@@ -3,4 +3,5 @@
 
 export { startSmtpd } from './server.js';
 export { receivedHeader } from './received.js';
-export type { ListenAddress, ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdLog, SmtpdSettings, SmtpdTls } from './types.js';
+export type { EtrnDeps, EtrnFlushReport, EtrnTarget } from './etrn.js';
+export type { EtrnRoute, ListenAddress, ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdLog, SmtpdSettings, SmtpdTls } from './types.js';

@@ -4,6 +4,8 @@
 // listeners the TLS handshake runs on the admitted socket (30 s limit), so the deny list
 // and the per-IP limit apply before any TLS work.
 //
+// ETRN: one Etrn (etrn.ts) per server, so its one-flush-per-domain rule spans connections;
+// routes are read from the current rules at each request (SIGHUP applies at once).
 // Failures: a listen error (address in use, bad address) rejects startSmtpd after closing
 // what was opened; smtps without TLS settings throws; bad network lists throw (networks.ts).
 // Guarantee: close() stops accepting at once, lets messages in the middle of their body
@@ -13,6 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { NativeSmtpSettings } from '../native.js';
 import { SmtpConnection } from './connection.js';
+import { createEtrn, type Etrn, type EtrnRequest } from './etrn.js';
 import { networkList, type NetworkList } from './networks.js';
 import type { Policy } from './policy.js';
 import { loadTls } from './tls.js';
@@ -32,6 +35,7 @@ interface Admission extends Rules {
   readonly deps: SmtpdDeps;
   readonly secureContext?: SecureContext;
   readonly conns: Set<SmtpConnection>;
+  readonly etrn?: Etrn;
   readonly perIp: Map<string, number>;
   draining: boolean;
 }
@@ -45,6 +49,7 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
     deps,
     secureContext,
     conns: new Set(),
+    ...(deps.etrn ? { etrn: createEtrn(deps.etrn, deps.log) } : {}),
     perIp: new Map(),
     draining: false,
   };
@@ -118,6 +123,7 @@ function nativeSettings(a: Admission, kind: ListenerKind): NativeSmtpSettings {
     auth: a.deps.checkPassword !== undefined,
     authWithoutTls: s.authWithoutTls ?? false,
     chunking: s.chunking ?? true,
+    etrn: a.etrn !== undefined && (s.etrn?.length ?? 0) > 0,
   };
 }
 
@@ -158,6 +164,7 @@ function run(a: Admission, socket: Socket, kind: ListenerKind, ip: string, relea
     authFailDelayMs: a.settings.authFailDelayMs ?? 1_000,
     sessionLimitMs: a.settings.sessionLimitMs ?? 3_600_000,
     onQueued: a.deps.onQueued,
+    ...(a.etrn ? { etrn: (r: EtrnRequest) => a.etrn!.decide(r, a.settings.etrn ?? []) } : {}),
     onClose: () => release(conn),
     log: a.deps.log,
     now: a.deps.now ?? (() => new Date()),
@@ -178,4 +185,6 @@ async function shutdown(a: Admission, servers: Server[]): Promise<void> {
   while (a.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
   for (const c of a.conns) c.destroy();
   await closed;
+  // A flush cut short by the exit loses nothing: a message leaves the maildir only after the peer's 250.
+  if (a.etrn) await Promise.race([a.etrn.settle(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())).unref())]);
 }

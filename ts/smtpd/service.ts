@@ -7,7 +7,8 @@
 // Control files: me, smtplisten (127.0.0.1:2525), submissionlisten (127.0.0.1:2587),
 // smtpslisten, rcpthosts, morercpthosts, relayclients (127.0.0.1, ::1), denyclients,
 // badmailfrom, databytes, maxrcpt, maxconnections, maxconnectionsperip, timeoutsmtpd,
-// sessiontimeout, maxerrors, smtplinelimit, rcptcheck, authplaintext, tlscert, tlskey.
+// sessiontimeout, maxerrors, smtplinelimit, rcptcheck, authplaintext, tlscert, tlskey,
+// etrnroutes (ETRN: the passive queues of ts/flush, sent with flushDomain; etrn.ts).
 // Failures: a certificate that cannot be read or made, or a listener that cannot bind
 // -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
 // Reload (SIGHUP): users/ and the recipient lookup are read per RCPT/AUTH; rcpthosts,
@@ -17,16 +18,24 @@
 // so each committed id is handed to ctx.enqueued, which wakes the scheduler at once.
 
 import { join } from 'node:path';
-import type { Config, Network } from '../config/index.js';
+import type { Config, Network, SmtpRoute } from '../config/index.js';
 import type { ServiceContext, ServiceStarter } from '../daemon/services.js';
+import { flushDomain, passiveQueue } from '../flush/index.js';
 import { checkRecipient } from '../local/dot-qmail-check.js';
 import { ok, temp } from '../outcome.js';
 import { routeTable } from '../route/index.js';
 import { verifyPassword } from '../users/passwd.js';
 import { startSmtpd } from './server.js';
-import type { SmtpdDeps, SmtpdSettings } from './types.js';
+import type { EtrnRoute, SmtpdDeps, SmtpdSettings } from './types.js';
 
 const cidr = (n: Network): string => `${n.address}/${n.prefix}`;
+
+/** etrnroutes reuses smtproutes' grammar: an empty relay means the asking client. */
+const etrnRoute = (r: SmtpRoute): EtrnRoute => ({
+  domain: r.domain,
+  ...(r.relay !== '' ? { host: r.relay.replace(/^\[(.*)\]$/, '$1') } : {}),
+  port: r.port ?? 25,
+});
 
 /** The SMTP settings that control/ gives. */
 export function smtpdSettings(c: Config): SmtpdSettings {
@@ -49,6 +58,7 @@ export function smtpdSettings(c: Config): SmtpdSettings {
     maxTextLine: c.smtplinelimit,
     authWithoutTls: c.authplaintext,
     tls: { certFile: c.tlscert, keyFile: c.tlskey },
+    etrn: c.etrnroutes.map(etrnRoute),
   };
 }
 
@@ -65,6 +75,10 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
     ...(c.rcptcheck ? { validateRecipient } : {}),
     checkPassword: (user, password) => verifyPassword(ctx.home, user, password),
     onQueued: ctx.enqueued,
+    etrn: {
+      passive: (domain) => passiveQueue(ctx.home, domain),
+      flush: (domain, target) => flushDomain(ctx.home, domain, target, { log: ctx.log }),
+    },
     log: ctx.log,
   };
 }

@@ -3,6 +3,7 @@
 
 import type { Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
+import type { EtrnDeps } from './etrn.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -13,6 +14,14 @@ export interface SmtpdTls {
   /** PEM files; when both are missing, a self-signed pair is generated there (logged). */
   readonly certFile: string;
   readonly keyFile: string;
+}
+
+/** A passive domain ETRN may start (control/etrnroutes) and where its mail goes. */
+export interface EtrnRoute {
+  readonly domain: string;
+  /** Absent: the client that said ETRN (RFC 1985). */
+  readonly host?: string;
+  readonly port: number;
 }
 
 export interface SmtpdSettings {
@@ -56,6 +65,8 @@ export interface SmtpdSettings {
   readonly chunking?: boolean;
   /** Time given to sessions in the middle of a message at shutdown (default 10,000 ms). */
   readonly shutdownGraceMs?: number;
+  /** control/etrnroutes: ETRN is offered when this is non-empty and deps.etrn is given. */
+  readonly etrn?: readonly EtrnRoute[];
 }
 
 export interface SmtpdLog {
@@ -73,6 +84,8 @@ export interface SmtpdDeps {
   readonly checkPassword?: (user: string, password: string) => Promise<boolean>;
   /** Called with each committed message id (wakes the scheduler). */
   readonly onQueued?: (id: string) => void;
+  /** The passive queues ETRN starts (ts/flush); absent: ETRN not offered. */
+  readonly etrn?: EtrnDeps;
   readonly log?: SmtpdLog;
   readonly now?: () => Date;
 }

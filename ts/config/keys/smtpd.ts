@@ -2,7 +2,7 @@
 // left to tcpserver/tcprules). See key.ts for the KeySpec contract.
 
 import { flagKey, intKey, lineKey, listKey, lowercase, type DefaultContext } from '../key.js';
-import { listenAddress, network, type Network } from '../values.js';
+import { listenAddress, network, smtpRoute, type Network } from '../values.js';
 
 /** locals plus each virtualdomains domain or .suffix (not exceptions, not the catch-all). */
 function deliveredDomains(ctx: DefaultContext): readonly string[] {
@@ -45,4 +45,6 @@ export const smtpdKeys = {
   smtplinelimit: intKey('maximum text line length in DATA, in bytes including CR LF', 1000),
   rcptcheck: flagKey('1 = refuse unknown local recipients at RCPT (550 5.1.1); 0 = qmail\'s accept-all', true),
   authplaintext: flagKey('1 = offer AUTH without TLS (loopback tests); 0 = AUTH only after TLS', false),
+  etrnroutes: listKey('passive (dial-up) domains a relay or AUTH client may start with ETRN, domain:[host][:port]; '
+    + 'no host = the asking client\'s IP (RFC 1985), port 25 by default', 'none (ETRN not offered)', () => [], smtpRoute),
 };
