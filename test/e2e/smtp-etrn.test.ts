@@ -11,7 +11,7 @@ import { openConfig } from '../../ts/config/index.js';
 import { ensureHome } from '../../ts/home/index.js';
 import { createMta } from '../../ts/index.js';
 import { openQueue } from '../../ts/queue/index.js';
-import { smtpService } from '../../ts/smtpd/service.js';
+import { smtpdSettings, smtpService } from '../../ts/smtpd/service.js';
 import { loadAssign } from '../../ts/users/assign.js';
 import { addUser, setPassword } from '../../ts/users/manage.js';
 import { tempDir } from '../helpers/home.js';
@@ -141,4 +141,22 @@ test('without control/etrnroutes ETRN is neither advertised nor accepted (502)',
   const say = await client(t, s.smtp);
   t.notRegex(await say('EHLO c'), /ETRN/);
   t.is(await say('ETRN dialup.example'), '502 5.5.1 command not implemented');
+});
+
+test('a malformed control/etrnroutes line is a clear configuration error', async (t) => {
+  const home = join(tempDir(t), 'home');
+  t.is((await ensureHome(home)).kind, 'ok');
+  for (const bad of ['dialup.example\n', 'dialup.example:host:port\n']) {
+    const c = await openConfig(home, { etrnroutes: bad });
+    t.is(c.kind, 'temp');
+    if (c.kind !== 'ok') t.regex(c.text, /etrnroutes.*line 1/);
+  }
+  const c = await openConfig(home, { etrnroutes: 'dialup.example:\nother.example:[::1]:2525\n' });
+  if (c.kind !== 'ok') return t.fail(c.text);
+  t.deepEqual(c.value.current().etrnroutes, [
+    { domain: 'dialup.example', relay: '', port: undefined }, { domain: 'other.example', relay: '[::1]', port: 2525 },
+  ]);
+  t.deepEqual(smtpdSettings(c.value.current()).etrn, [
+    { domain: 'dialup.example', port: 25 }, { domain: 'other.example', host: '::1', port: 2525 },
+  ], 'no host: the asking client; brackets removed; port 25 by default');
 });
