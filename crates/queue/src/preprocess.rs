@@ -4,7 +4,8 @@
 //!   1. remove any info, local, remote, bounce left by an interrupted earlier attempt
 //!   2. create info (F<sender>), set its mtime to the commit time (the birth), fsync
 //!   3. create local and remote lists (T records) for the channels that have recipients, fsync
-//!   4. fsync the info/local/remote subdirectories (group)
+//!   4. fsync the subdirectories whose entries changed in 1-3 (group): info always,
+//!      local/remote only for a channel with recipients or a leftover removed
 //!   5. unlink todo (the end of preprocessing), then intd; fsync todo/<b> (group)
 //!
 //! Departures from qmail: the birth time is the commit time rather than the time of
@@ -41,15 +42,23 @@ impl Queue {
         }
         let entry = self.read_todo(n)?;
         let io = |what: &'static str| move |e: io::Error| Failure::from_io(&e, what);
+        // Folders whose entries changed: only those need a directory fsync (a message
+        // without remote recipients never touches remote/).
+        let mut touched = vec![Folder::Info];
         for f in [Folder::Info, Folder::Local, Folder::Remote, Folder::Bounce] {
-            unlink_quiet(&self.inner.layout.file(f, n)).map_err(io("removing an earlier preprocessing"))?;
+            if unlink_quiet(&self.inner.layout.file(f, n)).map_err(io("removing an earlier preprocessing"))? && !touched.contains(&f) {
+                touched.push(f);
+            }
         }
         self.write_meta(Folder::Info, n, &encode_info(&entry.envelope.sender), Some(entry.birth))?;
         fault::point("info_written");
-        self.write_channel(Folder::Local, n, local)?;
-        self.write_channel(Folder::Remote, n, remote)?;
+        for (f, rcpts) in [(Folder::Local, local), (Folder::Remote, remote)] {
+            if self.write_channel(f, n, rcpts)? && !touched.contains(&f) {
+                touched.push(f);
+            }
+        }
         let b = bucket(n);
-        for f in [Folder::Info, Folder::Local, Folder::Remote] {
+        for f in touched {
             self.inner.syncs.sync(f, b).map_err(io("syncing preprocessed files"))?;
         }
         fault::point("before_todo_unlink");
@@ -69,11 +78,12 @@ impl Queue {
         local.iter().chain(remote).try_for_each(|a| check_recipient(a, MAX_ROUTED_ADDRESS))
     }
 
-    fn write_channel(&self, f: Folder, n: u64, rcpts: &[Vec<u8>]) -> Result<()> {
+    /// Writes the channel list when it has recipients; true when a file was created.
+    fn write_channel(&self, f: Folder, n: u64, rcpts: &[Vec<u8>]) -> Result<bool> {
         if rcpts.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
-        self.write_meta(f, n, &encode_channel(rcpts), None)
+        self.write_meta(f, n, &encode_channel(rcpts), None).map(|()| true)
     }
 
     /// Creates folder/<n> with `bytes`, optionally sets its mtime, fsyncs it.

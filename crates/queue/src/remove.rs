@@ -1,9 +1,12 @@
 //! Finishing a message (qmail §2.6) and its bounce paragraphs (§7.2).
 //!
-//! `remove`: unlink todo, intd, local, remote, bounce, info; fsync those subdirectories
-//! (group); only then unlink mess, which frees the id. A crash part-way leaves either a
-//! message that is still whole enough to finish again (info present) or a lone body
-//! that recovery removes as garbage: never info without its body.
+//! `remove`: unlink todo, intd, local, remote, bounce, then info; fsync the todo and info
+//! subdirectories when an entry left them (group); only then unlink mess, which frees the
+//! id. A crash part-way leaves either a message that is still whole enough to finish
+//! again (info or todo present) or a lone body that recovery removes as garbage: never
+//! info or todo without its body. local/remote/bounce unlinks are not fsync'd: one that
+//! is lost leaves a file with no body, todo or info, garbage for recovery (and a
+//! preprocessing of a later message with the same id removes it first).
 //!
 //! `append_bounce`: appends the caller's paragraph (already in qmail's form: `<addr>:`,
 //! the report, an empty line) to bounce/<id> and fsyncs it; unlike qmail, the bounce
@@ -31,7 +34,8 @@ impl Queue {
         let io = |e: io::Error| Failure::from_io(&e, &format!("removing message {n}"));
         let b = bucket(n);
         for f in BEFORE_BODY {
-            if unlink_quiet(&self.inner.layout.file(f, n)).map_err(io)? && f != Folder::Intd {
+            let gone = unlink_quiet(&self.inner.layout.file(f, n)).map_err(io)?;
+            if gone && matches!(f, Folder::Todo | Folder::Info) {
                 self.inner.syncs.sync(f, b).map_err(io)?;
             }
         }
