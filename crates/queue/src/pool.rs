@@ -13,8 +13,9 @@
 //! can starve itself.
 //!
 //! All spend their time blocked in fsync; the disk serves many flushes at once (this VM:
-//! about 2,500 fsync'd creates/s on one thread, 7,000/s on eight), so the leaf pool is as
-//! wide as the usual number of adds in flight.
+//! about 2,500 fsync'd creates/s on one thread, 7,000/s on eight, little more beyond), so
+//! the pools are sized from the machine: wider than the cores (the threads mostly wait),
+//! but not so wide that a small machine spends its time switching between them.
 //!
 //! Guarantee: a submitted job runs exactly once. A job that panics takes its thread
 //! with it; the pool starts a replacement.
@@ -23,12 +24,21 @@ use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 
-/// Threads of the operations pool.
-pub const THREADS: usize = 16;
-/// Threads of the leaf pool (commit steps).
-pub const LEAF_THREADS: usize = 64;
+/// Threads of the operations pool: 4 per core, 8 to 16.
+pub fn threads() -> usize {
+    per_core(4, 8, 16)
+}
+/// Threads of the leaf pool (commit steps): 4 per core, 8 to 32.
+fn leaf_threads() -> usize {
+    per_core(4, 8, 32)
+}
 /// Threads for the subdirectory groups of a commit stage.
 pub const GROUP_THREADS: usize = 8;
+
+fn per_core(each: usize, min: usize, max: usize) -> usize {
+    let cores = thread::available_parallelism().map_or(2, |n| n.get());
+    (cores * each).clamp(min, max)
+}
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -38,12 +48,12 @@ static GROUPS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
 
 /// Runs a whole queue operation on a queue thread.
 pub fn submit(job: impl FnOnce() + Send + 'static) {
-    send(OPS.get_or_init(|| start("qmta-queue", THREADS)), Box::new(job));
+    send(OPS.get_or_init(|| start("qmta-queue", threads())), Box::new(job));
 }
 
 /// Runs one step of a commit batch; the job must not wait for other jobs.
 pub fn leaf(job: impl FnOnce() + Send + 'static) {
-    send(LEAF.get_or_init(|| start("qmta-fsync", LEAF_THREADS)), Box::new(job));
+    send(LEAF.get_or_init(|| start("qmta-fsync", leaf_threads())), Box::new(job));
 }
 
 fn send(pool: &Mutex<Sender<Job>>, job: Job) {
@@ -140,7 +150,7 @@ mod tests {
 
     #[test]
     fn a_panicking_job_does_not_shrink_the_pool() {
-        for _ in 0..THREADS + 2 {
+        for _ in 0..threads() + 2 {
             submit(|| panic!("job failure (expected in this test)"));
         }
         let (tx, rx) = mpsc::channel();
