@@ -2,15 +2,20 @@
 // bounce (if any failure paragraphs) is queued, then the message is removed.
 //
 // Interface: new Completer(ctx); check(id) after a job ends with no deferral or after
-// preprocessing found no recipients; busy = completions in progress.
+// preprocessing found no recipients; completeUnmarked(id, channel, index) after the last
+// delivery of a message whose done mark was skipped (results.ts): true when it removed the
+// message, false when the caller must write the mark after all; busy = completions in progress.
 // Failures: a channel list that cannot be read, a bounce that cannot be queued or a
 // removal that fails -> warning, retried after SYSFAIL_MS (the message stays queued;
 // a crash between queuing the bounce and removal sends the bounce twice, as qmail).
-// Guarantees: one completion at a time per message; never while a job of it runs.
+// Guarantees: one completion at a time per message; never while a job of it runs (other
+// than the caller's own, for completeUnmarked). Removing the message is the last
+// recipient's done mark: a crash before the removal is durable delivers it again (a
+// duplicate, never a loss).
 
 import { describe, isFailure } from '../outcome.js';
 import type { SendEvents } from '../log/index.js';
-import type { MessageId, Queue } from '../queue/types.js';
+import type { Channel, MessageId, Queue } from '../queue/types.js';
 import { SYSFAIL_MS } from './intake.js';
 import type { BounceSink, Clock, SendListener } from './types.js';
 
@@ -20,8 +25,8 @@ export interface CompleterContext {
   readonly clock: Clock;
   readonly bounce: BounceSink;
   readonly listener: SendListener;
-  /** True while a job of the message runs (it will call check when it ends). */
-  readonly busy: (id: MessageId) => boolean;
+  /** True while a job of the message runs (it will call check when it ends), other than `except`'s. */
+  readonly busy: (id: MessageId, except?: Channel) => boolean;
   /** Notifies the scheduler of a newly queued bounce. */
   readonly enqueued: (id: MessageId) => void;
   /** Called after each completion attempt (idle detection). */
@@ -58,14 +63,35 @@ export class Completer {
     }
   }
 
-  private allDone(id: MessageId): boolean {
+  /**
+   * Completes the message at once when the caller's unmarked recipient is its last one and
+   * there is no bounce to send; false (nothing written) otherwise or when the removal failed.
+   */
+  async completeUnmarked(id: MessageId, channel: Channel, index: number): Promise<boolean> {
+    if (this.completing.has(id) || this.ctx.busy(id, channel) || !this.allDone(id, { channel, index })) return false;
+    const paragraphs = this.ctx.queue.readBounce(id);
+    if (isFailure(paragraphs) || paragraphs.value !== undefined) return false;
+    this.completing.add(id);
+    try {
+      return await this.complete(id);
+    } catch (err) {
+      this.trouble(id, 'completing', String(err));
+      return false;
+    } finally {
+      this.completing.delete(id);
+      this.ctx.progress?.();
+    }
+  }
+
+  /** Every recipient done on disk, `unmarked` (delivered, mark not written) counting as done. */
+  private allDone(id: MessageId, unmarked?: { channel: Channel; index: number }): boolean {
     for (const ch of ['local', 'remote'] as const) {
       const r = this.ctx.queue.recipients(id, ch);
       if (isFailure(r)) {
         this.ctx.ev.warning(`unable to read ${ch} recipients of ${id}`, { id, reason: describe(r) });
         return false;
       }
-      if (r.value.some((x) => !x.done)) return false;
+      if (r.value.some((x) => !x.done && !(ch === unmarked?.channel && x.index === unmarked.index))) return false;
     }
     return true;
   }

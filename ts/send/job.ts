@@ -36,6 +36,10 @@ export interface Job {
   outstanding: number;
   /** Some recipient stays not-done: reschedule at `next`. */
   deferred: boolean;
+  /** Delivered by the job's last delivery, its done mark not written yet (results.ts). */
+  unmarked?: Recipient;
+  /** The message was removed when the job ended: nothing left to complete. */
+  removed?: boolean;
 }
 
 /** Reads one channel of a message and plans its deliveries. */

@@ -1,7 +1,10 @@
 // Recording one recipient's delivery result (qmail-send's del_dochan, qmail.md §2.5, §7.1).
 //
 // Interface: recordResult(ctx, job, recipient, outcome, d) after a delivery finishes.
-// - ok: markDone (checkpoint), log "success";
+// - ok: markDone (checkpoint), log "success"; but the job's last delivery leaves its mark
+//   unwritten (job.unmarked) when nothing else of the job remains: finishUnmarked then
+//   removes the message if that recipient was its last (the removal is the mark), or
+//   writes the mark after all;
 // - perm, or temp on a dying job (then with qmail's extra line): appendBounce, then
 //   markDone, log "failure";
 // - temp: nothing written, log "deferral", the job is rescheduled.
@@ -14,6 +17,7 @@ import type { Recipient } from '../queue/types.js';
 import { failureParagraph } from '../bounce/paragraph.js';
 import type { SendEvents } from '../log/index.js';
 import type { Queue } from '../queue/types.js';
+import type { Completer } from './complete.js';
 import type { Job } from './job.js';
 import { DYING_LINE } from './retry.js';
 import type { DeliveryEvent, Router, SendListener } from './types.js';
@@ -31,7 +35,8 @@ export async function recordResult(
 ): Promise<void> {
   const event = (report: string): DeliveryEvent => ({ id: job.id, channel: job.channel, recipient: r.address, report });
   if (outcome.kind === 'ok') {
-    await mark(ctx, job, r);
+    if (lastOfJob(job)) job.unmarked = r;
+    else await markDone(ctx, job, r);
     ctx.ev.delivery(d, 'success', outcome.value);
     ctx.listener.delivered?.(event(outcome.value));
     return;
@@ -51,12 +56,26 @@ export async function recordResult(
     ctx.ev.alert('unable to append to bounce message; will retry', { id: job.id, reason: describe(appended) });
     return;
   }
-  await mark(ctx, job, r);
+  await markDone(ctx, job, r);
   ctx.ev.delivery(d, 'failure', text);
   ctx.listener.failed?.(event(text));
 }
 
-async function mark(ctx: ResultContext, job: Job, r: Recipient): Promise<void> {
+/** This delivery is the job's only one left and nothing of the job was deferred or left unmarked. */
+function lastOfJob(job: Job): boolean {
+  return job.outstanding === 1 && job.pending.length === 0 && !job.deferred && job.unmarked === undefined;
+}
+
+/** Writes the checkpoint of the job's unmarked recipient, unless the completer can remove the message instead. */
+export async function finishUnmarked(ctx: ResultContext, completer: Completer, job: Job): Promise<void> {
+  const r = job.unmarked;
+  if (r === undefined) return;
+  job.unmarked = undefined;
+  if (!job.deferred && await completer.completeUnmarked(job.id, job.channel, r.index)) job.removed = true;
+  else await markDone(ctx, job, r);
+}
+
+async function markDone(ctx: ResultContext, job: Job, r: Recipient): Promise<void> {
   const marked = await ctx.queue.markDone(job.id, job.channel, r.index);
   if (isFailure(marked)) {
     job.deferred = true;

@@ -21,7 +21,7 @@ import { DueHeap } from './due-heap.js';
 import { Intake, SYSFAIL_MS } from './intake.js';
 import { openJob, type Delivery, type Job } from './job.js';
 import { deferRemote, type RemoteDelivery } from './remote.js';
-import { recordResult, type ResultContext } from './results.js';
+import { finishUnmarked, recordResult, type ResultContext } from './results.js';
 import { scanQueue } from './scan.js';
 import {
   defaultSendSettings, systemClock,
@@ -81,7 +81,7 @@ export class Scheduler {
       (id, l, r) => this.ready(id, l, r));
     this.completer = new Completer({
       queue: deps.queue, ev: this.ev, clock: this.clock, bounce: deps.bounce, listener: deps.listener ?? {},
-      busy: (id) => this.activeJobs.has(key(id, 'local')) || this.activeJobs.has(key(id, 'remote')),
+      busy: (id, except) => (['local', 'remote'] as const).some((ch) => ch !== except && this.activeJobs.has(key(id, ch))),
       enqueued: (id) => this.enqueued(id),
       progress: () => this.checkIdle(),
     });
@@ -238,6 +238,7 @@ export class Scheduler {
     void this.runDelivery(job, d)
       .then((outcomes) => Promise.all(d.recipients.map((r, i) =>
         recordResult(this.ctx, job, r, outcomes[i]!, numbers[i]!))))
+      .then(() => finishUnmarked(this.ctx, this.completer, job))
       .catch((err) => { job.deferred = true; this.ev.alert(`delivery bookkeeping failed: ${String(err)}`, { id: job.id }); })
       .finally(() => {
         st.running--;
@@ -270,6 +271,7 @@ export class Scheduler {
 
   private finishJob(job: Job): void {
     this.activeJobs.delete(key(job.id, job.channel));
+    if (job.removed) return;
     if (!job.deferred) return void this.completer.check(job.id);
     const persisted = this.queue.setNextAttempt(job.id, job.channel, job.next);
     if (isFailure(persisted)) this.ev.warning(`unable to persist retry time of ${job.id}`, { reason: describe(persisted) });
