@@ -20,8 +20,9 @@
 //! Guarantee: a submitted job runs exactly once. A job that panics takes its thread
 //! with it; the pool starts a replacement.
 
-use std::sync::mpsc::{channel, Receiver, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::VecDeque;
+use std::sync::mpsc::channel;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::thread;
 
 /// Threads of the operations pool: 4 per core, 8 to 16.
@@ -42,9 +43,17 @@ fn per_core(each: usize, min: usize, max: usize) -> usize {
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
-static OPS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
-static LEAF: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
-static GROUPS: OnceLock<Mutex<Sender<Job>>> = OnceLock::new();
+/// A pool's job list: a submit wakes exactly one idle thread (a channel behind a mutex
+/// woke two: the receiver, then the next thread waiting for the mutex).
+struct Pool {
+    name: &'static str,
+    jobs: Mutex<VecDeque<Job>>,
+    ready: Condvar,
+}
+
+static OPS: OnceLock<Arc<Pool>> = OnceLock::new();
+static LEAF: OnceLock<Arc<Pool>> = OnceLock::new();
+static GROUPS: OnceLock<Arc<Pool>> = OnceLock::new();
 
 /// Runs a whole queue operation on a queue thread.
 pub fn submit(job: impl FnOnce() + Send + 'static) {
@@ -56,42 +65,42 @@ pub fn leaf(job: impl FnOnce() + Send + 'static) {
     send(LEAF.get_or_init(|| start("qmta-fsync", leaf_threads())), Box::new(job));
 }
 
-fn send(pool: &Mutex<Sender<Job>>, job: Job) {
-    let sender = pool.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    if let Err(back) = sender.send(job) {
-        // Unreachable while the process lives (the receiver is never dropped); run it here
-        // rather than lose it.
-        (back.0)();
-    }
+fn send(pool: &Pool, job: Job) {
+    pool.jobs.lock().unwrap_or_else(|p| p.into_inner()).push_back(job);
+    pool.ready.notify_one();
 }
 
-fn start(name: &'static str, threads: usize) -> Mutex<Sender<Job>> {
-    let (tx, rx) = channel::<Job>();
-    let rx = Arc::new(Mutex::new(rx));
-    (0..threads).for_each(|i| spawn_worker(name, i, rx.clone()));
-    Mutex::new(tx)
+fn start(name: &'static str, threads: usize) -> Arc<Pool> {
+    let pool = Arc::new(Pool { name, jobs: Mutex::default(), ready: Condvar::new() });
+    (0..threads).for_each(|i| spawn_worker(i, pool.clone()));
+    pool
 }
 
-fn spawn_worker(name: &'static str, i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
-    let _ = thread::Builder::new().name(format!("{name}-{i}")).stack_size(256 * 1024).spawn(move || work(name, i, rx));
+fn spawn_worker(i: usize, pool: Arc<Pool>) {
+    let _ = thread::Builder::new().name(format!("{}-{i}", pool.name)).stack_size(256 * 1024).spawn(move || work(i, pool));
 }
 
-fn work(name: &'static str, i: usize, rx: Arc<Mutex<Receiver<Job>>>) {
-    struct Respawn(&'static str, usize, Arc<Mutex<Receiver<Job>>>);
+fn work(i: usize, pool: Arc<Pool>) {
+    struct Respawn(usize, Arc<Pool>);
     impl Drop for Respawn {
         fn drop(&mut self) {
             if thread::panicking() {
-                spawn_worker(self.0, self.1, self.2.clone());
+                spawn_worker(self.0, self.1.clone());
             }
         }
     }
-    let guard = Respawn(name, i, rx);
+    let guard = Respawn(i, pool);
     loop {
-        let job = guard.2.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        match job {
-            Ok(job) => job(),
-            Err(_) => return,
-        }
+        let job = {
+            let mut jobs = guard.1.jobs.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                match jobs.pop_front() {
+                    Some(job) => break job,
+                    None => jobs = guard.1.ready.wait(jobs).unwrap_or_else(|p| p.into_inner()),
+                }
+            }
+        };
+        job();
     }
 }
 
