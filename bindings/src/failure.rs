@@ -27,5 +27,5 @@ pub fn to_napi(f: Failure) -> napi::Error<Code> {
     napi::Error::new(code, format!("{} {}", f.status, f.text))
 }
 
-/// Result type for exported functions.
-pub type NapiResult<T> = std::result::Result<T, napi::Error<Code>>;
+// No `type NapiResult<T>` alias here: napi-derive recognises a fallible export only when
+// its return type is spelled `Result<T, napi::Error<Code>>` at the export itself.
