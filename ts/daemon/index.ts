@@ -59,6 +59,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return abort(opts.home, log, services);
   }
   state.services = services.value;
+  // One human line on stderr, so `npm start` shows it is up and where to look.
+  process.stderr.write(`qmta: running on ${opts.home} (pid ${process.pid}); log: ${join(opts.home, 'log', 'qmta.log')}\n`);
   return new Promise<number>(() => {});
 }
 
