@@ -29,12 +29,16 @@ import { tokenize, unparse, unquote, type Token } from './token822.js';
 /** -a args only, -h header only, -H both, -A (default) args if any else header. */
 export type RecipientStrategy = 'default' | 'args' | 'header' | 'both';
 
-export interface FixupInput {
-  readonly fields: readonly string[];
+/** What the caller asked for: the command line's recipients, strategy and -f. */
+export interface FixupRequest {
   readonly args: readonly string[];
   readonly strategy: RecipientStrategy;
   /** The -f argument as given. */
   readonly sender?: string;
+}
+
+/** Who injects, and when: shared by every message of one injector. */
+export interface FixupSetting {
   readonly identity: Identity;
   readonly controls: InjectControls;
   /** QMAILMFTFILE's mailing-list addresses. */
@@ -43,6 +47,10 @@ export interface FixupInput {
   readonly pid: number;
   /** Uniqueness part of the Message-ID: the pid, or "<pid>.<n>" in a long-running process. */
   readonly idTag: string;
+}
+
+export interface FixupInput extends FixupRequest, FixupSetting {
+  readonly fields: readonly string[];
   /** -n: start the header with "Return-Path: <sender>". */
   readonly printReturnPath?: boolean;
 }

@@ -12,25 +12,14 @@
 import type { Readable, Writable } from 'node:stream';
 import { ok, perm, temp, type Failure, type Outcome } from '../outcome.js';
 import type { MessageId, MessageWriter, Queue } from '../queue/types.js';
-import { fixupHeader, type FixupInput, type FixupResult, type RecipientStrategy } from './fixup.js';
-import type { Identity, InjectControls } from './identity.js';
+import { fixupHeader, type FixupInput, type FixupRequest, type FixupResult, type FixupSetting } from './fixup.js';
 import { bodyChunks, readHeaderSection, type HeaderSection } from './split.js';
 
 /** What the command line asks for (qmail-inject's options and arguments). */
-export interface InjectRequest {
-  readonly args: readonly string[];
-  readonly strategy: RecipientStrategy;
-  readonly sender?: string;
-}
+export type InjectRequest = FixupRequest;
 
 /** Who injects, with which settings. */
-export interface InjectContext {
-  readonly identity: Identity;
-  readonly controls: InjectControls;
-  readonly mft?: readonly string[];
-  readonly nowMs: number;
-  readonly pid: number;
-  readonly idTag: string;
+export interface InjectContext extends FixupSetting {
   /** Bound on the header section held in memory. */
   readonly maxHeaderBytes: number;
   /** Runs the fixup; a worker pool in a long-running process, fixupHeader inline otherwise. */
