@@ -202,10 +202,10 @@ fn is_domain(d: &[u8], utf8: bool) -> bool {
         return false;
     }
     if d[0] == b'[' {
-        let inner = &d[1..d.len() - 1];
+        // Check the length before slicing: "[" alone must be refused, not panic (found by the fuzzer).
         return d.len() > 2
             && d[d.len() - 1] == b']'
-            && inner.iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b':');
+            && d[1..d.len() - 1].iter().all(|&b| b.is_ascii_alphanumeric() || b == b'.' || b == b':');
     }
     let name = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (utf8 && b >= 0x80);
     d.split(|&b| b == b'.').all(|label| !label.is_empty() && label.iter().all(|&b| name(b)))
@@ -222,6 +222,16 @@ mod tests {
         assert_eq!(parse_mail(b"FROM:a@b.c SIZE=5").unwrap().1.size, Some(5));
         assert_eq!(parse_mail(b"FROM:<@r1,@r2:a@b.c>").unwrap().0, "a@b.c");
         assert_eq!(parse_mail(b"FROM:<\"x y\"@b.c> BODY=8bitmime").unwrap(), ("x y@b.c".into(), MailParams { body: Some("8BITMIME".into()), ..Default::default() }));
+    }
+
+    #[test]
+    fn a_lone_bracket_domain_is_refused_not_a_panic() {
+        // The fuzzer's crash input: MAIL FROM:<a@[> sliced d[1..0].
+        assert!(parse_mail(b"FROM:<a@[>").is_err());
+        assert!(parse_mail(b"FROM:<a@[]>").is_err());
+        assert!(!is_domain(b"[", false));
+        assert!(!is_domain(b"[]", false));
+        assert!(is_domain(b"[127.0.0.1]", false));
     }
 
     #[test]
