@@ -111,7 +111,8 @@ export class SmtpConnection {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
-    const step = this.#session.feed(chunk);
+    const step = this.#engine(() => this.#session.feed(chunk));
+    if (!step) return;
     if (!step.decision) return this.#finish([step.replies], step);
     this.#busy = true;
     this.#socket.pause();
@@ -124,12 +125,28 @@ export class SmtpConnection {
     while (step.decision && !this.#closed) {
       const answer = await this.#decideSafely(step.decision);
       if (this.#closed) return;
-      step = this.#session.answer(answer);
+      const next = this.#engine(() => this.#session.answer(answer));
+      if (!next) return;
+      step = next;
       out.push(step.replies);
     }
     this.#busy = false;
     this.#finish(out, step);
     if (!step.close && !step.starttls) this.#resumeReading();
+  }
+
+  /**
+   * Runs a call into the native session. A throw there is a bug in the core (a panic turns
+   * into a JS error): it ends this connection with 421 and a log line, never the process.
+   */
+  #engine(call: () => SmtpStep): SmtpStep | undefined {
+    try {
+      return call();
+    } catch (err) {
+      this.#ctx.log?.error({ ip: this.#ip, err: (err as Error).message }, 'smtp engine error');
+      this.#abandon('421 4.3.0 local error, closing\r\n');
+      return undefined;
+    }
   }
 
   #resumeReading(): void {
