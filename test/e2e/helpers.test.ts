@@ -4,13 +4,14 @@
 // the helpers as `|qmta ...` lines of .qmail files under a running qmta.
 
 import test from 'ava';
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { ExecutionContext } from 'ava';
 import { tempDir } from '../helpers/home.js';
+import { recordingRemote } from '../helpers/remote.js';
 import { ok, temp, type Outcome } from '../../ts/outcome.js';
-import { createMta, type RemoteRequest } from '../../ts/index.js';
+import { createMta } from '../../ts/index.js';
 import type { Envelope, MessageWriter, Queue } from '../../ts/queue/types.js';
 import { runBouncesaying, runExcept } from '../../ts/helpers/bouncesaying.js';
 import { runCondredirect } from '../../ts/helpers/condredirect.js';
@@ -157,13 +158,7 @@ test('through a running qmta: |qmta bouncesaying bounces, |qmta condredirect red
   mkdirSync(join(home, 'control'), { recursive: true });
   writeFileSync(join(home, 'control', 'me'), 'h.example\n');
   writeFileSync(join(home, 'control', 'locals'), 'h.example\n');
-  const got: Array<{ sender: string; recipients: readonly string[]; body: string }> = [];
-  const remote = {
-    async deliver(req: RemoteRequest) {
-      got.push({ sender: req.sender, recipients: req.recipients, body: readFileSync(req.bodyPath, 'utf8') });
-      return req.recipients.map((address) => ({ address, outcome: ok('250 ok') }));
-    },
-  };
+  const { remote, sent: got } = recordingRemote();
   const mta = await createMta({ home, log: false, remote });
   t.teardown(() => mta.stop(2000));
   const qmta = `'${process.execPath}' '${MAIN}' --home '${home}'`;

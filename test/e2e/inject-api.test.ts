@@ -2,23 +2,17 @@
 // by the running engine, which the commit wakes at once.
 
 import test from 'ava';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/home.js';
-import { createMta, type RemoteRequest } from '../../ts/index.js';
-import { ok } from '../../ts/outcome.js';
+import { recordingRemote } from '../helpers/remote.js';
+import { createMta } from '../../ts/index.js';
 
 test('Mta.send fixes the header, completes addresses, drops Bcc and delivers', async (t) => {
   const home = tempDir(t);
   mkdirSync(join(home, 'control'), { recursive: true });
   writeFileSync(join(home, 'control', 'me'), 'app.example.org\n');
-  const got: Array<{ sender: string; recipients: readonly string[]; body: string }> = [];
-  const remote = {
-    async deliver(req: RemoteRequest) {
-      got.push({ sender: req.sender, recipients: req.recipients, body: readFileSync(req.bodyPath, 'utf8') });
-      return req.recipients.map((address) => ({ address, outcome: ok('250 ok') }));
-    },
-  };
+  const { remote, sent: got } = recordingRemote();
   const mta = await createMta({ home, log: false, remote });
   t.teardown(() => mta.stop(2000));
   await mta.start();

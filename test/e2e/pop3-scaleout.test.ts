@@ -7,10 +7,10 @@
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/home.js';
+import { freePort } from '../helpers/net.js';
 import { deliverMaildir } from '../../ts/native.js';
 import { startPop3d } from '../../ts/pop3d/index.js';
 import { pop3DepsFromHome } from '../../ts/pop3d/home-deps.js';
@@ -111,14 +111,6 @@ test('two pop3d over one store while maildir writers deliver: nothing lost or du
   await Promise.all([writer('w1'), writer('w2'), reader(ports, tally, () => writing === 0, 0), reader(ports, tally, () => writing === 0, 1)]);
   check(t, tally, expected);
 });
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
-  const port = (s.address() as { port: number }).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 function run(args: string[], input?: string): Promise<number | null> {
   return new Promise((resolve, reject) => {

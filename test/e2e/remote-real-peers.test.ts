@@ -8,24 +8,15 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { needPostfix } from '../../bench/peer-install.js';
 import { createRemoteDelivery } from '../../ts/remote/index.js';
 import { tempDir } from '../helpers/home.js';
+import { freePort } from '../helpers/net.js';
 import { request, testSettings } from './remote-peers.js';
 import { startTestServer } from './smtp-harness.js';
 
 const BODY = 'Subject: real peer\n\nfirst line\n.leading dot\n..two dots\nlast\n';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor(check: () => boolean, ms = 10_000): Promise<boolean> {
   const deadline = Date.now() + ms;

@@ -3,7 +3,6 @@
 
 import test from 'ava';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { createEngine } from '../../ts/daemon/engine.js';
@@ -11,15 +10,7 @@ import { ensureHome } from '../../ts/home/index.js';
 import { smtpService } from '../../ts/smtpd/service.js';
 import { addUser } from '../../ts/users/manage.js';
 import { tempDir } from '../helpers/home.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../helpers/net.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

@@ -5,7 +5,6 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { openConfig } from '../../ts/config/index.js';
 import { ensureHome } from '../../ts/home/index.js';
@@ -15,19 +14,11 @@ import { smtpdSettings, smtpService } from '../../ts/smtpd/service.js';
 import { loadAssign } from '../../ts/users/assign.js';
 import { addUser, setPassword } from '../../ts/users/manage.js';
 import { tempDir } from '../helpers/home.js';
+import { freePort } from '../helpers/net.js';
 import { smtpPeer } from './remote-peers.js';
 import { RawClient } from './smtp-harness.js';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Site {
   readonly home: string;

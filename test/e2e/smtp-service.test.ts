@@ -4,7 +4,6 @@
 
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import { openConfig } from '../../ts/config/index.js';
@@ -13,16 +12,8 @@ import { smtpService } from '../../ts/smtpd/service.js';
 import { loadAssign } from '../../ts/users/assign.js';
 import { addUser, setPassword } from '../../ts/users/manage.js';
 import { tempDir } from '../helpers/home.js';
+import { freePort } from '../helpers/net.js';
 import { RawClient } from './smtp-harness.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 

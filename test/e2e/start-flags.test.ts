@@ -4,25 +4,17 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import nodemailer from 'nodemailer';
 import { listenerOverrides } from '../../ts/cli/start.js';
 import { tempDir } from '../helpers/home.js';
+import { freePort } from '../helpers/net.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  return port;
-}
 
 /** The first line a server sends on connect, or undefined while nothing listens. */
 async function greeting(port: number): Promise<string | undefined> {
