@@ -6,7 +6,7 @@
 // code is QMTA_TEMP or QMTA_PERM and whose message is "<status> <text>".
 
 import * as core from '#native';
-import { perm, temp, type Failure } from './outcome.js';
+import { ok, perm, temp, type Failure, type Outcome } from './outcome.js';
 
 /** Version of the loaded native core. */
 export function coreVersion(): string {
@@ -25,17 +25,34 @@ export function decodeFailure(err: unknown): Failure {
   throw err;
 }
 
+/** Runs a synchronous native call; a core failure becomes a Failure value. */
+export function nativeCall<T>(run: () => T): Outcome<T> {
+  try {
+    return ok(run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
+/** Awaits an asynchronous native call; a core failure becomes a Failure value. */
+export async function nativeAwait<T>(run: () => Promise<T>): Promise<Outcome<T>> {
+  try {
+    return ok(await run());
+  } catch (err) {
+    return decodeFailure(err);
+  }
+}
+
 // --- wire ---
 // crates/wire through bindings/src/wire.rs: a stored message read out as SMTP/POP3 wire
 // chunks (CR LF line ends, dot-stuffed, ended by "." CR LF). Users: ts/remote, ts/pop3d.
-import { ok as okWire, type Outcome as WireOutcome } from './outcome.js';
 
 /** A message file being read out for the wire; every call is synchronous and bounded. */
 export interface WireStream {
   /** The next chunk of at most `max` bytes; null once the terminator has been handed out. */
-  read(max: number): WireOutcome<Buffer | null>;
+  read(max: number): Outcome<Buffer | null>;
   /** Size with CR LF line ends, without stuffing dots or the terminator (SIZE, POP3 LIST). */
-  size(): WireOutcome<number>;
+  size(): Outcome<number>;
 }
 
 export interface WireStreamOptions {
@@ -45,28 +62,20 @@ export interface WireStreamOptions {
   readonly bodyLines?: number;
 }
 
-function wireCall<T>(run: () => T): WireOutcome<T> {
-  try {
-    return okWire(run());
-  } catch (err) {
-    return decodeFailure(err);
-  }
-}
-
 /** Opens a message file for the wire. */
-export function openWireStream(path: string, options: WireStreamOptions = {}): WireOutcome<WireStream> {
-  return wireCall(() => {
+export function openWireStream(path: string, options: WireStreamOptions = {}): Outcome<WireStream> {
+  return nativeCall(() => {
     const reader = core.WireReader.open(path, { prefix: options.prefix, bodyLines: options.bodyLines });
     return {
-      read: (max: number) => wireCall(() => reader.read(max)),
-      size: () => wireCall(() => reader.size),
+      read: (max: number) => nativeCall(() => reader.read(max)),
+      size: () => nativeCall(() => reader.size),
     };
   });
 }
 
 /** The wire size of a message file (as WireStream.size). */
-export function wireSize(path: string): WireOutcome<number> {
-  return wireCall(() => core.wireSize(path));
+export function wireSize(path: string): Outcome<number> {
+  return nativeCall(() => core.wireSize(path));
 }
 
 // --- pop3 ---
@@ -83,9 +92,9 @@ export interface MaildropEntry {
 }
 
 /** Cleans tmp/, moves new/ to cur/ and lists cur/ (crates/mailbox read.rs). */
-export async function openMaildrop(maildir: string): Promise<WireOutcome<MaildropEntry[]>> {
+export async function openMaildrop(maildir: string): Promise<Outcome<MaildropEntry[]>> {
   const scan = await core.openMaildrop(maildir);
-  return scan.failure ? decodeFailure(scan.failure) : okWire(scan.entries);
+  return scan.failure ? decodeFailure(scan.failure) : ok(scan.entries);
 }
 
 // --- mailbox ---
@@ -93,47 +102,28 @@ export async function openMaildrop(maildir: string): Promise<WireOutcome<Maildro
 // forms run on the libuv pool and reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms
 // block the calling thread (tinypool workers) and throw the same. User: ts/mailbox.
 import type { MaildirDelivery, MboxDelivery } from './mailbox/types.js';
-import { ok as okMailbox, type Outcome as MailboxOutcome } from './outcome.js';
-
-function mailboxCall<T>(run: () => T): MailboxOutcome<T> {
-  try {
-    return okMailbox(run());
-  } catch (err) {
-    return decodeFailure(err);
-  }
-}
 
 /** Maildir delivery on the libuv pool; the value is the file's name in new/. */
-export async function deliverMaildir(d: MaildirDelivery): Promise<MailboxOutcome<string>> {
-  try {
-    return okMailbox(await core.deliverMaildir(d.maildir, d.headers, d.bodyPath));
-  } catch (err) {
-    return decodeFailure(err);
-  }
+export async function deliverMaildir(d: MaildirDelivery): Promise<Outcome<string>> {
+  return nativeAwait(() => core.deliverMaildir(d.maildir, d.headers, d.bodyPath));
 }
 
 /** Maildir delivery on this thread. */
-export function deliverMaildirSync(d: MaildirDelivery): MailboxOutcome<string> {
-  return mailboxCall(() => core.deliverMaildirSync(d.maildir, d.headers, d.bodyPath));
+export function deliverMaildirSync(d: MaildirDelivery): Outcome<string> {
+  return nativeCall(() => core.deliverMaildirSync(d.maildir, d.headers, d.bodyPath));
 }
 
 /** mbox delivery on the libuv pool. */
-export async function deliverMbox(d: MboxDelivery): Promise<MailboxOutcome<void>> {
-  try {
-    return okMailbox(await core.deliverMbox(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
-  } catch (err) {
-    return decodeFailure(err);
-  }
+export async function deliverMbox(d: MboxDelivery): Promise<Outcome<void>> {
+  return nativeAwait(() => core.deliverMbox(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
 }
 
 /** mbox delivery on this thread. */
-export function deliverMboxSync(d: MboxDelivery): MailboxOutcome<void> {
-  return mailboxCall(() => core.deliverMboxSync(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
+export function deliverMboxSync(d: MboxDelivery): Outcome<void> {
+  return nativeCall(() => core.deliverMboxSync(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
 }
 
 // --- smtp --- (bindings/src/smtp.rs: one native SMTP session per connection; body bytes stay in Rust)
-
-import { ok as okSmtp, type Outcome as SmtpOutcome } from './outcome.js';
 
 /** A question the native SMTP session asks the policy side (ts/smtpd). */
 export type SmtpDecision =
@@ -217,13 +207,8 @@ export class SmtpSessionNative {
   }
 
   /** Opens the queue writer for the coming body and writes `prefix` (the Received header). */
-  openBody(prefix: Buffer): SmtpOutcome<void> {
-    try {
-      this.#s.openBody(prefix);
-      return okSmtp(undefined);
-    } catch (err) {
-      return decodeFailure(err);
-    }
+  openBody(prefix: Buffer): Outcome<void> {
+    return nativeCall(() => this.#s.openBody(prefix));
   }
 
   dropBody(): void {
@@ -231,12 +216,8 @@ export class SmtpSessionNative {
   }
 
   /** Commits the body; resolves once durable with the message id. */
-  async commit(sender: string, recipients: readonly string[]): Promise<SmtpOutcome<string>> {
-    try {
-      return okSmtp(await this.#s.commit(sender, [...recipients]));
-    } catch (err) {
-      return decodeFailure(err);
-    }
+  async commit(sender: string, recipients: readonly string[]): Promise<Outcome<string>> {
+    return nativeAwait(() => this.#s.commit(sender, [...recipients]));
   }
 
   tlsStarted(): void {
@@ -249,31 +230,12 @@ export class SmtpSessionNative {
 // own threads (no libuv thread is held while a commit waits for its group fsync) and
 // reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms block the calling thread and are
 // meant for worker threads. User: ts/queue (the Queue contract of ts/queue/types.ts).
-import { ok as okQueue, type Outcome as QueueOutcome } from './outcome.js';
 
 export type { NativeQueue, QueueWriter as NativeQueueWriter } from '#native';
 
-/** Runs a synchronous native queue call; a core failure becomes a Failure value. */
-export function queueCall<T>(run: () => T): QueueOutcome<T> {
-  try {
-    return okQueue(run());
-  } catch (err) {
-    return decodeFailure(err);
-  }
-}
-
-/** Awaits an asynchronous native queue call; a core failure becomes a Failure value. */
-export async function queueAwait<T>(run: () => Promise<T>): Promise<QueueOutcome<T>> {
-  try {
-    return okQueue(await run());
-  } catch (err) {
-    return decodeFailure(err);
-  }
-}
-
 /** Opens (creating when missing) the native queue at `root`. */
-export function openNativeQueue(root: string, maxRecipients?: number): QueueOutcome<core.NativeQueue> {
-  return queueCall(() => core.queueOpen(root, maxRecipients));
+export function openNativeQueue(root: string, maxRecipients?: number): Outcome<core.NativeQueue> {
+  return nativeCall(() => core.queueOpen(root, maxRecipients));
 }
 
 /** The benchmark's raw-disk loop (crates/queue rawloop.rs): elapsed milliseconds. */

@@ -12,7 +12,7 @@
 // never become JS strings; a path body is copied inside the core.
 
 import { Readable } from 'node:stream';
-import { openNativeQueue, queueAwait, queueCall, type NativeQueue } from '../native.js';
+import { nativeAwait, nativeCall, openNativeQueue, type NativeQueue } from '../native.js';
 import { describe, type Failure, type Outcome } from '../outcome.js';
 import type {
   BodySource, Channel, DurableQueue, DurableWriter, Envelope, MessageId, QueuedMessage, QueueLog,
@@ -61,7 +61,7 @@ class NativeBackedQueue implements DurableQueue {
   constructor(readonly root: string, private readonly q: NativeQueue, private readonly log?: QueueLog) {}
 
   createWriter(): Outcome<DurableWriter> {
-    const w = queueCall(() => this.q.createWriter());
+    const w = nativeCall(() => this.q.createWriter());
     return w.kind === 'ok' ? { kind: 'ok', value: wrapWriter(w.value, this.committed) } : w;
   }
 
@@ -76,7 +76,7 @@ class NativeBackedQueue implements DurableQueue {
 
   private async addFile(envelope: Envelope, path: string, prefix?: Uint8Array): Promise<Outcome<MessageId>> {
     const pre = Buffer.from(prefix ?? new Uint8Array(0));
-    const o = await queueAwait(() => this.q.addFile(pre, path, envelope.sender, [...envelope.recipients]));
+    const o = await nativeAwait(() => this.q.addFile(pre, path, envelope.sender, [...envelope.recipients]));
     if (o.kind === 'ok') this.committed(o.value);
     return o;
   }
@@ -87,84 +87,84 @@ class NativeBackedQueue implements DurableQueue {
   }
 
   listTodo(): MessageId[] {
-    return must(queueCall(() => this.q.listTodo()));
+    return must(nativeCall(() => this.q.listTodo()));
   }
 
   readTodo(id: MessageId): Outcome<Envelope & { readonly birth: number }> {
-    return queueCall(() => this.q.readTodo(id));
+    return nativeCall(() => this.q.readTodo(id));
   }
 
   preprocess(id: MessageId, routed: Routed): Promise<Outcome<void>> {
-    return queueAwait(() => this.q.preprocess(id, [...routed.local], [...routed.remote]));
+    return nativeAwait(() => this.q.preprocess(id, [...routed.local], [...routed.remote]));
   }
 
   preprocessSync(id: MessageId, routed: Routed): Outcome<void> {
-    return queueCall(() => this.q.preprocessSync(id, [...routed.local], [...routed.remote]));
+    return nativeCall(() => this.q.preprocessSync(id, [...routed.local], [...routed.remote]));
   }
 
   listQueued(): MessageId[] {
-    return must(queueCall(() => this.q.listQueued()));
+    return must(nativeCall(() => this.q.listQueued()));
   }
 
   info(id: MessageId): Outcome<QueuedMessage> {
-    return queueCall(() => ({ id, ...this.q.info(id) }));
+    return nativeCall(() => ({ id, ...this.q.info(id) }));
   }
 
   recipients(id: MessageId, channel: Channel): Outcome<Recipient[]> {
-    return queueCall(() => this.q.recipients(id, channel));
+    return nativeCall(() => this.q.recipients(id, channel));
   }
 
   markDone(id: MessageId, channel: Channel, index: number): Promise<Outcome<void>> {
-    return queueAwait(() => this.q.markDone(id, channel, index));
+    return nativeAwait(() => this.q.markDone(id, channel, index));
   }
 
   markDoneSync(id: MessageId, channel: Channel, index: number): Outcome<void> {
-    return queueCall(() => this.q.markDoneSync(id, channel, index));
+    return nativeCall(() => this.q.markDoneSync(id, channel, index));
   }
 
   appendBounce(id: MessageId, paragraph: string): Promise<Outcome<void>> {
-    return queueAwait(() => this.q.appendBounce(id, paragraph));
+    return nativeAwait(() => this.q.appendBounce(id, paragraph));
   }
 
   readBounce(id: MessageId): Outcome<string | undefined> {
-    return queueCall(() => this.q.readBounce(id) ?? undefined);
+    return nativeCall(() => this.q.readBounce(id) ?? undefined);
   }
 
   bodyPath(id: MessageId): string {
-    return must(queueCall(() => this.q.bodyPath(id)));
+    return must(nativeCall(() => this.q.bodyPath(id)));
   }
 
   setNextAttempt(id: MessageId, channel: Channel, atMs: number): Outcome<void> {
-    return queueCall(() => this.q.setNextAttempt(id, channel, atMs));
+    return nativeCall(() => this.q.setNextAttempt(id, channel, atMs));
   }
 
   nextAttempt(id: MessageId, channel: Channel): number | undefined {
-    return must(queueCall(() => this.q.nextAttempt(id, channel) ?? undefined));
+    return must(nativeCall(() => this.q.nextAttempt(id, channel) ?? undefined));
   }
 
   remove(id: MessageId): Promise<Outcome<void>> {
-    return queueAwait(() => this.q.remove(id));
+    return nativeAwait(() => this.q.remove(id));
   }
 
   removeSync(id: MessageId): Outcome<void> {
-    return queueCall(() => this.q.removeSync(id));
+    return nativeCall(() => this.q.removeSync(id));
   }
 
   quarantine(id: MessageId, reason: string): Outcome<void> {
-    const o = queueCall(() => this.q.quarantine(id, reason));
+    const o = nativeCall(() => this.q.quarantine(id, reason));
     if (o.kind === 'ok') this.log?.warn({ id, reason, dir: o.value }, 'queue entry quarantined');
     return o.kind === 'ok' ? { kind: 'ok', value: undefined } : o;
   }
 
   recover(opts: { readonly now?: number; readonly garbageAgeMs?: number } = {}): RecoveryReport {
-    const r = must(queueCall(() => this.q.recover(opts.now ?? Date.now(), opts.garbageAgeMs ?? GARBAGE_AGE_MS)));
+    const r = must(nativeCall(() => this.q.recover(opts.now ?? Date.now(), opts.garbageAgeMs ?? GARBAGE_AGE_MS)));
     for (const { id, reason } of r.quarantined) this.log?.warn({ id, reason }, 'damaged queue entry moved to quarantine');
     if (r.removed.length > 0) this.log?.info({ removed: r.removed }, 'half-written queue garbage removed');
     return r;
   }
 
   stats(): { readonly messages: number; readonly todo: number } {
-    return must(queueCall(() => this.q.stats()));
+    return must(nativeCall(() => this.q.stats()));
   }
 
   counters(): { readonly commits: number; readonly fileFsyncs: number; readonly dirFsyncs: number } {

@@ -11,7 +11,7 @@
 // nothing in the queue.
 
 import type { Readable } from 'node:stream';
-import { queueAwait, queueCall, type NativeQueueWriter } from '../native.js';
+import { nativeAwait, nativeCall, type NativeQueueWriter } from '../native.js';
 import { temp, type Failure, type Outcome } from '../outcome.js';
 import type { DurableWriter, Envelope, MessageId } from './types.js';
 
@@ -27,12 +27,12 @@ export function wrapWriter(native: NativeQueueWriter, onCommitted: (id: MessageI
       return native.size;
     },
     write: (chunk: Uint8Array): Failure | undefined => {
-      const o = queueCall(() => native.write(chunk));
+      const o = nativeCall(() => native.write(chunk));
       return o.kind === 'ok' ? undefined : o;
     },
     commit: async (envelope: Envelope) =>
-      notify(await queueAwait(() => native.commit(envelope.sender, [...envelope.recipients]))),
-    commitSync: (envelope: Envelope) => notify(queueCall(() => native.commitSync(envelope.sender, [...envelope.recipients]))),
+      notify(await nativeAwait(() => native.commit(envelope.sender, [...envelope.recipients]))),
+    commitSync: (envelope: Envelope) => notify(nativeCall(() => native.commitSync(envelope.sender, [...envelope.recipients]))),
     abort: () => native.abort(),
   };
 }
