@@ -16,7 +16,7 @@ import type { Envelope, MessageWriter, Queue } from '../../ts/queue/types.js';
 import { runBouncesaying, runExcept } from '../../ts/helpers/bouncesaying.js';
 import { runCondredirect } from '../../ts/helpers/condredirect.js';
 import { runForward } from '../../ts/helpers/forward.js';
-import type { HelperIo } from '../../ts/helpers/io.js';
+import { messageStream, type HelperIo } from '../../ts/helpers/io.js';
 import { runPreline } from '../../ts/helpers/preline.js';
 import { runQreceipt } from '../../ts/helpers/qreceipt.js';
 
@@ -177,4 +177,13 @@ test('through a running qmta: |qmta bouncesaying bounces, |qmta condredirect red
   const redirected = got.find((g) => g.recipients.includes('boss@far.example'));
   t.is(redirected?.sender, 'alice@a.example');
   t.regex(redirected?.body ?? '', /^Delivered-To: redir@h\.example\n[\s\S]*Subject: urgent\n\ncall me\n$/);
+});
+
+test('messageStream never closes the caller\'s descriptor, even when reading stops early', async (t) => {
+  const path = join(tempDir(t), 'big');
+  writeFileSync(path, 'x'.repeat(200_000));
+  const fd = openSync(path, 'r');
+  for await (const chunk of messageStream(fd, true)) if (chunk) break;   // destroys the stream
+  await new Promise((r) => setTimeout(r, 50));
+  t.notThrows(() => closeSync(fd));   // EBADF here would mean the stream closed our fd
 });

@@ -8,7 +8,7 @@
 // Guarantees: the message is streamed (never read whole); nothing is left in the queue when
 // reading fails.
 
-import { createReadStream } from 'node:fs';
+import { createReadStream, read } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { temp, type Outcome } from '../outcome.js';
 import type { Envelope, MessageId, Queue } from '../queue/types.js';
@@ -26,9 +26,16 @@ export function fatal(io: HelperIo, name: string, code: number, text: string): n
   return code;
 }
 
-/** The message from the descriptor: from its current offset, or rewound to the start. */
+/** The descriptor belongs to the caller (qmail-local's stdin): the stream never closes it. */
+const borrowedFd = { read, close: (_fd: number, done: (err: NodeJS.ErrnoException | null) => void) => done(null) };
+
+/**
+ * The message from the descriptor: from its current offset, or rewound to the start.
+ * autoClose: false alone is not enough: destroying the stream (a loop that stops reading
+ * early) would still close the fd, and a later close of a reused number hits another file.
+ */
 export function messageStream(fd: number, fromStart: boolean): Readable {
-  return createReadStream('', { fd, autoClose: false, ...(fromStart ? { start: 0 } : {}) });
+  return createReadStream('', { fd, autoClose: false, fs: borrowedFd, ...(fromStart ? { start: 0 } : {}) });
 }
 
 /** Queues prefix + message with the given envelope (forward, condredirect). */
