@@ -22,7 +22,10 @@ sum(/^test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored/gm, (n, m) =>
   skipped += Number(m[3]);
 });
 // ava's summary lines
-sum(/^\s+(\d+) tests? passed/gm, (n) => (passed += n));
+// ava prints "N tests passed" only when nothing failed; otherwise count its ✔ lines.
+const avaPassed = [...log.matchAll(/^\s+(\d+) tests? passed/gm)];
+if (avaPassed.length > 0) avaPassed.forEach((m) => (passed += Number(m[1])));
+else passed += (log.match(/^\s+✔ /gm) ?? []).length;
 sum(/^\s+(\d+) tests? failed/gm, (n) => (failed += n));
 sum(/^\s+(\d+) (?:uncaught exceptions?|unhandled rejections?|known failures?)/gm, (n) => (failed += n));
 sum(/^\s+(\d+) tests? (?:skipped|todo)/gm, (n) => (skipped += n));
