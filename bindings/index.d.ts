@@ -26,7 +26,8 @@ export declare class NativeQueue {
   appendBounce(id: string, paragraph: string): Promise<void>
   readBounce(id: string): string | null
   bodyPath(id: string): string
-  setNextAttempt(id: string, channel: string, atMs: number): void
+  /** On a queue thread: it settles the message first, which fsyncs. */
+  setNextAttempt(id: string, channel: string, atMs: number): Promise<void>
   nextAttempt(id: string, channel: string): number | null
   remove(id: string): Promise<void>
   removeSync(id: string): void

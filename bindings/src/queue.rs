@@ -199,9 +199,12 @@ impl NativeQueue {
         parse_id(&id).map(|n| self.q.body_path(n).to_string_lossy().into_owned()).map_err(to_napi)
     }
 
-    #[napi]
-    pub fn set_next_attempt(&self, id: String, channel: String, at_ms: f64) -> Result<(), napi::Error<Code>> {
-        parse_id(&id).and_then(|n| self.q.set_next_attempt(n, Channel::parse(&channel)?, time(at_ms))).map_err(to_napi)
+    /// On a queue thread: it settles the message first, which fsyncs.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn set_next_attempt<'e>(&self, env: &'e Env, id: String, channel: String, at_ms: f64) -> napi::Result<PromiseRaw<'e, ()>> {
+        let (settle, p) = deferred(env)?;
+        self.q.spawn(move |q| q.set_next_attempt(parse_id(&id)?, Channel::parse(&channel)?, time(at_ms)), settle);
+        Ok(p)
     }
 
     #[napi]

@@ -91,7 +91,7 @@ test('preprocess, markDone, next attempt, bounce and remove round-trip', async (
     value: [{ index: 0, address: 'l1@here', done: false }, { index: 1, address: 'l2@here', done: true }],
   });
   const at = Date.UTC(2030, 0, 1);
-  t.deepEqual(q.setNextAttempt(id, 'remote', at), { kind: 'ok', value: undefined });
+  t.deepEqual(await q.setNextAttempt(id, 'remote', at), { kind: 'ok', value: undefined });
   t.is(q.nextAttempt(id, 'remote'), at);
   t.deepEqual(q.markDoneSync(id, 'remote', 0), { kind: 'ok', value: undefined });
   t.is(q.nextAttempt(id, 'remote'), at, 'a done mark keeps the next attempt time');

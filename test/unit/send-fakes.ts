@@ -79,7 +79,7 @@ export class FakeQueue implements Queue {
   }
   readBounce(id: MessageId): Outcome<string | undefined> { return ok(this.entries.get(id)?.bounce); }
   bodyPath(id: MessageId): string { return `/fake/mess/${id}`; }
-  setNextAttempt(id: MessageId, channel: Channel, atMs: number): Outcome<void> {
+  async setNextAttempt(id: MessageId, channel: Channel, atMs: number): Promise<Outcome<void>> {
     this.entries.get(id)!.next[channel] = atMs;
     return ok(undefined);
   }

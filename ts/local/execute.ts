@@ -4,7 +4,9 @@
 //
 // Interface: executePlan(task, mailbox) -> ExecuteResult { outcome, forwards, writes }
 // (writes: the maildirs/mboxes written, for the new-mail notice, ts/notify). Runs in a
-// tinypool worker with MAILBOX's *Sync* writers (no event loop to block there).
+// tinypool worker with MAILBOX's *Sync* writers (no event loop to block there), or, for
+// a plan of maildir and forward lines only, on the event loop with the async maildir
+// writer (task.inEventLoop; run.ts decides).
 // Semantics: the first failing line stops everything (no forwards); program exit 99 stops
 // the following lines but keeps forwards collected so far; the success report is what
 // the programs printed followed by qmail's `did <files>+<forwards>+<programs>` (bounded).
@@ -36,6 +38,8 @@ export interface ExecuteTask {
   /** Set when qmta runs as root: programs run as, and mboxes must be writable by, this user. */
   readonly owner?: { readonly uid: number; readonly gid: number };
   readonly programTimeoutMs: number;
+  /** On the event loop: maildir lines use the async writer (and no other kind may come). */
+  readonly inEventLoop?: boolean;
 }
 
 export interface ExecuteResult {
@@ -70,7 +74,8 @@ async function runOne(ins: Instruction, task: ExecuteTask, headers: Buffer, mail
     case 'forward':
       return 'forward';
     case 'maildir': {
-      const r = mailbox.deliverMaildirSync({ maildir: ins.path, headers, bodyPath: task.bodyPath });
+      const d = { maildir: ins.path, headers, bodyPath: task.bodyPath };
+      const r = task.inEventLoop ? await mailbox.deliverMaildir(d) : mailbox.deliverMaildirSync(d);
       if (r.kind === 'ok') writes.push({ kind: 'maildir', maildir: ins.path, file: join(ins.path, 'new', r.value) });
       return r.kind === 'ok' ? 'continue' : r;
     }

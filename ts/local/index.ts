@@ -1,6 +1,7 @@
 // Local delivery (qmail-lspawn's role): maps a routed recipient to its user through
-// users/assign, runs qmail-local's work for it in a tinypool worker (worker.ts), then
-// queues the collected forwards as one new message.
+// users/assign, runs qmail-local's work for it (run.ts: on the event loop when the plan
+// is maildir and forward lines only, else in a tinypool worker, worker.ts), then queues
+// the collected forwards as one new message.
 //
 // Interface: createLocalDelivery(deps) -> LocalDelivery (ts/send/types.ts) & { resize(n),
 // close(waitMs) }. The pool has concurrencylocal threads; resize() (SIGHUP) swaps in a new pool
@@ -19,6 +20,7 @@ import { fromException, ok, perm, isFailure, type Outcome } from '../outcome.js'
 import type { MessageId, Queue } from '../queue/types.js';
 import type { LocalDelivery, LocalRequest } from '../send/types.js';
 import { lookupUser, type AliasUser, type AssignTable } from '../users/assign.js';
+import { runLocal } from './run.js';
 import type { LocalTask, LocalTaskResult } from './task.js';
 
 export interface LocalDeps {
@@ -80,7 +82,7 @@ export function createLocalDelivery(deps: LocalDeps): LocalDeliveryPool {
       };
       let result: LocalTaskResult;
       try {
-        result = await runTask(pool, task);
+        result = await runLocal(task, 'event loop') ?? await runTask(pool, task);
       } catch (err) {
         return fromException(err);
       }

@@ -134,8 +134,8 @@ class NativeBackedQueue implements DurableQueue {
     return must(nativeCall(() => this.q.bodyPath(id)));
   }
 
-  setNextAttempt(id: MessageId, channel: Channel, atMs: number): Outcome<void> {
-    return nativeCall(() => this.q.setNextAttempt(id, channel, atMs));
+  setNextAttempt(id: MessageId, channel: Channel, atMs: number): Promise<Outcome<void>> {
+    return nativeAwait(() => this.q.setNextAttempt(id, channel, atMs));
   }
 
   nextAttempt(id: MessageId, channel: Channel): number | undefined {

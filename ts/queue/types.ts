@@ -69,7 +69,9 @@ export interface Queue {
   listTodo(): MessageId[];
   /** The envelope of a todo/ entry; a damaged entry is quarantined and reported as a failure. */
   readTodo(id: MessageId): Outcome<Envelope & { readonly birth: number }>;
-  /** Writes info/ and the channel lists (fsync'd), then drops todo/intd. Idempotent: redone after a crash. */
+  /** Writes info/ and the channel lists, unsettled: todo stays until progress is recorded
+   *  (markDone, appendBounce, setNextAttempt settle first: fsync, then drop todo/intd), so a
+   *  message delivered at once is never fsync'd twice. Idempotent: redone after a crash. */
   preprocess(id: MessageId, routed: { readonly local: readonly string[]; readonly remote: readonly string[] }): Promise<Outcome<void>>;
   /** Preprocessed messages (info/). */
   listQueued(): MessageId[];
@@ -84,8 +86,8 @@ export interface Queue {
   readBounce(id: MessageId): Outcome<string | undefined>;
   /** Absolute path of the body file, for readers that open it in the core. */
   bodyPath(id: MessageId): string;
-  /** Persists a channel's next attempt time (qmail: the channel file's mtime). */
-  setNextAttempt(id: MessageId, channel: Channel, atMs: number): Outcome<void>;
+  /** Persists a channel's next attempt time (qmail: the channel file's mtime), settled first. */
+  setNextAttempt(id: MessageId, channel: Channel, atMs: number): Promise<Outcome<void>>;
   /** The persisted next attempt time, if any. */
   nextAttempt(id: MessageId, channel: Channel): number | undefined;
   /** Removes every file of a finished message. */

@@ -65,6 +65,8 @@ export class Scheduler {
   private readonly chans: Record<Channel, ChannelState>;
   private readonly activeJobs = new Set<string>();
   private deliveryNumber = 0;
+  /** Deferred jobs whose retry time is being persisted. */
+  private deferring = 0;
   private timer: { at: number; handle: unknown } | undefined;
   private scanTimer: unknown;
   private stopping = false;
@@ -126,7 +128,7 @@ export class Scheduler {
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     if (this.scanTimer !== undefined) this.clock.clearTimeout(this.scanTimer);
     const deadline = Date.now() + graceMs;
-    while (this.running() > 0 && Date.now() < deadline) await sleep(20);
+    while (this.running() + this.deferring > 0 && Date.now() < deadline) await sleep(20);
     this.logStatus(true);
   }
 
@@ -270,13 +272,21 @@ export class Scheduler {
   }
 
   private finishJob(job: Job): void {
+    if (job.deferred && !job.removed) return void this.deferJob(job);
     this.activeJobs.delete(key(job.id, job.channel));
-    if (job.removed) return;
-    if (!job.deferred) return void this.completer.check(job.id);
-    const persisted = this.queue.setNextAttempt(job.id, job.channel, job.next);
+    if (!job.removed) this.completer.check(job.id);
+  }
+
+  /** Persists the retry time (the queue settles the message first: fsyncs), then waits. */
+  private async deferJob(job: Job): Promise<void> {
+    this.deferring++;
+    const persisted = await this.queue.setNextAttempt(job.id, job.channel, job.next);
     if (isFailure(persisted)) this.ev.warning(`unable to persist retry time of ${job.id}`, { reason: describe(persisted) });
+    this.deferring--;
+    this.activeJobs.delete(key(job.id, job.channel));
     // A stop abandons this job; its recipients stay not-done on disk and the next start resumes them.
     if (!this.stopping) this.schedule(job.id, job.channel, job.next);
+    this.checkIdle();
   }
 
   private armTimer(): void {
@@ -306,7 +316,7 @@ export class Scheduler {
   private checkIdle(): void {
     if (this.idleWaiters.length === 0) return;
     const now = this.clock.now();
-    const busy = this.running() > 0 || this.intake.busy > 0 || this.completer.busy > 0 ||
+    const busy = this.running() > 0 || this.deferring > 0 || this.intake.busy > 0 || this.completer.busy > 0 ||
       (['local', 'remote'] as const).some((ch) => {
         const st = this.chans[ch];
         const due = st.heap.peekTime();

@@ -1,5 +1,6 @@
 //! Channel lists: recipients with done marks, per-recipient checkpoints, next attempt.
 //!
+//! Both settle the message first (preprocess.rs).
 //! `mark_done` overwrites one record's `T` with `D` in place (qmail §2.5) and, unlike
 //! qmail, fsyncs it: a crash after a delivery and its mark never repeats the delivery.
 //! The write would move the file's mtime, which holds the next attempt time, so the old
@@ -75,6 +76,7 @@ impl Queue {
 
     /// Marks recipient `index` of the channel done, in place, fsync'd; keeps the mtime.
     pub fn mark_done(&self, n: u64, ch: Channel, index: usize) -> Result<()> {
+        self.settle(n)?;
         let entries = self.entries(n, ch)?;
         let Some(e) = entries.get(index) else {
             return Err(Failure::temp("3.0", format!("message {n} has no {} recipient #{index}", ch.folder().name())));
@@ -91,7 +93,9 @@ impl Queue {
     }
 
     /// Persists the channel's next attempt time as the list's mtime (qmail's convention).
+    /// Settles the message first (preprocess.rs): a message that waits must survive a crash.
     pub fn set_next_attempt(&self, n: u64, ch: Channel, at: SystemTime) -> Result<()> {
+        self.settle(n)?;
         let path = self.inner.layout.file(ch.folder(), n);
         let r = OpenOptions::new().write(true).open(&path).and_then(|f| f.set_times(FileTimes::new().set_modified(at)));
         r.map_err(|e| Failure::from_io(&e, &format!("setting the next attempt of {}/{n}", ch.folder().name())))

@@ -4,8 +4,8 @@
 //! messages run in parallel):
 //!
 //!   0. writes a body still in memory (under 64 KiB) to mess/<b>/<id> (O_EXCL);
-//!   1. fsyncs the body;
-//!   2. creates intd/<b>/<id> (O_EXCL), writes the envelope, fsyncs it.
+//!   1. cuts the body to its length (it may be a reused spare: spare.rs) and fsyncs it;
+//!   2. creates intd/<b>/<id> (O_EXCL or a spare), writes the envelope, fsyncs it.
 //!
 //! Then two stage threads, each taking every commit that has reached it (a batch):
 //! the mess stage fsyncs each mess/<b> its batch touched, once (the bodies' entries are
@@ -32,7 +32,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File};
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender};
@@ -44,7 +44,7 @@ use crate::envelope::{encode_todo, Envelope};
 use crate::id::bucket;
 use crate::layout::Folder;
 use crate::pool::{leaf, parallel};
-use crate::writer::{create_body, create_excl, remove_quiet};
+use crate::writer::{create_body, remove_quiet};
 use crate::{fault, Inner};
 
 /// The body as the writer hands it over.
@@ -194,7 +194,7 @@ fn prepare(mut c: Commit) -> Option<Commit> {
 
 fn prepare_steps(c: &mut Commit) -> Result<()> {
     let io = |what: &'static str| move |e: std::io::Error| Failure::from_io(&e, what);
-    let body = match c.ready.take() {
+    let mut body = match c.ready.take() {
         Some(Ready::File(f)) => f,
         Some(Ready::Bytes(bytes)) => {
             let mut f = create_body(&c.q, &mut c.n).map_err(io("creating the message body in the queue"))?;
@@ -204,18 +204,25 @@ fn prepare_steps(c: &mut Commit) -> Result<()> {
         }
         None => return Err(Failure::temp("3.0", "message body handed over twice")),
     };
+    cut_here(&mut body).map_err(io("writing the message body"))?;
     fault::point("body_written");
     c.q.file_fsync(&body).map_err(io("syncing the message body"))?;
     drop(body);
     fault::point("body_synced");
-    let mut f = create_excl(&c.path(Folder::Intd)).map_err(io("creating the envelope"))?;
+    let mut f = c.q.syncs.spares.create(&c.path(Folder::Intd)).map_err(io("creating the envelope"))?;
     c.owns_intd = true;
     fault::point("intd_created");
-    f.write_all(&c.envelope).map_err(io("writing the envelope"))?;
+    f.write_all(&c.envelope).and_then(|()| cut_here(&mut f)).map_err(io("writing the envelope"))?;
     fault::point("intd_written");
     c.q.file_fsync(&f).map_err(io("syncing the envelope"))?;
     fault::point("intd_synced");
     Ok(())
+}
+
+/// Cuts a file written from its start at the current offset (a spare holds older bytes).
+pub(crate) fn cut_here(f: &mut File) -> std::io::Result<()> {
+    let len = f.stream_position()?;
+    f.set_len(len)
 }
 
 /// Step 3 for one message of a todo group: the commit point.

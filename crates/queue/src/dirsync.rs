@@ -24,6 +24,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 
 use crate::id::BUCKETS;
 use crate::layout::{sync_dir, Folder, Layout};
+use crate::spare::Spares;
 
 #[derive(Default)]
 struct State {
@@ -43,6 +44,8 @@ struct DirSync {
 pub struct DirSyncs {
     dirs: Vec<DirSync>,
     fsyncs: AtomicU64,
+    /// The root's spare files, shared by the same queues for the same reason (spare.rs).
+    pub(crate) spares: Spares,
 }
 
 /// Open roots and their shared state; entries die with the last queue of a root.
@@ -68,7 +71,7 @@ impl DirSyncs {
             .flat_map(|f| (0..BUCKETS).map(move |b| (*f, b)))
             .map(|(f, b)| DirSync { path: layout.bucket_dir(f, b), state: Mutex::default(), done: Condvar::new() })
             .collect();
-        DirSyncs { dirs, fsyncs: AtomicU64::new(0) }
+        DirSyncs { dirs, fsyncs: AtomicU64::new(0), spares: Spares::new(layout.root()) }
     }
 
     /// Makes every entry change made so far in `folder/bucket` durable, sharing the fsync.

@@ -1,7 +1,8 @@
 //! The queue's folders and where a message's files live.
 //!
 //! Every state folder is split into `id::BUCKETS` subdirectories named 0..255 in decimal;
-//! `quarantine/` is flat (it holds few entries, each a directory). Which folder a file is
+//! `quarantine/` is flat (it holds few entries, each a directory), and so is `spare/`
+//! (spare.rs: files kept for reuse, which are in no state). Which folder a file is
 //! in is its state; its name is the message id and nothing else (STYLE.md).
 //!
 //! Failures: creating the layout fails temporary (errno table), e.g. a read-only or full
@@ -94,6 +95,11 @@ impl Layout {
         self.root.join("quarantine")
     }
 
+    /// Flat folder of spare files (spare.rs).
+    pub fn spare(&self) -> PathBuf {
+        self.root.join("spare")
+    }
+
     /// Creates every missing folder and bucket, fsyncing each parent that gained an entry.
     pub fn ensure(&self) -> Result<()> {
         let wrap = |e: io::Error| Failure::from_io(&e, &format!("creating queue folders in {}", self.root.display()));
@@ -110,6 +116,7 @@ impl Layout {
             }
         }
         top_changed |= mkdir(&self.quarantine()).map_err(wrap)?;
+        top_changed |= mkdir(&self.spare()).map_err(wrap)?;
         if top_changed {
             sync_dir(&self.root).map_err(wrap)?;
         }

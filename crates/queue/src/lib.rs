@@ -4,7 +4,7 @@
 //!
 //! Interface: `Queue::open(root, Options)`, then
 //! - add: `create_writer` → `Writer::write`… → `Writer::commit[_async]` → id
-//! - scheduler: `list_todo`, `read_todo`, `preprocess`, `list_queued`, `info`,
+//! - scheduler: `list_todo`, `read_todo`, `preprocess`, `settle`, `list_queued`, `info`,
 //!   `recipients`, `mark_done`, `append_bounce`, `read_bounce`, `set_next_attempt`,
 //!   `next_attempt`, `remove`, `body_path`
 //! - upkeep: `recover` (start-up: garbage and damage), `quarantine`, `stats`
@@ -18,7 +18,8 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use status::{Failure, Result};
 
@@ -37,6 +38,7 @@ mod read;
 mod recover;
 mod records;
 mod remove;
+mod spare;
 mod writer;
 
 pub use channel::{Channel, Recipient};
@@ -66,6 +68,8 @@ pub(crate) struct Inner {
     max_recipients: usize,
     file_fsyncs: AtomicU64,
     commits: AtomicU64,
+    /// Messages this process preprocessed and has not settled yet (preprocess.rs).
+    unsettled: Mutex<HashMap<u64, Vec<layout::Folder>>>,
 }
 
 impl Inner {
@@ -108,7 +112,7 @@ impl Queue {
         let layout = layout::Layout::new(root);
         layout.ensure()?;
         let syncs = dirsync::DirSyncs::for_root(&layout);
-        let inner = Inner { layout, syncs, max_recipients: opts.max_recipients, file_fsyncs: AtomicU64::new(0), commits: AtomicU64::new(0) };
+        let inner = Inner { layout, syncs, max_recipients: opts.max_recipients, file_fsyncs: AtomicU64::new(0), commits: AtomicU64::new(0), unsettled: Mutex::default() };
         Ok(Queue { inner: Arc::new(inner) })
     }
 

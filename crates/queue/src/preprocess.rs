@@ -1,12 +1,29 @@
-//! Preprocessing (qmail-send §2.4): todo/<id> → info/<id> + local/<id> + remote/<id>.
+//! Preprocessing (qmail-send §2.4): todo/<id> → info/<id> + local/<id> + remote/<id>, in
+//! two steps so that a message delivered at its first attempt never pays for durable
+//! bookkeeping it does not need.
 //!
-//! Steps, each redone from scratch after a crash (idempotent, qmail's S4 state):
+//! `preprocess` (redone from scratch while todo exists after a restart: idempotent, S4):
 //!   1. remove any info, local, remote, bounce left by an interrupted earlier attempt
-//!   2. create info (F<sender>), set its mtime to the commit time (the birth), fsync
-//!   3. create local and remote lists (T records) for the channels that have recipients, fsync
-//!   4. fsync the subdirectories whose entries changed in 1-3 (group): info always,
-//!      local/remote only for a channel with recipients or a leftover removed
+//!   2. create info (F<sender>) with its mtime set to the commit time (the birth)
+//!   3. create local and remote lists (T records) for the channels that have recipients
+//!   None of this is fsync'd and todo stays: the message is *unsettled*. A crash now
+//!   leaves todo, so the next start preprocesses it again; nothing is lost.
+//!
+//! `settle` makes the preprocessing durable (qmail's S5), as the old single step did:
+//!   4. fsync info and the channel lists, then the subdirectories whose entries changed
+//!      in 1-3 (group): info always, local/remote only for a channel with recipients or
+//!      a leftover removed
 //!   5. unlink todo (the end of preprocessing), then intd; fsync todo/<b> (group)
+//! Anything that records progress settles first: `mark_done`, `append_bounce` and
+//! `set_next_attempt` (a deferral). So a done mark is never written to a list that a
+//! crash could throw away, and a message that waits for a retry is settled. A message
+//! whose recipients are all delivered at the first attempt is removed unsettled: its
+//! info and lists are never fsync'd. A crash while it is unsettled delivers it again
+//! (at-least-once: at most one duplicate a recipient, DESIGN.md's promise 1).
+//!
+//! Only this process's own preprocessings are unsettled (an in-memory set): after a
+//! restart a todo entry is preprocessed again from scratch, never settled as it is.
+//! `list_todo` leaves out this process's unsettled messages: they are preprocessed.
 //!
 //! Departures from qmail: the birth time is the commit time rather than the time of
 //! preprocessing, so a redo keeps it; a leftover bounce file is removed in step 1 too
@@ -16,10 +33,9 @@
 //! Failures: a routed address over 2,000 bytes, empty, or with NUL/CR/LF → permanent
 //! 5.1.3; more routed recipients than the limit → permanent 5.5.3; a damaged todo entry
 //! → quarantined, temporary 4.3.0; I/O → temporary (errno table) and todo stays, so the
-//! next attempt redoes everything. Called again after success (no todo, info present)
-//! it succeeds without doing anything.
+//! next attempt redoes everything. Called again after success it does nothing.
 
-use std::fs::{self, File, FileTimes};
+use std::fs::{self, File, FileTimes, OpenOptions};
 use std::io::{self, Write};
 use std::time::SystemTime;
 
@@ -29,21 +45,21 @@ use crate::envelope::{check_recipient, MAX_ROUTED_ADDRESS};
 use crate::id::bucket;
 use crate::layout::{unlink_quiet, Folder};
 use crate::records::{encode_channel, encode_info};
-use crate::writer::create_excl;
+use crate::commit::cut_here;
 use crate::{fault, Queue};
 
 impl Queue {
-    /// Preprocesses message `n` with its routed recipients (see the header).
+    /// Preprocesses message `n` with its routed recipients, unsettled (see the header).
     pub fn preprocess(&self, n: u64, local: &[Vec<u8>], remote: &[Vec<u8>]) -> Result<()> {
         self.check_routed(local, remote)?;
         let todo_path = self.inner.layout.file(Folder::Todo, n);
-        if !todo_path.exists() && self.inner.layout.file(Folder::Info, n).exists() {
+        if self.is_unsettled(n) || (!todo_path.exists() && self.inner.layout.file(Folder::Info, n).exists()) {
             return Ok(());
         }
         let entry = self.read_todo(n)?;
         let io = |what: &'static str| move |e: io::Error| Failure::from_io(&e, what);
-        // Folders whose entries changed: only those need a directory fsync (a message
-        // without remote recipients never touches remote/).
+        // Folders whose entries changed: only those need a directory fsync when settling
+        // (a message without remote recipients never touches remote/).
         let mut touched = vec![Folder::Info];
         for f in [Folder::Info, Folder::Local, Folder::Remote, Folder::Bounce] {
             if unlink_quiet(&self.inner.layout.file(f, n)).map_err(io("removing an earlier preprocessing"))? && !touched.contains(&f) {
@@ -57,16 +73,46 @@ impl Queue {
                 touched.push(f);
             }
         }
+        self.unsettled().insert(n, touched);
+        Ok(())
+    }
+
+    /// Makes this process's preprocessing of `n` durable and drops todo (see the header);
+    /// nothing to do for a message that is settled, or not preprocessed by this process.
+    pub fn settle(&self, n: u64) -> Result<()> {
+        let Some(touched) = self.unsettled().get(&n).cloned() else { return Ok(()) };
+        let io = |what: &'static str| move |e: io::Error| Failure::from_io(&e, what);
+        for f in [Folder::Info, Folder::Local, Folder::Remote] {
+            self.fsync_if_present(f, n).map_err(io("syncing preprocessed files"))?;
+        }
         let b = bucket(n);
         for f in touched {
             self.inner.syncs.sync(f, b).map_err(io("syncing preprocessed files"))?;
         }
         fault::point("before_todo_unlink");
         // The todo unlink ends preprocessing; if it fails, todo stays and everything is redone.
-        unlink_quiet(&todo_path).map_err(io("removing the todo entry"))?;
-        unlink_quiet(&self.inner.layout.file(Folder::Intd, n)).map_err(io("removing the intd entry"))?;
+        unlink_quiet(&self.inner.layout.file(Folder::Todo, n)).map_err(io("removing the todo entry"))?;
+        self.inner.syncs.spares.recycle(&self.inner.layout.file(Folder::Intd, n)).map_err(io("removing the intd entry"))?;
         fault::point("todo_unlinked");
-        self.inner.syncs.sync(Folder::Todo, b).map_err(io("syncing the todo folder"))
+        self.inner.syncs.sync(Folder::Todo, b).map_err(io("syncing the todo folder"))?;
+        self.unsettled().remove(&n);
+        Ok(())
+    }
+
+    pub(crate) fn is_unsettled(&self, n: u64) -> bool {
+        self.unsettled().contains_key(&n)
+    }
+
+    pub(crate) fn unsettled(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Vec<Folder>>> {
+        self.inner.unsettled.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn fsync_if_present(&self, f: Folder, n: u64) -> io::Result<()> {
+        match OpenOptions::new().read(true).open(self.inner.layout.file(f, n)) {
+            Ok(file) => self.inner.file_fsync(&file),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     fn check_routed(&self, local: &[Vec<u8>], remote: &[Vec<u8>]) -> Result<()> {
@@ -86,16 +132,17 @@ impl Queue {
         self.write_meta(f, n, &encode_channel(rcpts), None).map(|()| true)
     }
 
-    /// Creates folder/<n> with `bytes`, optionally sets its mtime, fsyncs it.
+    /// Creates folder/<n> with `bytes` and optionally sets its mtime (not fsync'd: `settle`).
     fn write_meta(&self, f: Folder, n: u64, bytes: &[u8], mtime: Option<SystemTime>) -> Result<()> {
         let what = format!("writing {}/{n}", f.name());
         let r = (|| -> io::Result<()> {
-            let mut file: File = create_excl(&self.inner.layout.file(f, n))?;
+            let mut file: File = self.inner.syncs.spares.create(&self.inner.layout.file(f, n))?;
             file.write_all(bytes)?;
+            cut_here(&mut file)?;
             if let Some(t) = mtime {
                 file.set_times(FileTimes::new().set_modified(t))?;
             }
-            self.inner.file_fsync(&file)
+            Ok(())
         })();
         r.map_err(|e| {
             let _ = fs::remove_file(self.inner.layout.file(f, n));

@@ -30,6 +30,7 @@ impl Queue {
     /// Moves every file of message `n` to quarantine/ with `reason`; returns the directory.
     pub fn quarantine(&self, n: u64, reason: &str) -> Result<PathBuf> {
         let io = |e: io::Error| Failure::from_io(&e, &format!("quarantining {n}"));
+        self.unsettled().remove(&n);
         let dir = self.quarantine_dir(n).map_err(io)?;
         let mut why = create_excl(&dir.join("reason")).map_err(io)?;
         why.write_all(format!("{}\n", reason.replace('\n', " ")).as_bytes()).map_err(io)?;

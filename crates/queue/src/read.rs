@@ -76,9 +76,12 @@ pub(crate) fn list(q: &Queue, f: Folder) -> Result<Vec<u64>> {
 }
 
 impl Queue {
-    /// Committed messages not yet preprocessed (todo/).
+    /// Committed messages not yet preprocessed (todo/), less this process's unsettled ones.
     pub fn list_todo(&self) -> Result<Vec<u64>> {
-        list(self, Folder::Todo)
+        let mut ids = list(self, Folder::Todo)?;
+        let unsettled = self.unsettled();
+        ids.retain(|n| !unsettled.contains_key(n));
+        Ok(ids)
     }
 
     /// Preprocessed messages (info/).

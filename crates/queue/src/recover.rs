@@ -1,4 +1,5 @@
-//! Start-up recovery: qmail-send's and qmail-clean's work (§2.7), in one scan.
+//! Start-up recovery: qmail-send's and qmail-clean's work (§2.7), in one scan, after
+//! unlinking every spare file's name (spare.rs: spares are not trusted after a crash).
 //!
 //! States (qmail's INTERNALS): S2 mess; S3 mess+intd (an add in progress or crashed);
 //! S4 todo (committed; preprocessing is redone later); S5 info+channels (preprocessed).
@@ -48,6 +49,8 @@ impl Queue {
     /// Runs the start-up scan; `now` and `garbage_age` decide what counts as old garbage.
     pub fn recover(&self, now: SystemTime, garbage_age: Duration) -> Result<Recovery> {
         let mut report = Recovery::default();
+        let spares = self.inner.syncs.spares.clear();
+        spares.map_err(|e| status::Failure::from_io(&e, "clearing the queue's spare files"))?;
         let todo: HashSet<u64> = list(self, Folder::Todo)?.into_iter().collect();
         for &n in &todo {
             self.check_or_quarantine(n, self.check_todo(n), &mut report);

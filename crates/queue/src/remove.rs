@@ -2,13 +2,14 @@
 //!
 //! `remove`: unlink todo, intd, local, remote, bounce, then info; fsync the todo and info
 //! subdirectories when an entry left them (group); only then unlink mess, which frees the
-//! id. A crash part-way leaves either a message that is still whole enough to finish
+//! id. "Unlink" is a move to spare/ for every file but todo (spare.rs), the same for
+//! every state: the name is gone. A crash part-way leaves either a message that is still whole enough to finish
 //! again (info or todo present) or a lone body that recovery removes as garbage: never
 //! info or todo without its body. local/remote/bounce unlinks are not fsync'd: one that
 //! is lost leaves a file with no body, todo or info, garbage for recovery (and a
 //! preprocessing of a later message with the same id removes it first).
 //!
-//! `append_bounce`: appends the caller's paragraph (already in qmail's form: `<addr>:`,
+//! `append_bounce`: settles the message (preprocess.rs), then appends the caller's paragraph (already in qmail's form: `<addr>:`,
 //! the report, an empty line) to bounce/<id> and fsyncs it; unlike qmail, the bounce
 //! file is crash-proof. `read_bounce` returns the paragraphs, bounded by MAX_META_FILE.
 //!
@@ -33,19 +34,28 @@ impl Queue {
     pub fn remove(&self, n: u64) -> Result<()> {
         let io = |e: io::Error| Failure::from_io(&e, &format!("removing message {n}"));
         let b = bucket(n);
+        let spares = &self.inner.syncs.spares;
         for f in BEFORE_BODY {
-            let gone = unlink_quiet(&self.inner.layout.file(f, n)).map_err(io)?;
+            let path = self.inner.layout.file(f, n);
+            let gone = path.exists();
+            let parked = if f == Folder::Todo { unlink_quiet(&path).map(|_| None) } else { spares.park(&path) };
+            let parked = parked.map_err(io)?;
             if gone && matches!(f, Folder::Todo | Folder::Info) {
                 self.inner.syncs.sync(f, b).map_err(io)?;
             }
+            // Reused only once its old name is durably gone (a parked info file's name
+            // coming back after a crash would be read as the message's).
+            spares.offer(parked);
         }
         fault::point("before_body_unlink");
-        unlink_quiet(&self.body_path(n)).map_err(io)?;
+        spares.recycle(&self.body_path(n)).map_err(io)?;
+        self.unsettled().remove(&n);
         Ok(())
     }
 
     /// Appends a failure paragraph to bounce/<n>, fsync'd.
     pub fn append_bounce(&self, n: u64, paragraph: &[u8]) -> Result<()> {
+        self.settle(n)?;
         let path = self.inner.layout.file(Folder::Bounce, n);
         let r = (|| -> io::Result<()> {
             let created = !path.exists();

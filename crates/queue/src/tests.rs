@@ -1,5 +1,6 @@
 //! Unit tests of the queue operations on a real directory (one per test).
 
+use std::collections::HashSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -199,22 +200,67 @@ fn a_commit_dropped_unresolved_still_answers_once() {
 }
 
 #[test]
-fn preprocess_writes_info_and_channels_then_drops_todo() {
+fn preprocess_writes_info_and_channels_unsettled_and_settle_drops_todo() {
     let d = Dir::new();
     let q = open(&d);
     let n = add(&q, b"body", &env("s@x", &["l@here", "r@there"]));
     let birth = q.read_todo(n).unwrap().birth;
+    let fsyncs = q.counters().file_fsyncs;
     q.preprocess(n, &[b"l@here".to_vec()], &[b"r@there".to_vec()]).unwrap();
-    assert_eq!(q.list_todo().unwrap(), Vec::<u64>::new());
+    assert_eq!(q.counters().file_fsyncs, fsyncs, "an unsettled preprocessing is not fsync'd");
+    assert!(q.inner.layout.file(Folder::Todo, n).exists(), "unsettled: todo stays");
+    assert_eq!(q.list_todo().unwrap(), Vec::<u64>::new(), "but this process no longer lists it");
     assert_eq!(q.list_queued().unwrap(), vec![n]);
     let info = q.info(n).unwrap();
     assert_eq!((info.sender.as_slice(), info.birth, info.size), (&b"s@x"[..], birth, 4));
     let local = q.recipients(n, Channel::Local).unwrap();
     assert_eq!(local, vec![Recipient { index: 0, address: b"l@here".to_vec(), done: false }]);
     assert_eq!(fs::read(d.0.join("remote").join(crate::id::bucket(n).to_string()).join(n.to_string())).unwrap(), b"Tr@there\0");
+    q.settle(n).unwrap();
+    assert_eq!(q.counters().file_fsyncs - fsyncs, 3, "settling fsyncs info, local and remote");
+    assert!(!q.inner.layout.file(Folder::Todo, n).exists());
     assert!(!q.inner.layout.file(Folder::Intd, n).exists());
     q.preprocess(n, &[], &[]).unwrap(); // done already: nothing changes
+    q.settle(n).unwrap();
     assert_eq!(q.recipients(n, Channel::Local).unwrap().len(), 1);
+    assert_eq!(q.counters().file_fsyncs - fsyncs, 3);
+}
+
+#[test]
+fn a_restart_preprocesses_an_unsettled_message_again() {
+    let d = Dir::new();
+    let q = open(&d);
+    let n = add(&q, b"body", &env("s@x", &["a@x", "b@x"]));
+    q.preprocess(n, &[b"a@x".to_vec(), b"b@x".to_vec()], &[]).unwrap();
+    let restarted = open(&d);
+    assert_eq!(restarted.list_todo().unwrap(), vec![n], "another process sees a committed message");
+    restarted.settle(n).unwrap(); // not its preprocessing: nothing to settle
+    assert!(restarted.inner.layout.file(Folder::Todo, n).exists());
+    restarted.preprocess(n, &[b"a@x".to_vec()], &[]).unwrap();
+    assert_eq!(restarted.recipients(n, Channel::Local).unwrap().len(), 1, "redone from scratch");
+}
+
+#[test]
+fn progress_settles_first_and_an_unsettled_message_is_removed_whole() {
+    let d = Dir::new();
+    let q = open(&d);
+    let progress: [&dyn Fn(&Queue, u64) -> Result<()>; 3] = [
+        &|q, n| q.mark_done(n, Channel::Local, 0),
+        &|q, n| q.append_bounce(n, b"<a@x>:\nx\n\n"),
+        &|q, n| q.set_next_attempt(n, Channel::Local, SystemTime::now()),
+    ];
+    for step in progress {
+        let n = add(&q, b"b", &env("s@x", &["a@x"]));
+        q.preprocess(n, &[b"a@x".to_vec()], &[]).unwrap();
+        step(&q, n).unwrap();
+        assert!(!q.inner.layout.file(Folder::Todo, n).exists(), "settled before the progress was recorded");
+        q.remove(n).unwrap();
+    }
+    let n = add(&q, b"b", &env("s@x", &["a@x"]));
+    q.preprocess(n, &[b"a@x".to_vec()], &[]).unwrap();
+    q.remove(n).unwrap();
+    assert_eq!(files(&d.0), Vec::<String>::new());
+    assert!(!q.is_unsettled(n));
 }
 
 #[test]
@@ -280,6 +326,31 @@ fn remove_deletes_every_file_and_is_idempotent() {
     q.remove(n).unwrap();
     assert_eq!(files(&d.0), Vec::<String>::new());
     q.remove(n).unwrap();
+}
+
+#[test]
+fn a_removed_message_s_inodes_are_reused_and_recovery_forgets_spares() {
+    use std::os::unix::fs::MetadataExt;
+    let d = Dir::new();
+    let q = open(&d);
+    let inodes = |n: u64| -> HashSet<u64> {
+        [Folder::Mess, Folder::Intd, Folder::Info, Folder::Local].iter().filter_map(|f| fs::metadata(q.inner.layout.file(*f, n)).ok()).map(|m| m.ino()).collect()
+    };
+    let a = add(&q, b"a longer body than the next one", &env("s@x", &["a@x"]));
+    q.preprocess(a, &[b"a@x".to_vec()], &[]).unwrap();
+    let old = inodes(a);
+    assert_eq!(old.len(), 4);
+    q.remove(a).unwrap();
+    let b = add(&q, b"short", &env("t@x", &["b@x"]));
+    q.preprocess(b, &[b"b@x".to_vec()], &[]).unwrap();
+    assert_eq!(inodes(b), old, "every file of the new message is a spare");
+    assert_eq!(fs::read(q.body_path(b)).unwrap(), b"short", "cut to its own length");
+    assert_eq!(q.read_todo(b).unwrap().envelope.sender, b"t@x");
+    assert_eq!(q.recipients(b, Channel::Local).unwrap()[0].address, b"b@x");
+    q.remove(b).unwrap();
+    assert!(fs::read_dir(d.0.join("spare")).unwrap().count() > 0);
+    q.recover(SystemTime::now(), GARBAGE_AGE).unwrap();
+    assert_eq!(fs::read_dir(d.0.join("spare")).unwrap().count(), 0, "no spare survives a recovery");
 }
 
 #[test]

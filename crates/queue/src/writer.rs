@@ -183,11 +183,12 @@ impl Drop for Writer {
     }
 }
 
-/// Creates mess/<b>/<id> with O_EXCL; when the id is taken, draws new ones (updating `id`).
+/// Creates mess/<b>/<id> (O_EXCL, or a spare renamed without replacing); when the id is
+/// taken, draws new ones (updating `id`). The committer cuts it to its length.
 pub(crate) fn create_body(q: &Inner, id: &mut u64) -> io::Result<File> {
     let mut last = None;
     for _ in 0..ID_TRIES {
-        match create_excl(&q.layout.file(Folder::Mess, *id)) {
+        match q.syncs.spares.create(&q.layout.file(Folder::Mess, *id)) {
             Ok(f) => {
                 fault::point("body_created");
                 return Ok(f);

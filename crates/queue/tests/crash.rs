@@ -58,7 +58,7 @@ fn journaled(path: &Path, verb: &str) -> Vec<u64> {
     text.lines().filter_map(|l| l.strip_prefix(verb)?.strip_prefix(' ')?.parse().ok()).collect()
 }
 
-/// The child's work: add MESSAGES messages, then (per scenario) preprocess or remove them;
+/// The child's work: add MESSAGES messages, then (per scenario) preprocess and settle, or remove them;
 /// "burst" adds BURST messages at once instead, so they share group-commit batches.
 fn scenario(kind: &str, root: &Path, log: &Path) {
     let q = Queue::open(&root.join("queue"), Options::default()).unwrap();
@@ -76,6 +76,7 @@ fn scenario(kind: &str, root: &Path, log: &Path) {
     for (i, n) in ids.into_iter().enumerate() {
         if kind != "add" {
             q.preprocess(n, &[format!("r{i}@here").into_bytes()], &[format!("r{i}@there").into_bytes()]).unwrap();
+            q.settle(n).unwrap(); // as the scheduler does for a message that waits
             journal(log, &format!("pre {n}"));
         }
         if kind == "remove" {
