@@ -16,7 +16,6 @@ export declare class NativeQueue {
   addFile(prefix: Buffer, path: string, sender: string, recipients: Array<string>): Promise<string>
   listTodo(): Array<string>
   readTodo(id: string): NativeTodo
-  preprocess(id: string, local: Array<string>, remote: Array<string>): Promise<void>
   preprocessSync(id: string, local: Array<string>, remote: Array<string>): void
   listQueued(): Array<string>
   info(id: string): NativeInfo

@@ -140,14 +140,6 @@ impl NativeQueue {
         Ok(NativeTodo { sender: text(t.envelope.sender), recipients, birth: ms(t.birth) })
     }
 
-    #[napi(ts_return_type = "Promise<void>")]
-    pub fn preprocess<'e>(&self, env: &'e Env, id: String, local: Vec<String>, remote: Vec<String>) -> napi::Result<PromiseRaw<'e, ()>> {
-        let (settle, p) = deferred(env)?;
-        let (l, r) = (texts(local), texts(remote));
-        self.q.spawn(move |q| q.preprocess(parse_id(&id)?, &l, &r), settle);
-        Ok(p)
-    }
-
     #[napi]
     pub fn preprocess_sync(&self, id: String, local: Vec<String>, remote: Vec<String>) -> Result<(), napi::Error<Code>> {
         parse_id(&id).and_then(|n| self.q.preprocess(n, &texts(local), &texts(remote))).map_err(to_napi)

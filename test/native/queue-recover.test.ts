@@ -54,6 +54,8 @@ test('a damaged entry met at run time is quarantined and reported as temporary',
   const q = o.value;
   const id = await add(q, 0);
   await q.preprocess(id, { local: ['r0@y'], remote: [] });
+  // A deferral settles the message: from then on its lists are read from disk.
+  t.is((await q.setNextAttempt(id, 'local', Date.now())).kind, 'ok');
   writeFileSync(q.bodyPath(id).replace(/\/mess\//, '/local/'), 'Tr0@y');
   const r = q.recipients(id, 'local');
   t.like(r, { kind: 'temp', status: '4.3.0' });

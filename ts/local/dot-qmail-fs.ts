@@ -36,7 +36,9 @@ function cannotOpen(path: string, err: unknown): Outcome<never> {
 export const nodeDotQmailFs: DotQmailFs = {
   stat(path) {
     try {
-      const st = statSync(path);
+      // Most candidates are missing: no exception (and its stack trace) for those.
+      const st = statSync(path, { throwIfNoEntry: false });
+      if (st === undefined) return ok(undefined);
       const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
       return ok({ type, mode: st.mode & 0o7777, size: st.size });
     } catch (err) {

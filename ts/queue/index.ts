@@ -7,9 +7,11 @@
 // folder cannot be created (read-only, full, ...) and permanent 5.3.5 on a bad maxRecipients.
 // Methods returning plain values throw QueueError on a broken contract (bad id) or an
 // unusable queue folder.
-// Guarantees: adds, preprocess, markDone, appendBounce and remove resolve only when durable
-// and run on the core's own threads (the event loop and the libuv pool stay free); bodies
-// never become JS strings; a path body is copied inside the core.
+// Guarantees: adds, markDone, appendBounce, setNextAttempt and remove resolve only when
+// durable and run on the core's own threads (the event loop and the libuv pool stay
+// free); preprocess writes without fsync (its durability comes with the first of those:
+// types.ts) and so runs on the calling thread; bodies never become JS strings; a path
+// body is copied inside the core.
 
 import { Readable } from 'node:stream';
 import { nativeAwait, nativeCall, openNativeQueue, type NativeQueue } from '../native.js';
@@ -94,8 +96,9 @@ class NativeBackedQueue implements DurableQueue {
     return nativeCall(() => this.q.readTodo(id));
   }
 
+  /** On this thread: an unsettled preprocessing does no fsync (a few file creates). */
   preprocess(id: MessageId, routed: Routed): Promise<Outcome<void>> {
-    return nativeAwait(() => this.q.preprocess(id, [...routed.local], [...routed.remote]));
+    return Promise.resolve(this.preprocessSync(id, routed));
   }
 
   preprocessSync(id: MessageId, routed: Routed): Outcome<void> {

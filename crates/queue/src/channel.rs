@@ -65,6 +65,10 @@ impl Queue {
     }
 
     fn entries(&self, n: u64, ch: Channel) -> Result<Vec<Entry>> {
+        if let Some(u) = self.unsettled().get(&n) {
+            let list = if ch == Channel::Local { &u.local } else { &u.remote };
+            return Ok(list.iter().map(|a| Entry { offset: 0, address: a.clone(), done: false }).collect());
+        }
         let path = self.inner.layout.file(ch.folder(), n);
         let bytes = match read_meta(&path) {
             Ok(b) => b,

@@ -69,7 +69,7 @@ pub(crate) struct Inner {
     file_fsyncs: AtomicU64,
     commits: AtomicU64,
     /// Messages this process preprocessed and has not settled yet (preprocess.rs).
-    unsettled: Mutex<HashMap<u64, Vec<layout::Folder>>>,
+    unsettled: Mutex<HashMap<u64, preprocess::Unsettled>>,
 }
 
 impl Inner {

@@ -21,9 +21,12 @@
 //! info and lists are never fsync'd. A crash while it is unsettled delivers it again
 //! (at-least-once: at most one duplicate a recipient, DESIGN.md's promise 1).
 //!
-//! Only this process's own preprocessings are unsettled (an in-memory set): after a
+//! Only this process's own preprocessings are unsettled (an in-memory map): after a
 //! restart a todo entry is preprocessed again from scratch, never settled as it is.
 //! `list_todo` leaves out this process's unsettled messages: they are preprocessed.
+//! The map keeps what was written (sender, birth, recipients), so that `info`,
+//! `recipients` and `read_bounce` answer an unsettled message from memory: its files
+//! cannot differ (every change to them settles first) and it has no bounce file yet.
 //!
 //! Departures from qmail: the birth time is the commit time rather than the time of
 //! preprocessing, so a redo keeps it; a leftover bounce file is removed in step 1 too
@@ -47,6 +50,16 @@ use crate::layout::{unlink_quiet, Folder};
 use crate::records::{encode_channel, encode_info};
 use crate::commit::cut_here;
 use crate::{fault, Queue};
+
+/// What an unsettled preprocessing wrote (see the header).
+pub(crate) struct Unsettled {
+    /// Folders whose entries changed: their subdirectories are fsync'd when settling.
+    touched: Vec<Folder>,
+    pub(crate) sender: Vec<u8>,
+    pub(crate) birth: SystemTime,
+    pub(crate) local: Vec<Vec<u8>>,
+    pub(crate) remote: Vec<Vec<u8>>,
+}
 
 impl Queue {
     /// Preprocesses message `n` with its routed recipients, unsettled (see the header).
@@ -73,14 +86,15 @@ impl Queue {
                 touched.push(f);
             }
         }
-        self.unsettled().insert(n, touched);
+        let (local, remote) = (local.to_vec(), remote.to_vec());
+        self.unsettled().insert(n, Unsettled { touched, sender: entry.envelope.sender, birth: entry.birth, local, remote });
         Ok(())
     }
 
     /// Makes this process's preprocessing of `n` durable and drops todo (see the header);
     /// nothing to do for a message that is settled, or not preprocessed by this process.
     pub fn settle(&self, n: u64) -> Result<()> {
-        let Some(touched) = self.unsettled().get(&n).cloned() else { return Ok(()) };
+        let Some(touched) = self.unsettled().get(&n).map(|u| u.touched.clone()) else { return Ok(()) };
         let io = |what: &'static str| move |e: io::Error| Failure::from_io(&e, what);
         for f in [Folder::Info, Folder::Local, Folder::Remote] {
             self.fsync_if_present(f, n).map_err(io("syncing preprocessed files"))?;
@@ -103,7 +117,7 @@ impl Queue {
         self.unsettled().contains_key(&n)
     }
 
-    pub(crate) fn unsettled(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Vec<Folder>>> {
+    pub(crate) fn unsettled(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<u64, Unsettled>> {
         self.inner.unsettled.lock().unwrap_or_else(|p| p.into_inner())
     }
 

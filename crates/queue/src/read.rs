@@ -102,19 +102,30 @@ impl Queue {
         }
     }
 
-    /// Sender, birth and size of a preprocessed message; a damaged entry is quarantined.
+    /// Sender, birth and size of a preprocessed message (an unsettled one's from memory,
+    /// preprocess.rs); a damaged entry is quarantined.
     pub fn info(&self, n: u64) -> Result<MessageInfo> {
-        let path = self.inner.layout.file(Folder::Info, n);
         let io = |e: io::Error| Failure::from_io(&e, &format!("reading info {n}"));
-        let birth = fs::metadata(&path).and_then(|m| m.modified()).map_err(io)?;
-        let sender = match read_meta(&path).map_err(io)?.and_then(|b| decode_info(&b)) {
-            Ok(s) => s,
-            Err(d) => return Err(self.quarantine_damaged(n, &d)),
+        let known = self.unsettled().get(&n).map(|u| (u.sender.clone(), u.birth));
+        let (sender, birth) = match known {
+            Some(k) => k,
+            None => self.read_info(n)?,
         };
         match fs::metadata(self.body_path(n)) {
             Ok(m) => Ok(MessageInfo { sender, birth, size: m.len() }),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(self.quarantine_damaged(n, &missing_body())),
             Err(e) => Err(io(e)),
+        }
+    }
+
+    /// Sender and birth from info/ (a damaged file is quarantined).
+    fn read_info(&self, n: u64) -> Result<(Vec<u8>, SystemTime)> {
+        let path = self.inner.layout.file(Folder::Info, n);
+        let io = |e: io::Error| Failure::from_io(&e, &format!("reading info {n}"));
+        let birth = fs::metadata(&path).and_then(|m| m.modified()).map_err(io)?;
+        match read_meta(&path).map_err(io)?.and_then(|b| decode_info(&b)) {
+            Ok(s) => Ok((s, birth)),
+            Err(d) => Err(self.quarantine_damaged(n, &d)),
         }
     }
 

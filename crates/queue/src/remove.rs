@@ -72,6 +72,9 @@ impl Queue {
 
     /// The accumulated failure paragraphs, or None when there are none.
     pub fn read_bounce(&self, n: u64) -> Result<Option<Vec<u8>>> {
+        if self.is_unsettled(n) {
+            return Ok(None); // appending a paragraph settles first
+        }
         match read_meta(&self.inner.layout.file(Folder::Bounce, n)) {
             Ok(Ok(bytes)) => Ok(Some(bytes)),
             Ok(Err(d)) => Err(self.quarantine_damaged(n, &d)),
