@@ -84,7 +84,7 @@ export declare class WireReader {
 /** The version of the native core, so the TS side can check it loaded the right build. */
 export declare function coreVersion(): string
 
-/** Delivers into a maildir on the libuv pool; resolves with the name in new/. */
+/** Delivers into a maildir on a core thread; resolves with the name in new/. */
 export declare function deliverMaildir(maildir: string, headers: Uint8Array, bodyPath: string): Promise<string>
 
 /** Delivers into a maildir on this thread (for worker threads); returns the name in new/. */

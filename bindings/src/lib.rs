@@ -7,6 +7,7 @@
 mod failure;
 mod mailbox;
 mod maildrop;
+mod promise;
 mod queue;
 mod smtp;
 mod wire;

@@ -1,20 +1,24 @@
 //! N-API surface of crates/mailbox: maildir and mbox delivery, each in two forms.
-//! `deliverMaildir` / `deliverMbox` return Promises computed on the libuv pool
-//! (AsyncTask) for the main thread; `deliverMaildirSync` / `deliverMboxSync` block the
-//! calling thread and are meant for tinypool workers, which have no event loop to block.
+//! `deliverMaildir` returns a Promise computed on the core's own threads (the queue
+//! crate's pool: local deliveries run from the event loop, and must not crowd the libuv
+//! pool that DNS, crypto and fs.promises share); `deliverMbox`'s Promise is computed on
+//! the libuv pool (AsyncTask; its lock waits may last 30 s and must not hold a core
+//! thread); `deliverMaildirSync` / `deliverMboxSync` block the calling thread and are
+//! meant for tinypool workers, which have no event loop to block.
 //! Failures reject/throw through failure::to_napi (code QMTA_TEMP / QMTA_PERM).
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use mailbox::{MaildirDelivery, MboxDelivery};
-use napi::bindgen_prelude::AsyncTask;
+use napi::bindgen_prelude::{AsyncTask, PromiseRaw};
 use napi::JsError;
 use napi::{Env, Task};
 use napi_derive::napi;
 use status::Failure;
 
 use crate::failure::{to_napi, Code};
+use crate::promise::deferred;
 
 /// Owned arguments of one maildir delivery, so they can move to a pool thread.
 pub struct MaildirArgs {
@@ -54,21 +58,6 @@ fn settle<T>(env: &Env, r: status::Result<T>) -> napi::Result<T> {
     r.map_err(|f: Failure| napi::Error::from(JsError::from(to_napi(f)).into_unknown(*env)))
 }
 
-pub struct DeliverMaildirTask(MaildirArgs);
-
-impl Task for DeliverMaildirTask {
-    type Output = status::Result<String>;
-    type JsValue = String;
-
-    fn compute(&mut self) -> napi::Result<Self::Output> {
-        Ok(self.0.run())
-    }
-
-    fn resolve(&mut self, env: Env, out: Self::Output) -> napi::Result<String> {
-        settle(&env, out)
-    }
-}
-
 pub struct DeliverMboxTask(MboxArgs);
 
 impl Task for DeliverMboxTask {
@@ -84,10 +73,13 @@ impl Task for DeliverMboxTask {
     }
 }
 
-/// Delivers into a maildir on the libuv pool; resolves with the name in new/.
+/// Delivers into a maildir on a core thread; resolves with the name in new/.
 #[napi(ts_return_type = "Promise<string>")]
-pub fn deliver_maildir(maildir: String, headers: &[u8], body_path: String) -> AsyncTask<DeliverMaildirTask> {
-    AsyncTask::new(DeliverMaildirTask(MaildirArgs { maildir: maildir.into(), headers: headers.to_vec(), body: body_path.into() }))
+pub fn deliver_maildir<'e>(env: &'e Env, maildir: String, headers: &[u8], body_path: String) -> napi::Result<PromiseRaw<'e, String>> {
+    let (settle, p) = deferred(env)?;
+    let args = MaildirArgs { maildir: maildir.into(), headers: headers.to_vec(), body: body_path.into() };
+    queue::spawn_blocking(move || settle(args.run()));
+    Ok(p)
 }
 
 /// Delivers into a maildir on this thread (for worker threads); returns the name in new/.

@@ -10,24 +10,13 @@
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use napi::bindgen_prelude::{Buffer, PromiseRaw, ToNapiValue};
-use napi::{Env, JsError, JsValue};
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::Env;
 use napi_derive::napi;
 use queue::{parse_id, Channel, Envelope, Options, Queue};
 
 use crate::failure::{to_napi, Code};
-
-type Resolver<T> = Box<dyn FnOnce(Env) -> napi::Result<T> + Send>;
-type Settle<T> = Box<dyn FnOnce(status::Result<T>) + Send>;
-
-/// A promise and the Send callback that settles it from any thread.
-fn deferred<T: ToNapiValue + Send + 'static>(env: &Env) -> napi::Result<(Settle<T>, PromiseRaw<'_, T>)> {
-    let (d, promise) = env.create_deferred::<T, Resolver<T>>()?;
-    let settle: Settle<T> = Box::new(move |r| {
-        d.resolve(Box::new(move |env: Env| r.map_err(|f| napi::Error::from(JsError::from(to_napi(f)).into_unknown(env)))))
-    });
-    Ok((settle, PromiseRaw::new(env.raw(), promise.raw())))
-}
+use crate::promise::deferred;
 
 fn ms(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64() * 1000.0)

@@ -97,6 +97,12 @@ pub struct Queue {
     inner: Arc<Inner>,
 }
 
+/// Runs other blocking core work (a maildir delivery) on the queue's operations threads,
+/// so that it holds no libuv thread either (pool.rs); `op` must not wait for queue jobs.
+pub fn spawn_blocking(op: impl FnOnce() + Send + 'static) {
+    pool::submit(op);
+}
+
 /// Parses a message id given as text (anything else than an id is refused: 5.3.0).
 pub fn parse_id(s: &str) -> Result<u64> {
     id::parse(s).ok_or_else(|| Failure::perm("3.0", format!("not a queue message id: {s:?}")))

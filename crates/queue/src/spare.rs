@@ -17,7 +17,8 @@
 //! after a crash a spare's name may survive beside the name it was given since (the same
 //! inode twice), so recovery unlinks every name in spare/ (a name only: the other name
 //! keeps the data). The names taken by this process are the only ones it reuses. A file
-//! with more than one link (intd while todo still links it) is never parked.
+//! with more than one link (intd while todo still links it), or owned by another user,
+//! is never parked.
 //!
 //! Failures: I/O errors are returned to the caller, which treats them as it treated the
 //! unlink or create they replace. A spare that vanished (another process's recovery)
@@ -39,26 +40,34 @@ const MAX_SPARES: usize = 4096;
 pub(crate) struct Spares {
     dir: PathBuf,
     free: Mutex<Vec<u64>>,
+    /// Only files this user owns are kept: a file another user (a `qmta inject` run by
+    /// someone) created stays theirs, and must not come to hold someone else's message.
+    owner: u32,
 }
 
 impl Spares {
     pub(crate) fn new(root: &Path) -> Spares {
-        Spares { dir: root.join("spare"), free: Mutex::default() }
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        Spares::owned_by(root, unsafe { libc::geteuid() })
+    }
+
+    fn owned_by(root: &Path, owner: u32) -> Spares {
+        Spares { dir: root.join("spare"), free: Mutex::default(), owner }
     }
 
     fn free(&self) -> std::sync::MutexGuard<'_, Vec<u64>> {
         self.free.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Moves a single-link file to spare/ and returns its name; unlinks it when the pool
-    /// is full or it has other links. Ok(None) when there was nothing to move.
+    /// Moves a single-link file of ours to spare/ and returns its name; unlinks it when the
+    /// pool is full, it has other links or another owner. Ok(None) when nothing was moved.
     pub(crate) fn park(&self, path: &Path) -> io::Result<Option<u64>> {
         let meta = match fs::symlink_metadata(path) {
             Ok(m) => m,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
-        if !meta.is_file() || meta.nlink() != 1 || self.free().len() >= MAX_SPARES {
+        if !meta.is_file() || meta.nlink() != 1 || meta.uid() != self.owner || self.free().len() >= MAX_SPARES {
             return unlink_quiet(path).map(|_| None);
         }
         match fs::rename(path, self.dir.join(meta.ino().to_string())) {
@@ -163,6 +172,18 @@ mod tests {
         s.offer(Some(1));
         s.create(&d.join("c")).unwrap();
         assert!(d.join("c").is_file());
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn another_user_s_file_is_unlinked_not_parked() {
+        let d = dir("owner");
+        let mine = fs::metadata(&d).unwrap().uid();
+        let s = Spares::owned_by(&d, mine + 1);
+        fs::write(d.join("theirs"), b"x").unwrap();
+        assert_eq!(s.park(&d.join("theirs")).unwrap(), None);
+        assert!(!d.join("theirs").exists());
+        assert_eq!(fs::read_dir(d.join("spare")).unwrap().count(), 0);
         fs::remove_dir_all(&d).unwrap();
     }
 
