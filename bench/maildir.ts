@@ -1,5 +1,5 @@
 // Maildir delivery benchmark: qmta's deliveries per second, sync (worker threads, as the
-// local delivery pool) and async (the libuv pool, N in flight), next to the raw limit
+// local delivery pool) and async (the core's threads, N in flight), next to the raw limit
 // of the disk measured in the same run by worker threads doing the same system calls
 // (create O_EXCL, write, fsync, close, link, fsync new/, unlink) with nothing else.
 //
@@ -10,10 +10,11 @@
 // state: ext4 here slows down right after mass deletions, DESIGN.md); modes are
 // interleaved within each run so disk drift hits all of them; the figures are the
 // median of the runs with min-max. Raw and sync use one thread per unit of concurrency;
-// async is bounded by the libuv pool (UV_THREADPOOL_SIZE, 4 by default).
+// async is bounded by the core's operations pool (crates/queue/src/pool.rs: 4 threads a
+// core, 8 to 16), which runs the maildir deliveries the event loop starts.
 
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -47,7 +48,7 @@ export interface MaildirBenchRow extends Figure {
 }
 
 const WORKER = new URL('./maildir-worker.js', import.meta.url);
-const POOL = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+const POOL = Math.min(16, Math.max(8, 4 * availableParallelism()));
 
 /** Starts `n` bench workers; they stay up for the whole benchmark (startup is not measured). */
 async function startWorkers(n: number): Promise<Worker[]> {
@@ -134,7 +135,7 @@ export async function runMaildirBench(opts: MaildirBenchOptions = {}): Promise<M
       return { mode, concurrency: c, ...f, raw, ratio: f.median / raw.median };
     }),
   );
-  log(`maildir deliveries, ${bodyBytes}-byte body, fresh maildirs, ${runs} runs of ${durationMs} ms, libuv pool ${POOL}:`);
+  log(`maildir deliveries, ${bodyBytes}-byte body, fresh maildirs, ${runs} runs of ${durationMs} ms, core pool ${POOL}:`);
   for (const r of rows) {
     const rawAt = r.mode === 'async' ? Math.min(r.concurrency, POOL) : r.concurrency;
     log(`  ${r.mode.padEnd(5)} x${String(r.concurrency).padEnd(3)} ${show(r).padEnd(22)} raw x${rawAt}: ${show(r.raw).padEnd(22)} ${(100 * r.ratio).toFixed(0)}%`);
