@@ -30,6 +30,8 @@ export interface Pop3Address {
 
 export interface Pop3Server {
   readonly addresses: readonly Pop3Address[];
+  /** A new certificate for the next TLS handshakes (pop3s and STLS). */
+  setTls(context: SecureContext): void;
   close(): Promise<void>;
 }
 
@@ -47,8 +49,8 @@ export async function startPop3d(partial: Partial<Pop3Settings>, deps: Pop3Deps)
   };
   const service = new Service(ctx, new ConnectionCounter(settings.maxConnections, settings.maxConnectionsPerIp));
   try {
-    for (const spec of settings.listen) await service.listen(spec, undefined);
-    for (const spec of settings.listenTls) await service.listen(spec, tls);
+    for (const spec of settings.listen) await service.listen(spec, false);
+    for (const spec of settings.listenTls) await service.listen(spec, true);
   } catch (err) {
     await service.close();
     throw err;
@@ -73,7 +75,12 @@ class Service implements Pop3Server {
     private readonly counter: ConnectionCounter,
   ) {}
 
-  async listen(spec: string, tls: SecureContext | undefined): Promise<void> {
+  setTls(context: SecureContext): void {
+    if (this.ctx.tls) this.ctx.tls = context;
+  }
+
+  /** `tls`: implicit TLS with the certificate in force when each connection arrives. */
+  async listen(spec: string, tls: boolean): Promise<void> {
     const { host, port } = parseListen(spec);
     const server = createServer((socket) => this.accept(socket, tls));
     this.servers.push(server);
@@ -82,10 +89,11 @@ class Service implements Pop3Server {
       server.listen(port, host, () => resolve());
     });
     const bound = server.address();
-    if (bound && typeof bound === 'object') this.addresses.push({ host: bound.address, port: bound.port, tls: !!tls });
+    if (bound && typeof bound === 'object') this.addresses.push({ host: bound.address, port: bound.port, tls });
   }
 
-  private accept(raw: Socket, tls: SecureContext | undefined): void {
+  private accept(raw: Socket, implicitTls: boolean): void {
+    const tls = implicitTls ? this.ctx.tls : undefined;
     const ip = raw.remoteAddress ?? 'unknown';
     raw.on('error', () => undefined);
     // Replies are written in pieces ("+OK", then message chunks): without this, Nagle's

@@ -9,7 +9,8 @@
 // Failures: a certificate that cannot be read or made, or a listener that cannot bind
 // -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
 // Reload: users/ files are read at every login, so `qmta user passwd` takes effect at
-// once; a change of listeners or certificate needs a restart (the HUP leaves them).
+// once; SIGHUP reads the certificate pair again (a renewed one serves the next
+// handshakes; a bad one is logged and the old one kept); listeners need a restart.
 
 import type { Config } from '../config/index.js';
 import type { ServiceStarter } from '../daemon/services.js';
@@ -46,7 +47,16 @@ export const pop3Service: ServiceStarter = async (ctx) => {
     const tls = loadTls({ certFile: c.tlscert, keyFile: c.tlskey }, c.me, ctx.log);
     const server = await startPop3d({ ...pop3Settings(c), tls }, pop3DepsFromHome(ctx.home, ctx.log));
     ctx.log.info({ event: 'pop3', addresses: server.addresses }, 'pop3: listening');
-    return ok({ name: 'pop3', stop: () => server.close() });
+    // SIGHUP: a renewed certificate pair serves the next handshakes; a bad one keeps the old.
+    const reload = (): void => {
+      const now = ctx.config.current();
+      try {
+        server.setTls(loadTls({ certFile: now.tlscert, keyFile: now.tlskey }, now.me, ctx.log));
+      } catch (err) {
+        ctx.log.error({ event: 'pop3', err: (err as Error).message }, 'pop3: certificate reload refused, previous one kept');
+      }
+    };
+    return ok({ name: 'pop3', stop: () => server.close(), reload });
   } catch (err) {
     return temp('4.3.0', `pop3: ${(err as Error).message}`);
   }

@@ -45,7 +45,8 @@ export interface Pop3Deps extends Authenticator {
 export interface SessionContext {
   readonly settings: Pop3Settings;
   readonly deps: Pop3Deps;
-  readonly tls?: SecureContext;
+  /** Replaced by setTls() (SIGHUP): a renewed certificate serves the next handshakes. */
+  tls?: SecureContext;
   readonly failures: FailureTracker;
   readonly timestamp: () => string;
 }

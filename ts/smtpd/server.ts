@@ -33,7 +33,8 @@ interface Rules {
 
 interface Admission extends Rules {
   readonly deps: SmtpdDeps;
-  readonly secureContext?: SecureContext;
+  /** Replaced by update() (SIGHUP): a renewed certificate serves the next handshakes. */
+  secureContext?: SecureContext;
   readonly conns: Set<SmtpConnection>;
   readonly etrn?: Etrn;
   readonly perIp: Map<string, number>;
@@ -69,8 +70,11 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
   }
   deps.log?.info({ addresses }, 'smtpd listening');
   // Listeners read `a` at each connection, so an update reaches new connections only.
+  // The certificate is read again first: a bad one throws before anything changes.
   const update = (next: SmtpdSettings): void => {
-    Object.assign(a, rules({ ...next, tls: settings.tls }, deps));
+    const tls = next.tls ?? settings.tls;
+    const context = tls && a.secureContext ? loadTls(tls, next.hostname, deps.log) : a.secureContext;
+    Object.assign(a, rules({ ...next, tls }, deps), { secureContext: context });
   };
   return { addresses, update, close: () => shutdown(a, servers) };
 }

@@ -12,8 +12,8 @@
 // Failures: a certificate that cannot be read or made, or a listener that cannot bind
 // -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
 // Reload (SIGHUP): users/ and the recipient lookup are read per RCPT/AUTH; rcpthosts,
-// relay and deny lists, badmailfrom and limits apply to new connections; listeners and
-// the certificate need a restart.
+// relay and deny lists, badmailfrom, limits and the certificate (tlscert, tlskey: a
+// renewed pair) apply to new connections; listeners need a restart.
 // Wake-up: commits made here go through the core's writer, not the DurableQueue object,
 // so each committed id is handed to ctx.enqueued, which wakes the scheduler at once.
 
