@@ -33,6 +33,11 @@ export declare class NativeQueue {
   /** Moves a message to quarantine/; returns the directory it went to. */
   quarantine(id: string, reason: string): string
   recover(nowMs: number, garbageAgeMs: number): NativeRecovery
+  /**
+   * Old garbage only, on a queue thread (the scan lists every folder); resolves with the
+   * removed paths.
+   */
+  collectGarbage(nowMs: number, garbageAgeMs: number): Promise<string[]>
   stats(): NativeQueueStats
   counters(): NativeQueueCounters
 }

@@ -221,6 +221,16 @@ impl NativeQueue {
         Ok(NativeRecovery { removed: r.removed, quarantined })
     }
 
+    /// Old garbage only, on a queue thread (the scan lists every folder); resolves with the
+    /// removed paths.
+    #[napi(ts_return_type = "Promise<string[]>")]
+    pub fn collect_garbage<'e>(&self, env: &'e Env, now_ms: f64, garbage_age_ms: f64) -> napi::Result<PromiseRaw<'e, Vec<String>>> {
+        let (settle, p) = deferred(env)?;
+        let age = Duration::from_secs_f64(garbage_age_ms.max(0.0) / 1000.0);
+        self.q.spawn(move |q| q.collect_garbage(time(now_ms), age), settle);
+        Ok(p)
+    }
+
     #[napi]
     pub fn stats(&self) -> Result<NativeQueueStats, napi::Error<Code>> {
         let s = self.q.stats().map_err(to_napi)?;

@@ -45,18 +45,22 @@ test.serial('pending commits hold no libuv thread and leave the event loop free'
   const queue = q.value;
   let ticks = 0;
   const timer = setInterval(() => ticks++, 1);
-  const adds = Array.from({ length: N }, (_, i) => queue.add({ sender: '', recipients: [`r${i}@y`] }, Buffer.from('x')));
+  let committed = 0;
+  const adds = Array.from({ length: N }, (_, i) =>
+    queue.add({ sender: '', recipients: [`r${i}@y`] }, Buffer.from('x')).then((o) => { committed++; return o; }));
   // fs.promises.stat runs on the libuv pool (4 threads, shared by every ava worker of this
   // process). Had each pending commit held a pool thread, the stat would wait for nearly all
-  // 1,000 commits; it must finish long before them.
+  // 1,000 commits; it must finish while most are still pending. Counting the commits
+  // resolved by then (not wall-clock shares) keeps other test files' load out of the check.
   const started = process.hrtime.bigint();
   await stat(dir);
   const statMs = Number(process.hrtime.bigint() - started) / 1e6;
+  const before = committed;
   const done = await Promise.all(adds);
   const allMs = Number(process.hrtime.bigint() - started) / 1e6;
   clearInterval(timer);
   t.true(done.every((o) => o.kind === 'ok'));
-  t.true(statMs < allMs / 2, `a libuv-pool call took ${statMs} ms of the commits' ${allMs} ms`);
+  t.true(before < N / 2, `a libuv-pool call finished only after ${before} of ${N} commits`);
   t.true(ticks > 0, 'timers ran while the commits were in flight');
-  t.log(`libuv stat during ${N} pending commits: ${statMs.toFixed(1)} ms (commits: ${allMs.toFixed(0)} ms); timer ticks: ${ticks}`);
+  t.log(`libuv stat during ${N} pending commits: ${statMs.toFixed(1)} ms, after ${before} commits (all: ${allMs.toFixed(0)} ms); timer ticks: ${ticks}`);
 });

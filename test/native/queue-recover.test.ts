@@ -79,3 +79,23 @@ test('old half-written garbage is removed, young garbage and queued messages kep
   t.deepEqual(q.listTodo(), [kept]);
   t.deepEqual(q.stats(), { messages: 1, todo: 1 });
 });
+
+test('collectGarbage, while the queue runs, removes old garbage only: committed, unsettled and settled messages stay', async (t) => {
+  const o = openQueue(join(tempDir(t), 'queue'));
+  if (o.kind !== 'ok') return t.fail(o.text);
+  const q = o.value;
+  const [committed, unsettled, settled] = [await add(q, 0), await add(q, 1), await add(q, 2)];
+  await q.preprocess(unsettled, { local: ['r1@y'], remote: [] });
+  await q.preprocess(settled, { local: ['r2@y'], remote: [] });
+  t.is((await q.setNextAttempt(settled, 'local', Date.now())).kind, 'ok');
+  const w = q.createWriter();
+  if (w.kind !== 'ok') return t.fail(w.text);
+  w.value.write(Buffer.alloc(100_000, 104)); // a crashed add's body
+  t.deepEqual(await q.collectGarbage(), { kind: 'ok', value: [] }, 'young garbage may be an add in progress');
+  const later = await q.collectGarbage({ now: Date.now() + GARBAGE_AGE_MS + 60_000 });
+  t.is(later.kind === 'ok' ? later.value.length : -1, 1);
+  t.regex(later.kind === 'ok' ? later.value[0] ?? '' : '', new RegExp(`^mess/\\d+/${w.value.id}$`));
+  t.deepEqual(q.listTodo(), [committed], 'the unsettled message is this process\'s, so not listed');
+  t.deepEqual(q.listQueued().sort(), [unsettled, settled].sort());
+  t.deepEqual(q.stats(), { messages: 3, todo: 2 });
+});

@@ -91,6 +91,13 @@ export class FakeQueue implements Queue {
   }
   quarantine(): Outcome<void> { return ok(undefined); }
   recover(): RecoveryReport { return { removed: [], quarantined: [] }; }
+  /** Times of collectGarbage calls; each reports `garbage` as removed. */
+  readonly cleanups: number[] = [];
+  garbage: string[] = [];
+  async collectGarbage(opts: { readonly now?: number } = {}): Promise<Outcome<string[]>> {
+    this.cleanups.push(opts.now ?? 0);
+    return ok(this.garbage);
+  }
   stats() { return { messages: this.entries.size, todo: this.listTodo().length }; }
 }
 

@@ -4,7 +4,7 @@ import test from 'ava';
 import { ok, type Outcome } from '../../ts/outcome.js';
 import { silentLog } from '../../ts/log/index.js';
 import { nextRetry, isDying, DYING_LINE } from '../../ts/send/retry.js';
-import { Scheduler } from '../../ts/send/scheduler.js';
+import { CLEANUP_MS, Scheduler } from '../../ts/send/scheduler.js';
 import type { BounceRequest, LocalRequest } from '../../ts/send/types.js';
 import { FakeQueue, ManualClock, splitRouter, always, settle } from './send-fakes.js';
 
@@ -150,4 +150,23 @@ test('a second notification of the same commit does not deliver twice', async (t
   t.is(s.attempts.length, 1);
   t.is(s.sched.snapshot().deferred, 1);
   await s.sched.stop(100);
+});
+
+test('the queue garbage is collected every 21 hours while running (qmail-send cleanup), and logged', async (t) => {
+  const lines: string[] = [];
+  const clock = new ManualClock(T0);
+  const queue = new FakeQueue(clock);
+  queue.garbage = ['mess/3/4294967296'];
+  const log = { info() {}, warn(_o: object, msg?: string) { lines.push(msg ?? ''); }, error() {} };
+  const sched = new Scheduler({ queue, router: splitRouter, log, clock, local: { async deliver() { return always.ok(); } },
+    bounce: { async send() { return ok({ queued: 'b' }); } } });
+  await sched.start();
+  await clock.advanceTo(T0 + CLEANUP_MS - 1000);
+  t.deepEqual(queue.cleanups, []);
+  await clock.advanceTo(T0 + 2 * CLEANUP_MS + 1000);
+  t.deepEqual(queue.cleanups, [T0 + CLEANUP_MS, T0 + 2 * CLEANUP_MS]);
+  t.true(lines.some((l) => l.includes('removed stale queue file mess/3/4294967296')));
+  await sched.stop(0);
+  await clock.advanceTo(T0 + 4 * CLEANUP_MS);
+  t.is(queue.cleanups.length, 2, 'a stopped scheduler cleans no more');
 });

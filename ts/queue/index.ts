@@ -159,6 +159,10 @@ class NativeBackedQueue implements DurableQueue {
     return o.kind === 'ok' ? { kind: 'ok', value: undefined } : o;
   }
 
+  collectGarbage(opts: { readonly now?: number; readonly garbageAgeMs?: number } = {}): Promise<Outcome<string[]>> {
+    return nativeAwait(() => this.q.collectGarbage(opts.now ?? Date.now(), opts.garbageAgeMs ?? GARBAGE_AGE_MS));
+  }
+
   recover(opts: { readonly now?: number; readonly garbageAgeMs?: number } = {}): RecoveryReport {
     const r = must(nativeCall(() => this.q.recover(opts.now ?? Date.now(), opts.garbageAgeMs ?? GARBAGE_AGE_MS)));
     for (const { id, reason } of r.quarantined) this.log?.warn({ id, reason }, 'damaged queue entry moved to quarantine');

@@ -96,6 +96,8 @@ export interface Queue {
   quarantine(id: MessageId, reason: string): Outcome<void>;
   /** Start-up recovery: removes garbage older than garbageAgeMs (default 36 h), quarantines damaged entries. */
   recover(opts?: { readonly now?: number; readonly garbageAgeMs?: number }): RecoveryReport;
+  /** Recovery's garbage part alone, safe while the queue runs (qmail-clean); resolves with the removed paths. */
+  collectGarbage(opts?: { readonly now?: number; readonly garbageAgeMs?: number }): Promise<Outcome<string[]>>;
   /** qmail-qstat's two counts. */
   stats(): { readonly messages: number; readonly todo: number };
 }

@@ -1,7 +1,8 @@
 // The scheduler (qmail-send's role): jobs (message, channel), concurrency limits, qmail's
 // retry schedule, checkpoints, completion and bounces.
 //
-// Interface: new Scheduler(deps); start() (recovery, todo/ scan, queue scan); enqueued(id)
+// Interface: new Scheduler(deps); start() (recovery, todo/ scan, queue scan, then the
+// queue's garbage collected every CLEANUP_MS, as qmail-send's cleanup); enqueued(id)
 // (in-process commit notification); runQueue() (SIGALRM / `qmta queue run`);
 // setSettings(s) (SIGHUP); stop(graceMs); snapshot() (counts, for status and tests).
 // Fairness (no "silly qmail syndrome"): a channel picks its next job alternately from
@@ -27,6 +28,9 @@ import {
   defaultSendSettings, systemClock,
   type BounceSink, type Clock, type LocalDelivery, type Router, type SendListener, type SendSettings,
 } from './types.js';
+
+/** qmail-send's SLEEP_CLEANUP: the queue's garbage is collected every 76,431 s (21 h). */
+export const CLEANUP_MS = 76_431_000;
 
 export interface SchedulerDeps {
   readonly queue: Queue;
@@ -69,6 +73,7 @@ export class Scheduler {
   private deferring = 0;
   private timer: { at: number; handle: unknown } | undefined;
   private scanTimer: unknown;
+  private cleanupTimer: unknown;
   private stopping = false;
   private idleWaiters: (() => void)[] = [];
 
@@ -96,6 +101,7 @@ export class Scheduler {
     for (const q of report.quarantined) this.ev.alert(`quarantined ${q.id}: ${q.reason}`, { id: q.id });
     this.logStatus();
     this.scanTodo();
+    this.armCleanup();
     await scanQueue(this.queue, (id) => this.intake.has(id), (id, ch, at) => this.schedule(id, ch, at), this.clock.now());
     this.pumpAll();
   }
@@ -127,6 +133,7 @@ export class Scheduler {
     this.intake.stopped = true;
     if (this.timer) this.clock.clearTimeout(this.timer.handle);
     if (this.scanTimer !== undefined) this.clock.clearTimeout(this.scanTimer);
+    if (this.cleanupTimer !== undefined) this.clock.clearTimeout(this.cleanupTimer);
     const deadline = Date.now() + graceMs;
     while (this.running() + this.deferring > 0 && Date.now() < deadline) await sleep(20);
     this.logStatus(true);
@@ -160,6 +167,19 @@ export class Scheduler {
       this.ev.alert(`unable to scan todo/: ${String(err)}; will retry`);
     }
     this.scanTimer = this.clock.setTimeout(() => this.scanTodo(), this.deps.todoScanMs ?? 1000);
+  }
+
+  /** qmail-send's periodic cleanup: garbage left by crashed adds, removed while running. */
+  private armCleanup(): void {
+    this.cleanupTimer = this.clock.setTimeout(() => void this.cleanup(), CLEANUP_MS);
+  }
+
+  private async cleanup(): Promise<void> {
+    if (this.stopping) return;
+    const removed = await this.queue.collectGarbage({ now: this.clock.now() });
+    if (isFailure(removed)) this.ev.warning('trouble cleaning the queue; will retry', { reason: describe(removed) });
+    else for (const r of removed.value) this.ev.warning(`removed stale queue file ${r}`);
+    if (!this.stopping) this.armCleanup();
   }
 
   private ready(id: MessageId, hasLocal: boolean, hasRemote: boolean): void {

@@ -1,5 +1,6 @@
 //! Start-up recovery: qmail-send's and qmail-clean's work (§2.7), in one scan, after
 //! unlinking every spare file's name (spare.rs: spares are not trusted after a crash).
+//! `collect_garbage` is the garbage part alone, which the scheduler repeats while running.
 //!
 //! States (qmail's INTERNALS): S2 mess; S3 mess+intd (an add in progress or crashed);
 //! S4 todo (committed; preprocessing is redone later); S5 info+channels (preprocessed).
@@ -58,6 +59,15 @@ impl Queue {
         for n in list(self, Folder::Info)?.into_iter().filter(|n| !todo.contains(n)) {
             self.check_or_quarantine(n, self.check_info(n), &mut report);
         }
+        report.removed = self.collect_garbage(now, garbage_age)?;
+        Ok(report)
+    }
+
+    /// Removes old garbage only (qmail-clean's periodic work; safe while the queue runs:
+    /// a live message always has todo or info, and nothing of an add in progress is old).
+    /// Returns what it removed, as paths relative to the queue root.
+    pub fn collect_garbage(&self, now: SystemTime, garbage_age: Duration) -> Result<Vec<String>> {
+        let mut report = Recovery::default();
         let cutoff = now.checked_sub(garbage_age).unwrap_or(UNIX_EPOCH);
         let live: HashSet<u64> = list(self, Folder::Todo)?.into_iter().chain(list(self, Folder::Info)?).collect();
         let bodies: HashSet<u64> = list(self, Folder::Mess)?.into_iter().collect();
@@ -73,7 +83,7 @@ impl Queue {
                 }
             }
         }
-        Ok(report)
+        Ok(report.removed)
     }
 
     fn check_or_quarantine(&self, n: u64, check: std::result::Result<(), Damage>, report: &mut Recovery) {
