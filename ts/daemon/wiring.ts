@@ -39,7 +39,7 @@ export function remoteSettings(c: Config, home: string, port?: number): RemoteSe
     auth: c.remoteauth.map((a) => ({ relay: a.host, user: a.user, password: a.password })),
     concurrencyRemote: c.concurrencyremote,
     concurrencyPerDomain: c.concurrencyperdomain,
-    tcptoPath: join(home, 'queue', 'tcpto'),
+    tcptoPath: join(home, 'queue', 'lock', 'tcpto'),
     ...(port !== undefined ? { port } : {}),
   };
 }

@@ -2,7 +2,8 @@
 //!
 //! Every state folder is split into `id::BUCKETS` subdirectories named 0..255 in decimal;
 //! `quarantine/` is flat (it holds few entries, each a directory), and so is `spare/`
-//! (spare.rs: files kept for reuse, which are in no state). Which folder a file is
+//! (spare.rs: files kept for reuse, which are in no state), and `lock/` holds qmail's
+//! tcpto (remote delivery's downed-host memory, written by ts/remote). Which folder a file is
 //! in is its state; its name is the message id and nothing else (STYLE.md).
 //!
 //! Failures: creating the layout fails temporary (errno table), e.g. a read-only or full
@@ -100,6 +101,11 @@ impl Layout {
         self.root.join("spare")
     }
 
+    /// qmail's queue/lock: state the daemon keeps beside the queue (remote delivery's tcpto).
+    pub fn lock(&self) -> PathBuf {
+        self.root.join("lock")
+    }
+
     /// Creates every missing folder and bucket, fsyncing each parent that gained an entry.
     pub fn ensure(&self) -> Result<()> {
         let wrap = |e: io::Error| Failure::from_io(&e, &format!("creating queue folders in {}", self.root.display()));
@@ -117,6 +123,7 @@ impl Layout {
         }
         top_changed |= mkdir(&self.quarantine()).map_err(wrap)?;
         top_changed |= mkdir(&self.spare()).map_err(wrap)?;
+        top_changed |= mkdir(&self.lock()).map_err(wrap)?;
         if top_changed {
             sync_dir(&self.root).map_err(wrap)?;
         }
@@ -157,6 +164,17 @@ mod tests {
         let id = 64 * 300 + 5;
         assert_eq!(l.file(Folder::Todo, id), PathBuf::from(format!("/q/todo/{}/{id}", 300 % 256)));
         assert_eq!(l.file(Folder::Mess, id).parent(), Some(l.bucket_dir(Folder::Mess, bucket(id)).as_path()));
+    }
+
+    #[test]
+    fn ensure_makes_every_folder_with_qmail_s_lock() {
+        let root = std::env::temp_dir().join(format!("qmta-layout-{}", std::process::id()));
+        let l = Layout::new(&root);
+        l.ensure().unwrap();
+        for d in [l.folder(Folder::Todo), l.bucket_dir(Folder::Mess, 255), l.quarantine(), l.spare(), l.lock()] {
+            assert!(d.is_dir(), "{}", d.display());
+        }
+        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
