@@ -37,10 +37,13 @@ impl Queue {
         let spares = &self.inner.syncs.spares;
         for f in BEFORE_BODY {
             let path = self.inner.layout.file(f, n);
-            let gone = path.exists();
-            let parked = if f == Folder::Todo { unlink_quiet(&path).map(|_| None) } else { spares.park(&path) };
-            let parked = parked.map_err(io)?;
-            if gone && matches!(f, Folder::Todo | Folder::Info) {
+            // `gone`: an entry left a folder whose fsync guards the body (todo, info).
+            let (gone, parked) = match f {
+                Folder::Todo => (unlink_quiet(&path).map_err(io)?, None),
+                Folder::Info => (path.exists(), spares.park(&path).map_err(io)?),
+                _ => (false, spares.park(&path).map_err(io)?),
+            };
+            if gone {
                 self.inner.syncs.sync(f, b).map_err(io)?;
             }
             // Reused only once its old name is durably gone (a parked info file's name

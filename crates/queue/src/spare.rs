@@ -21,8 +21,9 @@
 //! is never parked.
 //!
 //! Failures: I/O errors are returned to the caller, which treats them as it treated the
-//! unlink or create they replace. A spare that vanished (another process's recovery)
-//! is skipped and the next one tried, down to a new file.
+//! unlink or create they replace. A spare that cannot be taken (vanished after another
+//! process's recovery, or any other error) is forgotten and the next one tried, down to a
+//! new file; only "the name exists" is the caller's (the id is taken).
 
 use std::fs::{self, File, OpenOptions};
 use std::io;
@@ -98,11 +99,12 @@ impl Spares {
             let Some(name) = self.free().pop() else { return create_excl(path) };
             match rename_noreplace(&self.dir.join(name.to_string()), path) {
                 Ok(()) => return OpenOptions::new().write(true).open(path),
-                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => {
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                     self.free().push(name);
                     return Err(e);
                 }
+                // Vanished (another process's recovery) or unusable: forget it, try the next.
+                Err(_) => continue,
             }
         }
     }
