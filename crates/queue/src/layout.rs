@@ -168,13 +168,12 @@ mod tests {
 
     #[test]
     fn ensure_makes_every_folder_with_qmail_s_lock() {
-        let root = std::env::temp_dir().join(format!("qmta-layout-{}", std::process::id()));
-        let l = Layout::new(&root);
+        let root = crate::tests::Dir::new();
+        let l = Layout::new(&root.0);
         l.ensure().unwrap();
         for d in [l.folder(Folder::Todo), l.bucket_dir(Folder::Mess, 255), l.quarantine(), l.spare(), l.lock()] {
             assert!(d.is_dir(), "{}", d.display());
         }
-        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]

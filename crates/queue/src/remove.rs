@@ -25,6 +25,7 @@ use status::{Failure, Result};
 use crate::id::bucket;
 use crate::layout::{unlink_quiet, Folder};
 use crate::read::read_meta;
+use crate::spare::Parked;
 use crate::{fault, Queue};
 
 const BEFORE_BODY: [Folder; 6] = [Folder::Todo, Folder::Intd, Folder::Local, Folder::Remote, Folder::Bounce, Folder::Info];
@@ -37,13 +38,13 @@ impl Queue {
         let spares = &self.inner.syncs.spares;
         for f in BEFORE_BODY {
             let path = self.inner.layout.file(f, n);
-            // `gone`: an entry left a folder whose fsync guards the body (todo, info).
-            let (gone, parked) = match f {
-                Folder::Todo => (unlink_quiet(&path).map_err(io)?, None),
-                Folder::Info => (path.exists(), spares.park(&path).map_err(io)?),
-                _ => (false, spares.park(&path).map_err(io)?),
+            let parked = if f == Folder::Todo {
+                Parked::unlinked(unlink_quiet(&path).map_err(io)?)
+            } else {
+                spares.park(&path).map_err(io)?
             };
-            if gone {
+            // An entry left a folder whose fsync guards the body (todo, info).
+            if parked.existed && matches!(f, Folder::Todo | Folder::Info) {
                 self.inner.syncs.sync(f, b).map_err(io)?;
             }
             // Reused only once its old name is durably gone (a parked info file's name

@@ -38,6 +38,20 @@ use crate::writer::create_excl;
 /// Spares kept at most; past that, removed files are unlinked.
 const MAX_SPARES: usize = 4096;
 
+/// What `park` did: whether the file was there, and its spare name if it was kept.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct Parked {
+    pub existed: bool,
+    name: Option<u64>,
+}
+
+impl Parked {
+    /// A file removed outright (unlinked, not kept).
+    pub(crate) fn unlinked(existed: bool) -> Parked {
+        Parked { existed, name: None }
+    }
+}
+
 pub(crate) struct Spares {
     dir: PathBuf,
     free: Mutex<Vec<u64>>,
@@ -60,35 +74,37 @@ impl Spares {
         self.free.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Moves a single-link file of ours to spare/ and returns its name; unlinks it when the
-    /// pool is full, it has other links or another owner. Ok(None) when nothing was moved.
-    pub(crate) fn park(&self, path: &Path) -> io::Result<Option<u64>> {
+    /// Moves a single-link file of ours to spare/ (not yet offered); unlinks it instead when
+    /// the pool is full, or the file has other links or another owner.
+    pub(crate) fn park(&self, path: &Path) -> io::Result<Parked> {
         let meta = match fs::symlink_metadata(path) {
             Ok(m) => m,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Parked::default()),
             Err(e) => return Err(e),
         };
         if !meta.is_file() || meta.nlink() != 1 || meta.uid() != self.owner || self.free().len() >= MAX_SPARES {
-            return unlink_quiet(path).map(|_| None);
+            return unlink_quiet(path).map(Parked::unlinked);
         }
         match fs::rename(path, self.dir.join(meta.ino().to_string())) {
-            Ok(()) => Ok(Some(meta.ino())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Ok(()) => Ok(Parked { existed: true, name: Some(meta.ino()) }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Parked::default()),
             Err(e) => Err(e),
         }
     }
 
     /// Makes a parked file available to `create`.
-    pub(crate) fn offer(&self, name: Option<u64>) {
-        if let Some(n) = name {
+    pub(crate) fn offer(&self, parked: Parked) {
+        if let Some(n) = parked.name {
             self.free().push(n);
         }
     }
 
-    /// `park` then `offer`; true when the file existed.
+    /// `park` then `offer` (for files whose old name may come back after a crash
+    /// harmlessly); true when the file existed.
     pub(crate) fn recycle(&self, path: &Path) -> io::Result<bool> {
-        let existed = path.exists();
-        self.offer(self.park(path)?);
+        let parked = self.park(path)?;
+        let existed = parked.existed;
+        self.offer(parked);
         Ok(existed)
     }
 
@@ -135,19 +151,20 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::Dir;
     use std::io::Write;
 
-    fn dir(name: &str) -> PathBuf {
-        let d = std::env::temp_dir().join(format!("qmta-spare-{name}-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&d);
-        fs::create_dir_all(d.join("spare")).unwrap();
+    /// A directory with spare/ in it, removed when dropped.
+    fn dir() -> Dir {
+        let d = Dir::new();
+        fs::create_dir_all(d.0.join("spare")).unwrap();
         d
     }
 
     #[test]
     fn a_removed_file_is_reused_with_its_inode_and_cut_to_the_new_length() {
-        let d = dir("reuse");
-        let s = Spares::new(&d);
+        let Dir(d) = &dir();
+        let s = Spares::new(d);
         fs::write(d.join("a"), b"old contents, longer").unwrap();
         let ino = fs::metadata(d.join("a")).unwrap().ino();
         assert!(s.recycle(&d.join("a")).unwrap());
@@ -158,47 +175,36 @@ mod tests {
         assert_eq!(fs::read(d.join("b")).unwrap(), b"new");
         assert_eq!(fs::metadata(d.join("b")).unwrap().ino(), ino);
         assert_eq!(fs::read_dir(d.join("spare")).unwrap().count(), 0);
-        fs::remove_dir_all(&d).unwrap();
+        assert_eq!(s.park(&d.join("a")).unwrap(), Parked::default(), "a missing file: nothing done");
     }
 
     #[test]
     fn create_never_replaces_and_skips_vanished_spares() {
-        let d = dir("noreplace");
-        let s = Spares::new(&d);
+        let Dir(d) = &dir();
+        let s = Spares::new(d);
         fs::write(d.join("a"), b"x").unwrap();
         fs::write(d.join("taken"), b"keep").unwrap();
         s.recycle(&d.join("a")).unwrap();
         assert_eq!(s.create(&d.join("taken")).unwrap_err().kind(), io::ErrorKind::AlreadyExists);
         assert_eq!(fs::read(d.join("taken")).unwrap(), b"keep");
         s.clear().unwrap(); // the spare's name is gone, as after another process's recovery
-        s.offer(Some(1));
+        s.offer(Parked { existed: true, name: Some(1) });
         s.create(&d.join("c")).unwrap();
         assert!(d.join("c").is_file());
-        fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
-    fn another_user_s_file_is_unlinked_not_parked() {
-        let d = dir("owner");
-        let mine = fs::metadata(&d).unwrap().uid();
-        let s = Spares::owned_by(&d, mine + 1);
-        fs::write(d.join("theirs"), b"x").unwrap();
-        assert_eq!(s.park(&d.join("theirs")).unwrap(), None);
-        assert!(!d.join("theirs").exists());
-        assert_eq!(fs::read_dir(d.join("spare")).unwrap().count(), 0);
-        fs::remove_dir_all(&d).unwrap();
-    }
-
-    #[test]
-    fn a_file_with_two_links_is_unlinked_not_parked() {
-        let d = dir("links");
-        let s = Spares::new(&d);
+    fn another_user_s_file_or_one_with_two_links_is_unlinked_not_parked() {
+        let Dir(d) = &dir();
+        let mine = fs::metadata(d).unwrap().uid();
         fs::write(d.join("intd"), b"env").unwrap();
         fs::hard_link(d.join("intd"), d.join("todo")).unwrap();
-        assert_eq!(s.park(&d.join("intd")).unwrap(), None);
-        assert!(!d.join("intd").exists());
-        assert_eq!(fs::read(d.join("todo")).unwrap(), b"env");
+        fs::write(d.join("theirs"), b"x").unwrap();
+        for (s, file) in [(Spares::new(d), "intd"), (Spares::owned_by(d, mine + 1), "theirs")] {
+            assert_eq!(s.park(&d.join(file)).unwrap(), Parked::unlinked(true), "{file}");
+            assert!(!d.join(file).exists(), "{file}");
+        }
+        assert_eq!(fs::read(d.join("todo")).unwrap(), b"env", "the other link keeps the data");
         assert_eq!(fs::read_dir(d.join("spare")).unwrap().count(), 0);
-        fs::remove_dir_all(&d).unwrap();
     }
 }
