@@ -12,6 +12,7 @@ import { openQueue } from '../../ts/queue/index.js';
 import { addUser } from '../../ts/users/index.js';
 import { ensureHome } from '../../ts/home/index.js';
 import { tempDir } from '../helpers/home.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 const MESSAGES = 2000;
@@ -39,11 +40,6 @@ function readPid(home: string): number | undefined {
   } catch {
     return undefined;
   }
-}
-
-async function until(fn: () => boolean): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!fn() && Date.now() < end) await sleep(50);
 }
 
 function recipientsOf(seq: number): string[] {
@@ -99,7 +95,7 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
     await sleep(250);
   }
   t.log(`all delivered after ${((Date.now() - started) / 1000).toFixed(1)} s; queue ${JSON.stringify(queue.stats())}`);
-  await until(() => readPid(home) === child.pid);
+  await waitFor(() => readPid(home) === child.pid, 20_000);
   child.kill('SIGTERM');
   const stopAt = Date.now();
   const end = await exited(child);

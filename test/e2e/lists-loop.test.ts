@@ -7,6 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { tempDir } from '../helpers/home.js';
+import { until } from '../helpers/wait.js';
 import { createMta, type Mta, type RemoteDelivery, type RemoteRequest } from '../../ts/index.js';
 import { ok, temp } from '../../ts/outcome.js';
 import { addSubscribers } from '../../ts/lists/create.js';
@@ -53,13 +54,8 @@ async function pair(t: ExecutionContext): Promise<{ a: Mta; b: Mta; homes: Recor
   return { a: peers['a.example'] as Mta, b: peers['b.example'] as Mta, homes, outside };
 }
 
-async function waitFor(what: string, cond: () => boolean, ms = 50_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Mail between instances and list programs may take a while on a loaded machine. */
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>) => until(what, cond, 50_000);
 
 test('a forwarding loop between two qmta instances is stopped by Delivered-To', async (t) => {
   const { a, homes, outside } = await pair(t);

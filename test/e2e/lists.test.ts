@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { tempDir } from '../helpers/home.js';
+import { until } from '../helpers/wait.js';
 import { createMta, type Mta, type RemoteDelivery, type RemoteRequest } from '../../ts/index.js';
 import { ok, perm } from '../../ts/outcome.js';
 import { addSubscribers } from '../../ts/lists/create.js';
@@ -45,13 +46,8 @@ async function startList(t: ExecutionContext, r: RemoteDelivery, bounceLimit: nu
   return { home, mta };
 }
 
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, ms = 50_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Mail between instances and list programs may take a while on a loaded machine. */
+const waitFor = (what: string, cond: () => boolean | Promise<boolean>) => until(what, cond, 50_000);
 
 async function subscribers(home: string): Promise<string[]> {
   const s = await readSubscribers(listState(join(home, 'alias'), 'team'));

@@ -11,6 +11,7 @@ import type { NewMailEvent } from '../../ts/index.js';
 import type { Log } from '../../ts/log/index.js';
 import { createNotifier } from '../../ts/notify/index.js';
 import { tempDir } from '../helpers/home.js';
+import { until } from '../helpers/wait.js';
 import { setupLocal } from './local-setup.js';
 
 const MSG = 'From: a@far.example\nSubject: hi\n\nhello\n';
@@ -18,14 +19,6 @@ const MSG = 'From: a@far.example\nSubject: hi\n\nhello\n';
 function recordingLog(): Log & { warnings: { o: object; msg?: string }[] } {
   const warnings: { o: object; msg?: string }[] = [];
   return { warnings, info() {}, error() {}, warn(o: object, msg?: string) { warnings.push({ o, msg }); } };
-}
-
-async function until(what: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!what()) {
-    if (Date.now() > end) throw new Error('timed out waiting');
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A loopback port nothing listens on. */
@@ -68,7 +61,7 @@ test('a program hook runs with the delivery environment and NEWMAIL_* variables'
   const s = await setupLocal(t, ['joe'], { newmailhook: `env > '${out}'` });
   s.dotQmail('joe', '.qmail-ext', './Maildir/\n');
   await s.send('a@far.example', ['joe-ext@mx.example'], MSG);
-  await until(() => existsSync(out) && readFileSync(out, 'utf8').includes('NEWMAIL_FILE='));
+  await until('the hook program\'s output', () => existsSync(out) && readFileSync(out, 'utf8').includes('NEWMAIL_FILE='), 5000);
   const env = Object.fromEntries(readFileSync(out, 'utf8').split('\n').filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   t.like(env, {
@@ -94,7 +87,7 @@ test('a URL hook is POSTed the event as JSON', async (t) => {
   const { port } = server.address() as AddressInfo;
   const s = await setupLocal(t, ['joe'], { newmailhook: `http://127.0.0.1:${port}/biff` });
   await s.send('a@far.example', ['joe@mx.example'], MSG);
-  await until(() => bodies.length === 1);
+  await until('the hook request', () => bodies.length === 1, 5000);
   t.is(bodies[0]!.url, '/biff');
   t.is(bodies[0]!.type, 'application/json');
   t.like(bodies[0]!.body as object, { user: 'joe', recipient: 'joe@mx.example', sender: 'a@far.example', maildir: join(s.userHome('joe'), 'Maildir/') });
@@ -120,7 +113,7 @@ test('the notifier kills a hook past its time limit, and logs failures and unrea
   t.true(Date.now() - started < 100, 'the sink returns at once');
   createNotifier({ hook: () => 'echo broken >&2; exit 3', log, timeoutMs: 5000 })(notice);
   createNotifier({ hook: () => url, log, timeoutMs: 5000 })(notice);
-  await until(() => log.warnings.length === 3);
+  await until('three warnings', () => log.warnings.length === 3, 5000);
   const reasons = log.warnings.map((w) => (w.o as { reason: string }).reason).sort();
   t.regex(reasons.find((r) => r.startsWith('exit'))!, /^exit 3: broken$/);
   t.truthy(reasons.find((r) => /^timed out after 300 ms/.test(r)));

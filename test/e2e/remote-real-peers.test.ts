@@ -13,16 +13,11 @@ import { needPostfix } from '../../bench/peer-install.js';
 import { createRemoteDelivery } from '../../ts/remote/index.js';
 import { tempDir } from '../helpers/home.js';
 import { freePort } from '../helpers/net.js';
+import { waitFor } from '../helpers/wait.js';
 import { request, testSettings } from './remote-peers.js';
 import { startTestServer } from './smtp-harness.js';
 
 const BODY = 'Subject: real peer\n\nfirst line\n.leading dot\n..two dots\nlast\n';
-
-async function waitFor(check: () => boolean, ms = 10_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (!check() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  return check();
-}
 
 test('qmta -> qmta: both recipients accepted, the peer queue holds the body byte-exact', async (t) => {
   const peer = await startTestServer(t);

@@ -14,6 +14,7 @@ import { smtpdSettings, smtpService } from '../../ts/smtpd/service.js';
 import { loadAssign } from '../../ts/users/assign.js';
 import { addUser, setPassword } from '../../ts/users/manage.js';
 import { tempDir } from '../helpers/home.js';
+import { waitFor } from '../helpers/wait.js';
 import { freePort } from '../helpers/net.js';
 import { smtpPeer } from './remote-peers.js';
 import { RawClient } from './smtp-harness.js';
@@ -70,12 +71,6 @@ async function client(t: ExecutionContext, port: number): Promise<(line: string)
   };
 }
 
-async function until(cond: () => boolean, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-  return cond();
-}
-
 test('ETRN from a relay client: advertised, 250, the messages go to the client\'s address and leave the maildir', async (t) => {
   const peer = await smtpPeer(t);
   // No host in the route: the asking client's IP (127.0.0.1), here on the peer's port.
@@ -85,7 +80,7 @@ test('ETRN from a relay client: advertised, 250, the messages go to the client\'
   const say = await client(t, s.smtp);
   t.regex(await say('EHLO dialup.example'), /\n250[- ]ETRN(\n|$)/);
   t.is(await say('ETRN Dialup.Example'), '250 2.0.0 OK, queuing for node dialup.example started');
-  t.true(await until(() => s.files().length === 0), 'the maildir empties');
+  t.true(await waitFor(() => s.files().length === 0), 'the maildir empties');
   t.deepEqual(peer.received.map((m) => m.to[0]).sort(), ['ann@dialup.example', 'bob@dialup.example', 'joe@dialup.example']);
   t.is(peer.received.find((m) => m.to[0] === 'joe@dialup.example')!.data.toString(), 'Subject: joe\r\n\r\nhello joe\r\n');
   t.is(await say('ETRN dialup.example'), '251 2.0.0 OK, no messages waiting for node dialup.example');
@@ -122,7 +117,7 @@ test('ETRN from a client that is neither a relay client nor authenticated: 530; 
   t.is(s.files().length, 1);
   t.regex(await say(`AUTH PLAIN ${Buffer.from('\0dial\0pw-of-dial').toString('base64')}`), /^235 /);
   t.is(await say('ETRN dialup.example'), '250 2.0.0 OK, queuing for node dialup.example started');
-  t.true(await until(() => s.files().length === 0));
+  t.true(await waitFor(() => s.files().length === 0));
   t.deepEqual(peer.received.map((m) => m.to[0]), ['joe@dialup.example']);
 });
 

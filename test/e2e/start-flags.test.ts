@@ -12,9 +12,9 @@ import nodemailer from 'nodemailer';
 import { listenerOverrides } from '../../ts/cli/start.js';
 import { tempDir } from '../helpers/home.js';
 import { freePort } from '../helpers/net.js';
+import { until } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The first line a server sends on connect, or undefined while nothing listens. */
 async function greeting(port: number): Promise<string | undefined> {
@@ -23,16 +23,6 @@ async function greeting(port: number): Promise<string | undefined> {
     c.once('data', (d) => { resolve(d.toString().split('\r\n')[0]); c.destroy(); });
     c.once('error', () => resolve(undefined));
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 test('listener flags become control overrides, repeatable, only when given', (t) => {

@@ -11,6 +11,7 @@ import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/home.js';
 import { freePort } from '../helpers/net.js';
+import { until } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -24,14 +25,6 @@ function fingerprint(port: number): Promise<string | undefined> {
     });
     s.once('error', () => resolve(undefined));
   });
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  for (const end = Date.now() + ms; ; await sleep(100)) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-  }
 }
 
 function newPair(dir: string, cn: string): { cert: string; key: string } {
