@@ -99,8 +99,9 @@ export async function openMaildrop(maildir: string): Promise<Outcome<MaildropEnt
 
 // --- mailbox ---
 // crates/mailbox through bindings/src/mailbox.rs: maildir and mbox delivery. The async
-// forms run off the event loop (maildir on the core's threads, mbox on the libuv pool) and reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms
-// block the calling thread (tinypool workers) and throw the same. User: ts/mailbox.
+// forms run off the event loop (maildir on the core's threads, mbox on the libuv pool)
+// and reject with QMTA_TEMP/QMTA_PERM errors; the Sync forms block the calling thread
+// (tinypool workers) and throw the same. User: ts/mailbox.
 import type { MaildirDelivery, MboxDelivery } from './mailbox/types.js';
 
 /** Maildir delivery on a core thread (not the libuv pool); the value is the file's name in new/. */

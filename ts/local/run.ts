@@ -5,7 +5,7 @@
 // Interface: runLocal(task, where) -> LocalTaskResult, or undefined when `where` is
 // 'event loop' and the plan needs the worker pool. On the event loop only plans made of
 // maildir and forward lines run (a few stats and one read of the header, then the
-// maildir write on the libuv pool): that is nearly all mail, and it skips a worker hop
+// maildir write on the core's threads): that is nearly all mail, and it skips a worker hop
 // and its message copies. Program lines (a child process, uid switching, up to an hour)
 // and mbox lines (lock waits of up to 30 s, sync owner checks) go to the pool.
 // Failures: the plan's (perm 5.1.1 no mailbox, temp 4.7.0 writable home...); our own

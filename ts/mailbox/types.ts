@@ -1,7 +1,7 @@
 // The mailbox writers' TypeScript contract. crates/mailbox implements them; ts/mailbox/
-// index.ts wraps them. Async forms run off the event loop (for the main thread: maildir on
-// the core's threads, mbox on the libuv pool); Sync forms are for tinypool workers (the local delivery pool), where there is no event
-// loop to block.
+// index.ts wraps them. Async forms run off the event loop (for the main thread: maildir
+// on the core's threads, mbox on the libuv pool); Sync forms are for tinypool workers
+// (the local delivery pool), where there is no event loop to block.
 //
 // A delivery copies the body file (the queue's mess file) inside the core, after the
 // given header lines (Return-Path, Delivered-To): the body never passes through JS.
