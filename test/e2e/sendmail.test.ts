@@ -103,6 +103,8 @@ test('mailq and sendmail -bp list the queue in qmail-qread format', async (t) =>
   const [id] = q.value.listTodo();
   if (id === undefined) return t.fail('nothing queued');
   t.is((await q.value.preprocess(id, { local: ['y@box.example.org'], remote: ['x@remote.example'] })).kind, 'ok');
+  // A deferral writes the preprocessing to disk, where another process (mailq) sees it.
+  t.is((await q.value.setNextAttempt(id, 'remote', Date.now() + 60_000)).kind, 'ok');
   const size = q.value.info(id);
   if (size.kind !== 'ok') return t.fail(size.text);
   const listing = await runNode(MAILQ, [], '', { QMTA_HOME: h });

@@ -69,11 +69,12 @@ export interface Queue {
   listTodo(): MessageId[];
   /** The envelope of a todo/ entry; a damaged entry is quarantined and reported as a failure. */
   readTodo(id: MessageId): Outcome<Envelope & { readonly birth: number }>;
-  /** Writes info/ and the channel lists, unsettled: todo stays until progress is recorded
-   *  (markDone, appendBounce, setNextAttempt settle first: fsync, then drop todo/intd), so a
-   *  message delivered at once is never fsync'd twice. Idempotent: redone after a crash. */
+  /** Routes the message, unsettled: kept in memory, todo stays until progress is recorded
+   *  (markDone, appendBounce, setNextAttempt settle first: write info/ and the channel lists,
+   *  fsync, then drop todo/intd), so a message delivered at once writes no bookkeeping.
+   *  Idempotent: redone after a crash. */
   preprocess(id: MessageId, routed: { readonly local: readonly string[]; readonly remote: readonly string[] }): Promise<Outcome<void>>;
-  /** Preprocessed messages (info/). */
+  /** Preprocessed messages (info/, and this process's unsettled ones). */
   listQueued(): MessageId[];
   info(id: MessageId): Outcome<QueuedMessage>;
   /** The channel's recipients with their done marks; [] when the channel has none. */

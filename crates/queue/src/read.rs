@@ -84,9 +84,13 @@ impl Queue {
         Ok(ids)
     }
 
-    /// Preprocessed messages (info/).
+    /// Preprocessed messages: info/ and this process's unsettled ones (preprocess.rs).
     pub fn list_queued(&self) -> Result<Vec<u64>> {
-        list(self, Folder::Info)
+        let mut ids = list(self, Folder::Info)?;
+        let unsettled = self.unsettled();
+        ids.retain(|n| !unsettled.contains_key(n));
+        ids.extend(unsettled.keys());
+        Ok(ids)
     }
 
     /// The envelope of a todo/ entry; a damaged entry is quarantined (see the header).

@@ -200,7 +200,7 @@ fn a_commit_dropped_unresolved_still_answers_once() {
 }
 
 #[test]
-fn preprocess_writes_info_and_channels_unsettled_and_settle_drops_todo() {
+fn preprocess_keeps_the_routing_in_memory_and_settle_writes_it_and_drops_todo() {
     let d = Dir::new();
     let q = open(&d);
     let n = add(&q, b"body", &env("s@x", &["l@here", "r@there"]));
@@ -209,15 +209,17 @@ fn preprocess_writes_info_and_channels_unsettled_and_settle_drops_todo() {
     q.preprocess(n, &[b"l@here".to_vec()], &[b"r@there".to_vec()]).unwrap();
     assert_eq!(q.counters().file_fsyncs, fsyncs, "an unsettled preprocessing is not fsync'd");
     assert!(q.inner.layout.file(Folder::Todo, n).exists(), "unsettled: todo stays");
+    assert!(!q.inner.layout.file(Folder::Info, n).exists(), "unsettled: nothing written yet");
     assert_eq!(q.list_todo().unwrap(), Vec::<u64>::new(), "but this process no longer lists it");
     assert_eq!(q.list_queued().unwrap(), vec![n]);
     let info = q.info(n).unwrap();
     assert_eq!((info.sender.as_slice(), info.birth, info.size), (&b"s@x"[..], birth, 4));
     let local = q.recipients(n, Channel::Local).unwrap();
     assert_eq!(local, vec![Recipient { index: 0, address: b"l@here".to_vec(), done: false }]);
-    assert_eq!(fs::read(d.0.join("remote").join(crate::id::bucket(n).to_string()).join(n.to_string())).unwrap(), b"Tr@there\0");
     q.settle(n).unwrap();
     assert_eq!(q.counters().file_fsyncs - fsyncs, 3, "settling fsyncs info, local and remote");
+    assert_eq!(fs::read(d.0.join("remote").join(crate::id::bucket(n).to_string()).join(n.to_string())).unwrap(), b"Tr@there\0");
+    assert_eq!(q.info(n).unwrap().birth, birth, "info's mtime is the birth");
     assert!(!q.inner.layout.file(Folder::Todo, n).exists());
     assert!(!q.inner.layout.file(Folder::Intd, n).exists());
     q.preprocess(n, &[], &[]).unwrap(); // done already: nothing changes
@@ -338,14 +340,18 @@ fn a_removed_message_s_inodes_are_reused_and_recovery_forgets_spares() {
     };
     let a = add(&q, b"a longer body than the next one", &env("s@x", &["a@x"]));
     q.preprocess(a, &[b"a@x".to_vec()], &[]).unwrap();
-    let old = inodes(a);
+    let mut old = inodes(a); // mess and intd
+    q.settle(a).unwrap(); // intd goes, info and local come
+    old.extend(inodes(a));
     assert_eq!(old.len(), 4);
     q.remove(a).unwrap();
     let b = add(&q, b"short", &env("t@x", &["b@x"]));
     q.preprocess(b, &[b"b@x".to_vec()], &[]).unwrap();
-    assert_eq!(inodes(b), old, "every file of the new message is a spare");
-    assert_eq!(fs::read(q.body_path(b)).unwrap(), b"short", "cut to its own length");
     assert_eq!(q.read_todo(b).unwrap().envelope.sender, b"t@x");
+    q.settle(b).unwrap();
+    assert_eq!(inodes(b).len(), 3);
+    assert!(inodes(b).is_subset(&old), "every file of the new message is a spare");
+    assert_eq!(fs::read(q.body_path(b)).unwrap(), b"short", "cut to its own length");
     assert_eq!(q.recipients(b, Channel::Local).unwrap()[0].address, b"b@x");
     q.remove(b).unwrap();
     assert!(fs::read_dir(d.0.join("spare")).unwrap().count() > 0);
