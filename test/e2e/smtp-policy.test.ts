@@ -3,7 +3,9 @@
 
 import test from 'ava';
 import { rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { perm, temp } from '../../ts/outcome.js';
+import { freePort } from '../helpers/net.js';
 import { RawClient, startTestServer } from './smtp-harness.js';
 
 async function session(port: number): Promise<RawClient> {
@@ -139,7 +141,7 @@ test('IPv6 listener: ::1 is a default relay client', async (t) => {
 test('update(): new rules reach new connections, existing sessions keep theirs', async (t) => {
   const s = await startTestServer(t);
   const before = await session(s.port());
-  s.handle.update({ hostname: 'mx.example.test', rcpthosts: ['other.test'], badmailfrom: ['@spam.test'], relayClients: [] });
+  await s.handle.update({ hostname: 'mx.example.test', rcpthosts: ['other.test'], badmailfrom: ['@spam.test'], relayClients: [] });
   const after = await session(s.port());
   t.regex(await say(after, 'MAIL FROM:<x@spam.test>'), /^553 5\.7\.1 /);
   t.regex(await say(after, 'MAIL FROM:<x@ok.test>'), /^250/);
@@ -147,9 +149,30 @@ test('update(): new rules reach new connections, existing sessions keep theirs',
   t.regex(await say(after, 'RCPT TO:<bob@other.test>'), /^250/);
   t.regex(await say(before, 'MAIL FROM:<x@spam.test>'), /^250/);
   t.regex(await say(before, 'RCPT TO:<bob@example.test>'), /^250/);
-  t.throws(() => s.handle.update({ hostname: 'x', rcpthosts: [], deny: ['not-an-ip'] }));
+  await t.throwsAsync(s.handle.update({ hostname: 'x', rcpthosts: [], deny: ['not-an-ip'] }));
   before.close();
   after.close();
+});
+
+test('update(): listeners follow the settings; a kind left out stays; a busy address is reported', async (t) => {
+  const s = await startTestServer(t);
+  const [old, next] = [s.port(), await freePort()];
+  const before = await session(old);
+  const base = { hostname: 'mx.example.test', rcpthosts: ['example.test'] };
+  await s.handle.update({ ...base, smtp: [{ host: '127.0.0.1', port: next }] });
+  t.is(s.port(), next);
+  t.regex(await say(await session(next), 'MAIL FROM:<a@ok.test>'), /^250/);
+  await t.throwsAsync(RawClient.open(old), { code: 'ECONNREFUSED' });
+  t.regex(await say(before, 'MAIL FROM:<a@ok.test>'), /^250/, 'a session on the dropped listener goes on');
+  t.is(s.handle.addresses.filter((a) => a.kind === 'submission').length, 1, 'submission was left out: it stays');
+  const busy = createServer();
+  await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+  t.teardown(() => busy.close());
+  const taken = (busy.address() as AddressInfo).port;
+  await t.throwsAsync(s.handle.update({ ...base, smtp: [{ host: '127.0.0.1', port: next }, { host: '127.0.0.1', port: taken }] }),
+    { message: new RegExp(`cannot listen on smtp 127\\.0\\.0\\.1:${taken} .*EADDRINUSE`) });
+  t.deepEqual(s.handle.addresses.filter((a) => a.kind === 'smtp').map((a) => a.port), [next], 'the rest is applied');
+  before.close();
 });
 
 test('peer-chosen values in the Received header are made safe', async (t) => {

@@ -6,8 +6,11 @@
 //
 // ETRN: one Etrn (etrn.ts) per server, so its one-flush-per-domain rule spans connections;
 // routes are read from the current rules at each request (SIGHUP applies at once).
+// Reload: update() applies new rules to new connections, then opens the listeners the new
+// settings name and closes the others (sessions accepted on a closed one go on).
 // Failures: a listen error (address in use, bad address) rejects startSmtpd after closing
-// what was opened; smtps without TLS settings throws; bad network lists throw (networks.ts).
+// what was opened, and rejects update() after opening every listener it could; smtps
+// without TLS settings and bad network lists (networks.ts) throw, changing nothing.
 // Guarantee: close() stops accepting at once, lets messages in the middle of their body
 // finish for up to shutdownGraceMs, says 421 4.3.2 to idle sessions, then destroys the rest.
 
@@ -41,6 +44,18 @@ interface Admission extends Rules {
   draining: boolean;
 }
 
+/** An open listener, under the key of the configured address it serves. */
+interface Listener {
+  readonly kind: ListenerKind;
+  readonly host: string;
+  /** The bound port (port 0 resolved). */
+  readonly port: number;
+  readonly server: Server;
+}
+
+type Listeners = Map<string, Listener>;
+type ListenSettings = Pick<SmtpdSettings, ListenerKind>;
+
 /** Starts every configured listener; resolves once all are bound. */
 export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Promise<SmtpdHandle> {
   const secureContext = settings.tls ? loadTls(settings.tls, settings.hostname, deps.log) : undefined;
@@ -54,29 +69,71 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
     perIp: new Map(),
     draining: false,
   };
-  const servers: Server[] = [];
-  const addresses: { kind: ListenerKind; host: string; port: number }[] = [];
+  const listeners: Listeners = new Map();
   try {
-    for (const kind of ['smtp', 'submission', 'smtps'] as const) {
-      for (const addr of settings[kind] ?? []) {
-        const server = makeServer(a, kind);
-        servers.push(server);
-        addresses.push({ kind, host: addr.host, port: await listen(server, addr) });
-      }
-    }
+    await reconcile(a, listeners, settings);
   } catch (err) {
-    await Promise.all(servers.map(closeServer));
+    await Promise.all([...listeners.values()].map((l) => closeServer(l.server)));
     throw err;
   }
-  deps.log?.info({ addresses }, 'smtpd listening');
+  const addresses = () => [...listeners.values()].map(({ kind, host, port }) => ({ kind, host, port }));
+  deps.log?.info({ addresses: addresses() }, 'smtpd listening');
   // Listeners read `a` at each connection, so an update reaches new connections only.
   // The certificate is read again first: a bad one throws before anything changes.
-  const update = (next: SmtpdSettings): void => {
+  // A kind of listener left out of `next` stays as it is.
+  let listening: ListenSettings = settings;
+  const update = async (next: SmtpdSettings): Promise<void> => {
     const tls = next.tls ?? settings.tls;
     const context = tls && a.secureContext ? loadTls(tls, next.hostname, deps.log) : a.secureContext;
+    const wanted = { smtp: next.smtp ?? listening.smtp, submission: next.submission ?? listening.submission, smtps: next.smtps ?? listening.smtps };
+    if ((wanted.smtps?.length ?? 0) > 0 && !context) throw new Error('smtps listeners need TLS settings');
     Object.assign(a, rules({ ...next, tls }, deps), { secureContext: context });
+    if (a.draining) return;
+    listening = wanted;
+    const before = JSON.stringify(addresses());
+    try {
+      await reconcile(a, listeners, wanted);
+    } finally {
+      if (JSON.stringify(addresses()) !== before) deps.log?.info({ addresses: addresses() }, 'smtpd listening');
+    }
   };
-  return { addresses, update, close: () => shutdown(a, servers) };
+  return {
+    get addresses() {
+      return addresses();
+    },
+    update,
+    close: () => shutdown(a, [...listeners.values()].map((l) => l.server)),
+  };
+}
+
+/** The configured address a listener serves: what update() compares. */
+function keyOf(kind: ListenerKind, addr: ListenAddress): string {
+  return `${kind} ${addr.host} ${addr.port}`;
+}
+
+/** Closes the listeners `settings` no longer names, then opens the missing ones; throws
+ *  naming every address that could not be bound (the others are open). */
+async function reconcile(a: Admission, listeners: Listeners, settings: ListenSettings): Promise<void> {
+  const wanted = new Map<string, { kind: ListenerKind; addr: ListenAddress }>();
+  for (const kind of ['smtp', 'submission', 'smtps'] as const) {
+    for (const addr of settings[kind] ?? []) wanted.set(keyOf(kind, addr), { kind, addr });
+  }
+  for (const [key, l] of listeners) {
+    if (wanted.has(key)) continue;
+    listeners.delete(key);
+    void closeServer(l.server); // stops accepting now; resolves when its sessions end
+  }
+  const failed: string[] = [];
+  for (const [key, { kind, addr }] of wanted) {
+    if (listeners.has(key)) continue;
+    const server = makeServer(a, kind);
+    try {
+      listeners.set(key, { kind, host: addr.host, port: await listen(server, addr), server });
+    } catch (err) {
+      failed.push(`${kind} ${addr.host}:${addr.port} (${(err as Error).message})`);
+    }
+  }
+  if (failed.length > 0) throw new Error(`cannot listen on ${failed.join(', ')}`);
 }
 
 function rules(settings: SmtpdSettings, deps: SmtpdDeps): Rules {

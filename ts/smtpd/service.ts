@@ -13,7 +13,8 @@
 // -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
 // Reload (SIGHUP): users/ and the recipient lookup are read per RCPT/AUTH; rcpthosts,
 // relay and deny lists, badmailfrom, limits and the certificate (tlscert, tlskey: a
-// renewed pair) apply to new connections; listeners need a restart.
+// renewed pair) apply to new connections; smtplisten, submissionlisten and smtpslisten
+// open the listeners they add and close those they drop (sessions on them go on).
 // Wake-up: commits made here go through the core's writer, not the DurableQueue object,
 // so each committed id is handed to ctx.enqueued, which wakes the scheduler at once.
 
@@ -88,11 +89,9 @@ export const smtpService: ServiceStarter = async (ctx) => {
   try {
     const server = await startSmtpd(smtpdSettings(ctx.config.current()), smtpdDeps(ctx));
     const reload = (): void => {
-      try {
-        server.update(smtpdSettings(ctx.config.current()));
-      } catch (err) {
-        ctx.log.error({ event: 'smtp', err: (err as Error).message }, 'smtp: reload refused, previous rules kept');
-      }
+      server.update(smtpdSettings(ctx.config.current())).catch((err: unknown) => {
+        ctx.log.error({ event: 'smtp', err: (err as Error).message }, `smtp: reload incomplete: ${(err as Error).message}`);
+      });
     };
     return ok({ name: 'smtp', stop: () => server.close(), reload });
   } catch (err) {

@@ -91,11 +91,13 @@ export interface SmtpdDeps {
 }
 
 export interface SmtpdHandle {
-  /** Bound addresses, in the order listened (port 0 resolved). */
+  /** Bound addresses now, in the order listened (port 0 resolved). */
   readonly addresses: readonly { readonly kind: ListenerKind; readonly host: string; readonly port: number }[];
-  /** New rules (rcpthosts, relay clients, deny list, badmailfrom, limits) for new connections;
-   *  listeners and the certificate stay as started. Throws on a malformed network list. */
-  update(settings: SmtpdSettings): void;
+  /** New rules (rcpthosts, relay clients, deny list, badmailfrom, limits, certificate) for new
+   *  connections, then the listeners of `settings` (new ones opened, dropped ones closed;
+   *  their sessions go on). Rejects on a malformed network list or certificate (nothing
+   *  changed) or on an address that cannot be bound (everything else applied). */
+  update(settings: SmtpdSettings): Promise<void>;
   /** Stops accepting, lets messages in progress finish (bounded), then closes everything. */
   close(): Promise<void>;
 }
