@@ -70,6 +70,8 @@ pub(crate) struct Inner {
     commits: AtomicU64,
     /// Messages this process preprocessed and has not settled yet (preprocess.rs).
     unsettled: Mutex<HashMap<u64, preprocess::Unsettled>>,
+    /// One settle at a time per message (by id, striped): preprocess.rs.
+    settling: [Mutex<()>; preprocess::SETTLE_STRIPES],
 }
 
 impl Inner {
@@ -118,7 +120,7 @@ impl Queue {
         let layout = layout::Layout::new(root);
         layout.ensure()?;
         let syncs = dirsync::DirSyncs::for_root(&layout);
-        let inner = Inner { layout, syncs, max_recipients: opts.max_recipients, file_fsyncs: AtomicU64::new(0), commits: AtomicU64::new(0), unsettled: Mutex::default() };
+        let inner = Inner { layout, syncs, max_recipients: opts.max_recipients, file_fsyncs: AtomicU64::new(0), commits: AtomicU64::new(0), unsettled: Mutex::default(), settling: Default::default() };
         Ok(Queue { inner: Arc::new(inner) })
     }
 

@@ -52,6 +52,9 @@ use crate::records::{encode_channel, encode_info};
 use crate::commit::cut_here;
 use crate::{fault, Queue};
 
+/// Locks that keep two settles of one message apart (by id modulo this).
+pub(crate) const SETTLE_STRIPES: usize = 16;
+
 /// An unsettled preprocessing (see the header).
 #[derive(Clone)]
 pub(crate) struct Unsettled {
@@ -78,6 +81,13 @@ impl Queue {
     /// Writes this process's preprocessing of `n` durably and drops todo (see the header);
     /// nothing to do for a message that is settled, or not preprocessed by this process.
     pub fn settle(&self, n: u64) -> Result<()> {
+        if !self.is_unsettled(n) {
+            return Ok(());
+        }
+        // The deliveries to one message's recipients run at once and each settles first:
+        // one writes the files, the others wait for it and then find the message settled.
+        let stripe = &self.inner.settling[(n % SETTLE_STRIPES as u64) as usize];
+        let _one = stripe.lock().unwrap_or_else(|p| p.into_inner());
         // A copy, so that the map's lock is not held through the file work.
         let Some(u) = self.unsettled().get(&n).cloned() else { return Ok(()) };
         let touched = self.write_preprocessing(n, &u)?;

@@ -266,6 +266,30 @@ fn progress_settles_first_and_an_unsettled_message_is_removed_whole() {
 }
 
 #[test]
+fn concurrent_progress_on_one_message_settles_it_once() {
+    let d = Dir::new();
+    let q = open(&d);
+    let rcpts: Vec<Vec<u8>> = (0..16).map(|i| format!("r{i}@there").into_bytes()).collect();
+    let names: Vec<&str> = rcpts.iter().map(|r| std::str::from_utf8(r).unwrap()).collect();
+    let n = add(&q, b"body", &env("s@x", &names));
+    q.preprocess(n, &[], &rcpts).unwrap();
+    // As parallel remote deliveries do: each marks its own recipient, settling first.
+    let marks: Vec<_> = (0..rcpts.len())
+        .map(|i| {
+            let q = q.clone();
+            std::thread::spawn(move || q.mark_done(n, Channel::Remote, i))
+        })
+        .collect();
+    for m in marks {
+        m.join().unwrap().unwrap();
+    }
+    let done = q.recipients(n, Channel::Remote).unwrap();
+    assert_eq!(done.len(), 16);
+    assert!(done.iter().all(|r| r.done), "every mark landed in the one list");
+    assert!(!q.inner.layout.file(Folder::Todo, n).exists());
+}
+
+#[test]
 fn preprocess_is_redone_from_scratch_while_todo_exists() {
     let d = Dir::new();
     let q = open(&d);
