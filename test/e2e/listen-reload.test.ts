@@ -1,10 +1,12 @@
-// SIGHUP applies a changed control/smtplisten: `qmta start` listening where control/ says,
-// the file rewritten to another port, SIGHUP; the new port greets, the old one refuses,
-// and a session opened before the reload finishes its transaction on the old listener.
+// SIGHUP applies changed listen files: `qmta start` listening where control/smtplisten and
+// control/pop3listen say, both rewritten to other ports, SIGHUP; the new ports greet, the
+// old ones refuse, and an SMTP session opened before the reload finishes its message on
+// the old listener.
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/net.js';
@@ -14,36 +16,46 @@ import { RawClient } from './smtp-harness.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 
-/** The greeting of a listener, or undefined when nothing listens there. */
-async function greeting(port: number): Promise<string | undefined> {
-  try {
-    const c = await RawClient.open(port);
-    const [r] = await c.replies(1, 5_000);
-    c.close();
-    return r;
-  } catch {
-    return undefined;
-  }
+/** The first line a listener sends, or undefined when nothing listens there. */
+function greeting(port: number): Promise<string | undefined> {
+  return new Promise((resolve) => {
+    let got = '';
+    const s = connect(port, '127.0.0.1');
+    const done = (v: string | undefined) => {
+      s.destroy();
+      resolve(v);
+    };
+    s.setTimeout(5_000, () => done(undefined));
+    s.on('data', (d) => {
+      got += d.toString('latin1');
+      if (got.includes('\n')) done(got.split('\n')[0]);
+    });
+    s.on('error', () => done(undefined));
+  });
 }
 
-test('SIGHUP opens the listeners control/smtplisten adds and closes those it drops', async (t) => {
+test('SIGHUP opens the listeners the listen files add and closes those they drop', async (t) => {
   t.timeout(60_000);
   const home = join(tempDir(t), 'home');
   const control = join(home, 'control');
   mkdirSync(control, { recursive: true });
-  const [first, second] = [await freePort(), await freePort()];
-  const files = { me: 'mx.example.test', smtplisten: `127.0.0.1:${first}`, submissionlisten: '127.0.0.1:0', pop3listen: '127.0.0.1:0' };
+  const [smtp1, smtp2, pop1, pop2] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const files = { me: 'mx.example.test', smtplisten: `127.0.0.1:${smtp1}`, submissionlisten: '127.0.0.1:0', pop3listen: `127.0.0.1:${pop1}` };
   for (const [name, value] of Object.entries(files)) writeFileSync(join(control, name), `${value}\n`);
   const child = spawn(process.execPath, [MAIN, '--home', home, 'start'], { stdio: 'ignore' });
   t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  t.regex(await until('the first listener', () => greeting(first)), /^220 mx\.example\.test/);
-  const before = await RawClient.open(first);
+  t.regex(await until('the first SMTP listener', () => greeting(smtp1)), /^220 mx\.example\.test/);
+  t.regex(await until('the first POP3 listener', () => greeting(pop1)), /^\+OK/);
+  const before = await RawClient.open(smtp1);
   await before.replies(1);
 
-  writeFileSync(join(control, 'smtplisten'), `127.0.0.1:${second}\n`);
+  writeFileSync(join(control, 'smtplisten'), `127.0.0.1:${smtp2}\n`);
+  writeFileSync(join(control, 'pop3listen'), `127.0.0.1:${pop2}\n`);
   child.kill('SIGHUP');
-  t.regex(await until('the second listener', () => greeting(second)), /^220 mx\.example\.test/);
-  t.is(await greeting(first), undefined, 'the dropped address no longer accepts');
+  t.regex(await until('the second SMTP listener', () => greeting(smtp2)), /^220 mx\.example\.test/);
+  t.regex(await until('the second POP3 listener', () => greeting(pop2)), /^\+OK/);
+  t.is(await greeting(smtp1), undefined, 'the dropped SMTP address no longer accepts');
+  t.is(await greeting(pop1), undefined, 'the dropped POP3 address no longer accepts');
   before.send('HELO old.test\r\nMAIL FROM:<a@old.test>\r\nRCPT TO:<postmaster@mx.example.test>\r\nDATA\r\n');
   const r = await before.replies(4);
   t.regex(r[3] ?? '', /^354/, 'a session accepted before the reload goes on');

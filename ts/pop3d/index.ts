@@ -1,18 +1,22 @@
 // The POP3 service: listeners on the configured addresses, each connection a session.
 //
 // Interface: startPop3d(settings, deps) -> Promise<Pop3Server> with addresses (the
-// bound host:port of every listener, plain and TLS) and close().
+// bound host:port of every listener, plain and TLS), setTls(), relisten() and close().
 // Listeners: settings.listen (plain, STLS offered when settings.tls is set) and
 // settings.listenTls (implicit TLS, "pop3s", RFC 8314); port 0 picks a free port.
 // Limits: maxConnections in total and maxConnectionsPerIp per client address; over a
 // limit the client gets "-ERR [SYS/TEMP] ..." and the connection is closed.
+// Reload: relisten(listen, listenTls) opens the listeners it adds and closes those it
+// drops (sessions on them go on): ts/net/listeners.ts.
 // Failures: a listener that cannot bind (address in use, no permission) rejects the
-// returned promise after closing the listeners already bound (a start-up error).
+// returned promise after closing the listeners already bound (a start-up error), and
+// rejects relisten() after opening every other one.
 // Guarantees: close() stops accepting, drops every open session without applying its
 // deletions, and resolves once every mailbox lock is released.
 
-import { createServer, type Server, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { createSecureContext, TLSSocket, type SecureContext } from 'node:tls';
+import { Listeners } from '../net/listeners.js';
 import { ConnectionCounter, FailureTracker } from './limits.js';
 import { DEFAULT_POP3, parseListen, type Pop3Settings } from './settings.js';
 import { startSession, type Pop3Deps, type SessionContext } from './session.js';
@@ -32,6 +36,8 @@ export interface Pop3Server {
   readonly addresses: readonly Pop3Address[];
   /** A new certificate for the next TLS handshakes (pop3s and STLS). */
   setTls(context: SecureContext): void;
+  /** Listens on exactly these addresses (see the header); needs TLS for pop3s ones. */
+  relisten(listen: readonly string[], listenTls: readonly string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -49,8 +55,7 @@ export async function startPop3d(partial: Partial<Pop3Settings>, deps: Pop3Deps)
   };
   const service = new Service(ctx, new ConnectionCounter(settings.maxConnections, settings.maxConnectionsPerIp));
   try {
-    for (const spec of settings.listen) await service.listen(spec, false);
-    for (const spec of settings.listenTls) await service.listen(spec, true);
+    await service.relisten(settings.listen, settings.listenTls);
   } catch (err) {
     await service.close();
     throw err;
@@ -64,9 +69,10 @@ function bannerStamp(host: string): () => string {
   return () => `<${process.pid}.${Math.floor(Date.now() / 1000)}.${seq++}@${host}>`;
 }
 
+type Pop3Kind = 'pop3' | 'pop3s';
+
 class Service implements Pop3Server {
-  readonly addresses: Pop3Address[] = [];
-  private readonly servers: Server[] = [];
+  private readonly listeners = new Listeners<Pop3Kind>((kind) => createServer((socket) => this.accept(socket, kind === 'pop3s')));
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Promise<void>>();
 
@@ -75,21 +81,22 @@ class Service implements Pop3Server {
     private readonly counter: ConnectionCounter,
   ) {}
 
+  get addresses(): Pop3Address[] {
+    return this.listeners.addresses.map(({ kind, host, port }) => ({ host, port, tls: kind === 'pop3s' }));
+  }
+
   setTls(context: SecureContext): void {
     if (this.ctx.tls) this.ctx.tls = context;
   }
 
-  /** `tls`: implicit TLS with the certificate in force when each connection arrives. */
-  async listen(spec: string, tls: boolean): Promise<void> {
-    const { host, port } = parseListen(spec);
-    const server = createServer((socket) => this.accept(socket, tls));
-    this.servers.push(server);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => resolve());
-    });
-    const bound = server.address();
-    if (bound && typeof bound === 'object') this.addresses.push({ host: bound.address, port: bound.port, tls });
+  /** pop3s listeners take the certificate in force when each connection arrives. */
+  async relisten(listen: readonly string[], listenTls: readonly string[]): Promise<void> {
+    if (listenTls.length > 0 && !this.ctx.tls) throw new Error('pop3s listeners need a TLS certificate and key');
+    const wanted = [
+      ...listen.map((spec) => ({ kind: 'pop3' as const, addr: parseListen(spec) })),
+      ...listenTls.map((spec) => ({ kind: 'pop3s' as const, addr: parseListen(spec) })),
+    ];
+    await this.listeners.apply(wanted);
   }
 
   private accept(raw: Socket, implicitTls: boolean): void {
@@ -116,8 +123,8 @@ class Service implements Pop3Server {
   }
 
   async close(): Promise<void> {
-    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    const closing = this.listeners.close();
     for (const socket of this.sockets) socket.destroy();
-    await Promise.all([...closing, ...this.sessions]);
+    await Promise.all([closing, ...this.sessions]);
   }
 }

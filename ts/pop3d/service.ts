@@ -10,7 +10,8 @@
 // -> temp 4.3.0 naming the cause (the daemon refuses to start: broken configuration).
 // Reload: users/ files are read at every login, so `qmta user passwd` takes effect at
 // once; SIGHUP reads the certificate pair again (a renewed one serves the next
-// handshakes; a bad one is logged and the old one kept); listeners need a restart.
+// handshakes; a bad one is logged and the old one kept), then pop3listen and pop3slisten
+// (listeners added are opened, those dropped closed; sessions on them go on).
 
 import type { Config } from '../config/index.js';
 import type { ServiceStarter } from '../daemon/services.js';
@@ -55,6 +56,11 @@ export const pop3Service: ServiceStarter = async (ctx) => {
       } catch (err) {
         ctx.log.error({ event: 'pop3', err: (err as Error).message }, 'pop3: certificate reload refused, previous one kept');
       }
+      const listen = pop3Settings(now);
+      server.relisten(listen.listen ?? [], listen.listenTls ?? []).then(
+        () => ctx.log.info({ event: 'pop3', addresses: server.addresses }, 'pop3: listening'),
+        (err: unknown) => ctx.log.error({ event: 'pop3', err: (err as Error).message }, `pop3: reload incomplete: ${(err as Error).message}`),
+      );
     };
     return ok({ name: 'pop3', stop: () => server.close(), reload });
   } catch (err) {

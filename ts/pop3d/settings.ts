@@ -8,6 +8,8 @@
 // 1939's 10 minutes unless `idleTimeoutMs` is set explicitly (tests).
 
 import type { SecureContext, SecureContextOptions } from 'node:tls';
+import type { ListenAddress } from '../net/listeners.js';
+export type { ListenAddress } from '../net/listeners.js';
 
 export interface Pop3Settings {
   /** Plain POP3 listeners ("127.0.0.1:2110", "[::1]:2110"); STLS upgrades them. */
@@ -59,11 +61,6 @@ export const DEFAULT_POP3: Pop3Settings = {
   lockStaleMs: 5 * 60 * 1000,
   checkpasswordTimeoutMs: 30_000,
 };
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
 
 /** Parses "ADDR:PORT" or "[IPv6]:PORT"; port 0 asks the system for a free port. */
 export function parseListen(spec: string): ListenAddress {

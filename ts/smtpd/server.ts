@@ -22,7 +22,8 @@ import { createEtrn, type Etrn, type EtrnRequest } from './etrn.js';
 import { networkList, type NetworkList } from './networks.js';
 import type { Policy } from './policy.js';
 import { loadTls } from './tls.js';
-import type { ListenAddress, ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdSettings } from './types.js';
+import { Listeners, type Wanted } from '../net/listeners.js';
+import type { ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdSettings } from './types.js';
 
 const HANDSHAKE_MS = 30_000;
 
@@ -44,16 +45,6 @@ interface Admission extends Rules {
   draining: boolean;
 }
 
-/** An open listener, under the key of the configured address it serves. */
-interface Listener {
-  readonly kind: ListenerKind;
-  readonly host: string;
-  /** The bound port (port 0 resolved). */
-  readonly port: number;
-  readonly server: Server;
-}
-
-type Listeners = Map<string, Listener>;
 type ListenSettings = Pick<SmtpdSettings, ListenerKind>;
 
 /** Starts every configured listener; resolves once all are bound. */
@@ -69,15 +60,14 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
     perIp: new Map(),
     draining: false,
   };
-  const listeners: Listeners = new Map();
+  const listeners = new Listeners<ListenerKind>((kind) => makeServer(a, kind));
   try {
-    await reconcile(a, listeners, settings);
+    await listeners.apply(wantedOf(settings));
   } catch (err) {
-    await Promise.all([...listeners.values()].map((l) => closeServer(l.server)));
+    await listeners.close();
     throw err;
   }
-  const addresses = () => [...listeners.values()].map(({ kind, host, port }) => ({ kind, host, port }));
-  deps.log?.info({ addresses: addresses() }, 'smtpd listening');
+  deps.log?.info({ addresses: listeners.addresses }, 'smtpd listening');
   // Listeners read `a` at each connection, so an update reaches new connections only.
   // The certificate is read again first: a bad one throws before anything changes.
   // A kind of listener left out of `next` stays as it is.
@@ -90,50 +80,24 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
     Object.assign(a, rules({ ...next, tls }, deps), { secureContext: context });
     if (a.draining) return;
     listening = wanted;
-    const before = JSON.stringify(addresses());
+    const before = JSON.stringify(listeners.addresses);
     try {
-      await reconcile(a, listeners, wanted);
+      await listeners.apply(wantedOf(wanted));
     } finally {
-      if (JSON.stringify(addresses()) !== before) deps.log?.info({ addresses: addresses() }, 'smtpd listening');
+      if (JSON.stringify(listeners.addresses) !== before) deps.log?.info({ addresses: listeners.addresses }, 'smtpd listening');
     }
   };
   return {
     get addresses() {
-      return addresses();
+      return listeners.addresses;
     },
     update,
-    close: () => shutdown(a, [...listeners.values()].map((l) => l.server)),
+    close: () => shutdown(a, listeners),
   };
 }
 
-/** The configured address a listener serves: what update() compares. */
-function keyOf(kind: ListenerKind, addr: ListenAddress): string {
-  return `${kind} ${addr.host} ${addr.port}`;
-}
-
-/** Closes the listeners `settings` no longer names, then opens the missing ones; throws
- *  naming every address that could not be bound (the others are open). */
-async function reconcile(a: Admission, listeners: Listeners, settings: ListenSettings): Promise<void> {
-  const wanted = new Map<string, { kind: ListenerKind; addr: ListenAddress }>();
-  for (const kind of ['smtp', 'submission', 'smtps'] as const) {
-    for (const addr of settings[kind] ?? []) wanted.set(keyOf(kind, addr), { kind, addr });
-  }
-  for (const [key, l] of listeners) {
-    if (wanted.has(key)) continue;
-    listeners.delete(key);
-    void closeServer(l.server); // stops accepting now; resolves when its sessions end
-  }
-  const failed: string[] = [];
-  for (const [key, { kind, addr }] of wanted) {
-    if (listeners.has(key)) continue;
-    const server = makeServer(a, kind);
-    try {
-      listeners.set(key, { kind, host: addr.host, port: await listen(server, addr), server });
-    } catch (err) {
-      failed.push(`${kind} ${addr.host}:${addr.port} (${(err as Error).message})`);
-    }
-  }
-  if (failed.length > 0) throw new Error(`cannot listen on ${failed.join(', ')}`);
+function wantedOf(settings: ListenSettings): Wanted<ListenerKind>[] {
+  return (['smtp', 'submission', 'smtps'] as const).flatMap((kind) => (settings[kind] ?? []).map((addr) => ({ kind, addr })));
 }
 
 function rules(settings: SmtpdSettings, deps: SmtpdDeps): Rules {
@@ -157,17 +121,6 @@ function secured(a: Admission, socket: Socket, start: (s: Socket) => void): void
   secure.once('secure', () => {
     clearTimeout(timer);
     start(secure);
-  });
-}
-
-function listen(server: Server, addr: ListenAddress): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(addr.port, addr.host, () => {
-      server.off('error', reject);
-      const bound = server.address();
-      resolve(typeof bound === 'object' && bound ? bound.port : addr.port);
-    });
   });
 }
 
@@ -234,13 +187,9 @@ function run(a: Admission, socket: Socket, kind: ListenerKind, ip: string, relea
   conn.start();
 }
 
-function closeServer(s: Server): Promise<void> {
-  return new Promise((resolve) => s.close(() => resolve()));
-}
-
-async function shutdown(a: Admission, servers: Server[]): Promise<void> {
+async function shutdown(a: Admission, listeners: Listeners<ListenerKind>): Promise<void> {
   a.draining = true;
-  const closed = Promise.all(servers.map(closeServer));
+  const closed = listeners.close();
   for (const c of a.conns) c.drain();
   const deadline = Date.now() + (a.settings.shutdownGraceMs ?? 10_000);
   while (a.conns.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

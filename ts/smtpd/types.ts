@@ -4,11 +4,8 @@
 import type { Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
 import type { EtrnDeps } from './etrn.js';
-
-export interface ListenAddress {
-  readonly host: string;
-  readonly port: number;
-}
+import type { ListenAddress } from '../net/listeners.js';
+export type { ListenAddress } from '../net/listeners.js';
 
 export interface SmtpdTls {
   /** PEM files; when both are missing, a self-signed pair is generated there (logged). */
