@@ -36,6 +36,7 @@ interface Open<K extends string> extends Bound<K> {
 
 export class Listeners<K extends string> {
   readonly #open = new Map<string, Open<K>>();
+  #last: Promise<void> = Promise.resolve();
 
   constructor(private readonly make: (kind: K) => Server) {}
 
@@ -43,8 +44,15 @@ export class Listeners<K extends string> {
     return [...this.#open.values()].map(({ kind, host, port }) => ({ kind, host, port }));
   }
 
-  /** Makes the open listeners those of `wanted` (see the header). */
-  async apply(wanted: readonly Wanted<K>[]): Promise<void> {
+  /** Makes the open listeners those of `wanted` (see the header). Calls run one after
+   *  another, so two quick SIGHUPs never bind one address twice. */
+  apply(wanted: readonly Wanted<K>[]): Promise<void> {
+    const run = this.#last.then(() => this.#apply(wanted));
+    this.#last = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(wanted: readonly Wanted<K>[]): Promise<void> {
     const want = new Map(wanted.map((w) => [`${w.kind} ${w.addr.host} ${w.addr.port}`, w]));
     for (const [key, l] of this.#open) {
       if (want.has(key)) continue;
