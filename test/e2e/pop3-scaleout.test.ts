@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/home.js';
-import { freePort } from '../helpers/net.js';
+import { freePorts } from '../helpers/net.js';
 import { deliverMaildir } from '../../ts/native.js';
 import { startPop3d } from '../../ts/pop3d/index.js';
 import { pop3DepsFromHome } from '../../ts/pop3d/home-deps.js';
@@ -124,8 +124,12 @@ function run(args: string[], input?: string): Promise<number | null> {
 async function waitListening(port: number, daemon: ChildProcess): Promise<void> {
   for (let i = 0; i < 300; i++) {
     if (daemon.exitCode !== null) throw new Error(`qmta start exited ${daemon.exitCode}`);
-    const ok = await RawClient.open(port).then((c) => (c.drop(), true), () => false);
-    if (ok) return;
+    // A POP3 greeting, not just a listener: a port taken by something else is a failure.
+    const greeting = await RawClient.open(port).then(async (c) => { const g = await c.line(); c.drop(); return g; }, () => undefined);
+    if (greeting !== undefined) {
+      if (greeting.startsWith('+OK')) return;
+      throw new Error(`port ${port} answers ${greeting}, not POP3`);
+    }
     await sleep(100);
   }
   throw new Error(`nothing listens on ${port}`);
@@ -135,12 +139,15 @@ test('two qmta start daemons, each delivering via its own queue into one store, 
   const root = tempDir(t);
   const store = join(root, 'store');
   mkdirSync(join(store, 'carol'), { recursive: true });
-  const ports = [await freePort(), await freePort()];
+  // Every listener on a port picked up front: a daemon's port-0 listener could otherwise
+  // take the other daemon's POP3 port before it binds.
+  const picked = await freePorts(6);
+  const ports = picked.slice(0, 2);
   const homes: string[] = [];
   for (const [i, name] of ['a', 'b'].entries()) {
     homes.push(await makeHome(join(root, name), store, {
       me: `${name}.example.test`, locals: 'example.test', pop3listen: `127.0.0.1:${ports[i]}`, pop3plaintext: '1',
-      smtplisten: '127.0.0.1:0', submissionlisten: '127.0.0.1:0',
+      smtplisten: `127.0.0.1:${picked[2 + 2 * i]}`, submissionlisten: `127.0.0.1:${picked[3 + 2 * i]}`,
     }));
   }
   const daemons = homes.map((home) => spawn(process.execPath, [MAIN, '--home', home, 'start'], { stdio: 'ignore' }));
