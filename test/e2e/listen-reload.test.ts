@@ -5,7 +5,7 @@
 
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -56,6 +56,9 @@ test('SIGHUP opens the listeners the listen files add and closes those they drop
   t.regex(await until('the second POP3 listener', () => greeting(pop2)), /^\+OK/);
   t.is(await greeting(smtp1), undefined, 'the dropped SMTP address no longer accepts');
   t.is(await greeting(pop1), undefined, 'the dropped POP3 address no longer accepts');
+  // The log names the new sets (written in batches: at most a second late).
+  const log = () => { try { return readFileSync(join(home, 'log', 'qmta.log'), 'utf8'); } catch { return ''; } };
+  await until('the new listeners in the log', () => log().includes(`"port":${smtp2}`) && log().includes(`"port":${pop2}`), 10_000);
   before.send('HELO old.test\r\nMAIL FROM:<a@old.test>\r\nRCPT TO:<postmaster@mx.example.test>\r\nDATA\r\n');
   const r = await before.replies(4);
   t.regex(r[3] ?? '', /^354/, 'a session accepted before the reload goes on');

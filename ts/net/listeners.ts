@@ -1,9 +1,11 @@
 // A set of TCP listeners kept equal to a wanted list of addresses: what the SMTP and POP3
 // servers start with and what SIGHUP applies when a listen control file changes.
 //
-// Interface: new Listeners(make) where make(kind) returns an unbound net.Server for a kind
-// of listener (smtp, submission, smtps; pop3, pop3s); apply(wanted) -> Promise<void>;
-// addresses (kind, configured host, bound port; in the order opened); close().
+// Interface: new Listeners(make, changed?) where make(kind) returns an unbound net.Server
+// for a kind of listener (smtp, submission, smtps; pop3, pop3s) and changed(addresses) is
+// told the new set whenever an apply() opened or closed one (for the log);
+// apply(wanted) -> Promise<void>; addresses (kind, configured host, bound port; in the
+// order opened); close().
 // apply(): first closes the listeners that are no longer wanted (they stop accepting at
 // once; connections they accepted go on), then opens the missing ones, so an address can
 // move from one kind to another. A listener is known by its kind and configured address:
@@ -38,7 +40,10 @@ export class Listeners<K extends string> {
   readonly #open = new Map<string, Open<K>>();
   #last: Promise<void> = Promise.resolve();
 
-  constructor(private readonly make: (kind: K) => Server) {}
+  constructor(
+    private readonly make: (kind: K) => Server,
+    private readonly changed: (addresses: Bound<K>[]) => void = () => undefined,
+  ) {}
 
   get addresses(): Bound<K>[] {
     return [...this.#open.values()].map(({ kind, host, port }) => ({ kind, host, port }));
@@ -54,9 +59,11 @@ export class Listeners<K extends string> {
 
   async #apply(wanted: readonly Wanted<K>[]): Promise<void> {
     const want = new Map(wanted.map((w) => [`${w.kind} ${w.addr.host} ${w.addr.port}`, w]));
+    let moved = false;
     for (const [key, l] of this.#open) {
       if (want.has(key)) continue;
       this.#open.delete(key);
+      moved = true;
       void closeServer(l.server); // stops accepting now; resolves when its connections end
     }
     const failed: string[] = [];
@@ -65,10 +72,12 @@ export class Listeners<K extends string> {
       const server = this.make(kind);
       try {
         this.#open.set(key, { kind, host: addr.host, port: await listen(server, addr), server });
+        moved = true;
       } catch (err) {
         failed.push(`${kind} ${addr.host}:${addr.port} (${(err as Error).message})`);
       }
     }
+    if (moved) this.changed(this.addresses);
     if (failed.length > 0) throw new Error(`cannot listen on ${failed.join(', ')}`);
   }
 

@@ -72,7 +72,10 @@ function bannerStamp(host: string): () => string {
 type Pop3Kind = 'pop3' | 'pop3s';
 
 class Service implements Pop3Server {
-  private readonly listeners = new Listeners<Pop3Kind>((kind) => createServer((socket) => this.accept(socket, kind === 'pop3s')));
+  private readonly listeners = new Listeners<Pop3Kind>(
+    (kind) => createServer((socket) => this.accept(socket, kind === 'pop3s')),
+    () => this.ctx.deps.log?.info({ event: 'pop3', addresses: this.addresses }, 'pop3: listening'),
+  );
   private readonly sockets = new Set<Socket>();
   private readonly sessions = new Set<Promise<void>>();
 

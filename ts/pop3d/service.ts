@@ -47,7 +47,6 @@ export const pop3Service: ServiceStarter = async (ctx) => {
   try {
     const tls = loadTls({ certFile: c.tlscert, keyFile: c.tlskey }, c.me, ctx.log);
     const server = await startPop3d({ ...pop3Settings(c), tls }, pop3DepsFromHome(ctx.home, ctx.log));
-    ctx.log.info({ event: 'pop3', addresses: server.addresses }, 'pop3: listening');
     // SIGHUP: a renewed certificate pair serves the next handshakes; a bad one keeps the old.
     const reload = (): void => {
       const now = ctx.config.current();
@@ -57,10 +56,9 @@ export const pop3Service: ServiceStarter = async (ctx) => {
         ctx.log.error({ event: 'pop3', err: (err as Error).message }, 'pop3: certificate reload refused, previous one kept');
       }
       const listen = pop3Settings(now);
-      server.relisten(listen.listen ?? [], listen.listenTls ?? []).then(
-        () => ctx.log.info({ event: 'pop3', addresses: server.addresses }, 'pop3: listening'),
-        (err: unknown) => ctx.log.error({ event: 'pop3', err: (err as Error).message }, `pop3: reload incomplete: ${(err as Error).message}`),
-      );
+      server.relisten(listen.listen ?? [], listen.listenTls ?? []).catch((err: unknown) => {
+        ctx.log.error({ event: 'pop3', err: (err as Error).message }, `pop3: reload incomplete: ${(err as Error).message}`);
+      });
     };
     return ok({ name: 'pop3', stop: () => server.close(), reload });
   } catch (err) {

@@ -60,14 +60,13 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
     perIp: new Map(),
     draining: false,
   };
-  const listeners = new Listeners<ListenerKind>((kind) => makeServer(a, kind));
+  const listeners = new Listeners<ListenerKind>((kind) => makeServer(a, kind), (addresses) => deps.log?.info({ addresses }, 'smtpd listening'));
   try {
     await listeners.apply(wantedOf(settings));
   } catch (err) {
     await listeners.close();
     throw err;
   }
-  deps.log?.info({ addresses: listeners.addresses }, 'smtpd listening');
   // Listeners read `a` at each connection, so an update reaches new connections only.
   // The certificate is read again first: a bad one throws before anything changes.
   // A kind of listener left out of `next` stays as it is.
@@ -80,12 +79,7 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
     Object.assign(a, rules({ ...next, tls }, deps), { secureContext: context });
     if (a.draining) return;
     listening = wanted;
-    const before = JSON.stringify(listeners.addresses);
-    try {
-      await listeners.apply(wantedOf(wanted));
-    } finally {
-      if (JSON.stringify(listeners.addresses) !== before) deps.log?.info({ addresses: listeners.addresses }, 'smtpd listening');
-    }
+    await listeners.apply(wantedOf(wanted));
   };
   return {
     get addresses() {
