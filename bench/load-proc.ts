@@ -2,7 +2,9 @@
 //
 // Interface: `processTree(roots)` -> the roots and all their live descendants;
 // `treeCpuSeconds(roots)` -> user+system seconds of that tree so far; `treeMemory(roots)`
-// -> { rss, pss, hwm } bytes; `markLoadClient(pid)` / `unmarkLoadClient(pid)` keep the
+// -> { rss, pss, hwm } bytes; `machineCpuSeconds()` -> busy CPU seconds of the whole
+// machine so far (all processes, the kernel's interrupt work included: /proc/stat's user,
+// nice, system, irq and softirq; idle, I/O wait and steal left out); `markLoadClient(pid)` / `unmarkLoadClient(pid)` keep the
 // load generator's own processes out of every tree.
 // Failures: a process that exits while it is read is skipped (its CPU reaches its parent's
 // cutime once reaped); a /proc line that does not parse throws (not Linux: unsupported).
@@ -138,4 +140,14 @@ export function treeMemory(roots: readonly number[]): TreeMemory {
     pss += kbField(readOrUndefined(`/proc/${pid}/smaps_rollup`), 'Pss');
   }
   return { rss, pss, hwm };
+}
+
+/** Busy CPU seconds of the whole machine so far, all cores (see the header). */
+export function machineCpuSeconds(): number {
+  const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/);
+  if (cpu[0] !== 'cpu') throw new Error('/proc/stat: no cpu line');
+  // Fields after the label: user nice system idle iowait irq softirq steal ...
+  const busy = [1, 2, 3, 6, 7].reduce((sum, i) => sum + Number(cpu[i] ?? 'x'), 0);
+  if (!Number.isFinite(busy)) throw new Error('/proc/stat: cpu line does not parse');
+  return busy / clockTicks();
 }

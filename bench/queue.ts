@@ -18,7 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { queueRawAddLoop } from '../ts/native.js';
+import { queueRawLoop } from '../ts/native.js';
 import { openQueue } from '../ts/queue/index.js';
 
 export interface QueueBenchOptions {
@@ -81,7 +81,7 @@ async function measureQueue(dir: string, count: number, inFlight: number, body: 
 
 /** Raw-loop adds/s at `threads` threads. */
 async function measureRaw(dir: string, count: number, threads: number, bodyBytes: number): Promise<number> {
-  const ms = await queueRawAddLoop(dir, count, threads, bodyBytes);
+  const ms = await queueRawLoop('add', dir, count, threads, bodyBytes);
   return (count / ms) * 1000;
 }
 

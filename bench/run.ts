@@ -6,7 +6,7 @@
 // measurement).
 //
 // Interface: `BENCHES` (name, file, quick arguments), `machineHeader()` -> text; standalone
-// as above. The smtp-e2e benchmark must run as root (its Postfix peer).
+// as above. The smtp-e2e and floor benchmarks must run as root (their Postfix peer).
 // Failures: a benchmark exiting non-zero is reported by name and the others still run; the
 // exit code is then 1. A machine fact that cannot be read prints as "?".
 // Guarantees: benchmarks run one at a time, in the order of BENCHES; the header gives
@@ -32,6 +32,7 @@ export const BENCHES: readonly Bench[] = [
   { name: 'maildir', file: 'maildir.js', quick: ['--runs', '1', '--seconds', '0.3', '--levels', '1,8'] },
   { name: 'deliver', file: 'deliver.js', quick: ['--messages', '500', '--users', '10'] },
   { name: 'smtp-e2e', file: 'smtp-e2e.js', quick: ['--messages', '500', '--connections', '10', '--users', '10', '--runs', '1'] },
+  { name: 'floor', file: 'floor.js', quick: ['--messages', '500', '--connections', '10', '--users', '10', '--runs', '1'] },
   { name: 'remote', file: 'remote.js', quick: ['--messages', '500', '--domains', '10', '--runs', '1'] },
   { name: 'inject', file: 'inject.js', quick: ['--runs', '1', '--messages', '50', '--process-messages', '5'] },
 ];

@@ -58,10 +58,10 @@ export interface SmtpE2eResult {
   readonly text: string;
 }
 
-type Settings = Required<Omit<SmtpE2eOptions, 'dir' | 'log'>> & Pick<SmtpE2eOptions, 'dir' | 'log'>;
+export type Settings = Required<Omit<SmtpE2eOptions, 'dir' | 'log'>> & Pick<SmtpE2eOptions, 'dir' | 'log'>;
 
 /** Everything started, so that the end (or a failure) stops and removes it. */
-interface Started {
+export interface Started {
   readonly qmta: QmtaServer[];
   readonly postfix: PostfixPeer[];
   sink?: NodeSink;
@@ -92,7 +92,7 @@ async function measureQmta(o: Settings, c: number, run: number, started: Started
   }
 }
 
-async function measurePostfix(o: Settings, c: number, run: number, started: Started): Promise<Measurement> {
+export async function measurePostfix(o: Settings, c: number, run: number, started: Started): Promise<Measurement> {
   const p = await startPostfixPeer({ users: o.users, domain: 'peer.test', dir: o.dir });
   started.postfix.push(p);
   try {
@@ -125,13 +125,13 @@ async function oneRun(o: Settings, run: number, started: Started, sink: NodeSink
   return out;
 }
 
-async function cleanUp(started: Started): Promise<void> {
+export async function cleanUp(started: Started): Promise<void> {
   await Promise.allSettled([...started.qmta.map((q) => q.stop()), ...started.postfix.map((p) => p.stop({ remove: false })), started.sink?.stop()]);
   for (const q of started.qmta) q.remove();
   for (const p of started.postfix) rmSync(p.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
-function settings(opts: SmtpE2eOptions): Settings {
+export function settings(opts: SmtpE2eOptions): Settings {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], ...given };
 }

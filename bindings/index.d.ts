@@ -165,8 +165,11 @@ export declare function openMaildrop(maildir: string): Promise<MaildropScan>
 /** Opens (creating when missing) the queue at `root`. */
 export declare function queueOpen(root: string, maxRecipients?: number | undefined | null): NativeQueue
 
-/** The raw-disk loop of the benchmark (queue::rawloop); resolves with the elapsed ms. */
-export declare function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number>
+/**
+ * A raw-disk loop of the benchmarks (queue::rawloop): "add", "accept" or "message";
+ * resolves with the elapsed ms.
+ */
+export declare function queueRawLoop(kind: 'add' | 'accept' | 'message', dir: string, count: number, threads: number, bodySize: number): Promise<number>
 
 /** A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd | etrn. */
 export interface SmtpDecision {

@@ -773,7 +773,7 @@ if (
   }
 }
 
-const { NativeQueue, QueueWriter, SmtpSession, WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, queueOpen, queueRawAddLoop, wireSize } = nativeBinding
+const { NativeQueue, QueueWriter, SmtpSession, WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, queueOpen, queueRawLoop, wireSize } = nativeBinding
 export { NativeQueue }
 export { QueueWriter }
 export { SmtpSession }
@@ -785,6 +785,6 @@ export { deliverMbox }
 export { deliverMboxSync }
 export { openMaildrop }
 export { queueOpen }
-export { queueRawAddLoop }
+export { queueRawLoop }
 export { wireSize }
 export const __napiBindingTarget = __napiLoadedBindingTarget

@@ -239,7 +239,7 @@ export function openNativeQueue(root: string, maxRecipients?: number): Outcome<c
   return nativeCall(() => core.queueOpen(root, maxRecipients));
 }
 
-/** The benchmark's raw-disk loop (crates/queue rawloop.rs): elapsed milliseconds. */
-export function queueRawAddLoop(dir: string, count: number, threads: number, bodySize: number): Promise<number> {
-  return core.queueRawAddLoop(dir, count, threads, bodySize);
+/** A benchmark's raw-disk loop (crates/queue rawloop.rs): elapsed milliseconds. */
+export function queueRawLoop(kind: 'add' | 'accept' | 'message', dir: string, count: number, threads: number, bodySize: number): Promise<number> {
+  return core.queueRawLoop(kind, dir, count, threads, bodySize);
 }

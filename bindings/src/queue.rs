@@ -298,12 +298,19 @@ impl QueueWriter {
     }
 }
 
-/// The raw-disk loop of the benchmark (queue::rawloop); resolves with the elapsed ms.
-#[napi(ts_return_type = "Promise<number>")]
-pub fn queue_raw_add_loop<'e>(env: &'e Env, dir: String, count: u32, threads: u32, body_size: u32) -> napi::Result<PromiseRaw<'e, f64>> {
+/// A raw-disk loop of the benchmarks (queue::rawloop): "add", "accept" or "message";
+/// resolves with the elapsed ms.
+#[napi(ts_args_type = "kind: 'add' | 'accept' | 'message', dir: string, count: number, threads: number, bodySize: number", ts_return_type = "Promise<number>")]
+pub fn queue_raw_loop<'e>(env: &'e Env, kind: String, dir: String, count: u32, threads: u32, body_size: u32) -> napi::Result<PromiseRaw<'e, f64>> {
+    let kind = match kind.as_str() {
+        "add" => queue::rawloop::RawLoop::Add,
+        "accept" => queue::rawloop::RawLoop::Accept,
+        "message" => queue::rawloop::RawLoop::Message,
+        _ => return Err(napi::Error::new(napi::Status::InvalidArg, format!("unknown raw loop {kind:?}"))),
+    };
     let (settle, p) = deferred(env)?;
     std::thread::spawn(move || {
-        let r = queue::rawloop::raw_add_loop(&PathBuf::from(dir), count as usize, threads as usize, body_size as usize);
+        let r = queue::rawloop::raw_loop(kind, &PathBuf::from(dir), count as usize, threads as usize, body_size as usize);
         settle(r.map(|d| d.as_secs_f64() * 1000.0));
     });
     Ok(p)

@@ -4,7 +4,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { markLoadClient, processTree, treeCpuSeconds, treeMemory, unmarkLoadClient } from '../../bench/load-proc.js';
+import { machineCpuSeconds, markLoadClient, processTree, treeCpuSeconds, treeMemory, unmarkLoadClient } from '../../bench/load-proc.js';
 import { mailboxMap, mainCf, masterCf } from '../../bench/peer-postfix-config.js';
 
 // Burns 300 ms of CPU (not wall time: the machine is shared), says so, then idles.
@@ -26,6 +26,15 @@ test('a tree counts the CPU of its descendants, and load clients are left out', 
   for (const p of tree.filter((p) => p !== pid)) process.kill(p, 'SIGKILL');
   await once(parent, 'exit');
   t.deepEqual(processTree([pid]), [], 'an exited process has no tree');
+});
+
+test('the machine\'s busy CPU time grows by at least what this process burns', (t) => {
+  const before = machineCpuSeconds();
+  const mine = process.cpuUsage();
+  while (process.cpuUsage(mine).user < 200_000);
+  const used = process.cpuUsage(mine);
+  // Both clocks tick in 10 ms steps; this process's own time is part of the machine's.
+  t.true(machineCpuSeconds() - before >= (used.user + used.system) / 1e6 - 0.03);
 });
 
 test('the Postfix peer listens on its loopback port only, without DNS or throttling', (t) => {

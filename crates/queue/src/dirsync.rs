@@ -34,10 +34,43 @@ struct State {
 }
 
 /// One directory's group-sync state.
-struct DirSync {
+pub(crate) struct DirSync {
     path: PathBuf,
     state: Mutex<State>,
     done: Condvar,
+}
+
+impl DirSync {
+    pub(crate) fn new(path: PathBuf) -> DirSync {
+        DirSync { path, state: Mutex::default(), done: Condvar::new() }
+    }
+
+    /// Makes every entry change made so far in the directory durable: returns once an
+    /// fsync that started after this call has completed (run here with `fsync`, or by
+    /// another caller).
+    pub(crate) fn sync(&self, fsync: impl Fn(&Path) -> io::Result<()>) -> io::Result<()> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        s.issued += 1;
+        let ticket = s.issued;
+        loop {
+            if s.synced >= ticket {
+                return Ok(());
+            }
+            if s.running {
+                s = self.done.wait(s).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            s.running = true;
+            let covers = s.issued;
+            drop(s);
+            let r = fsync(&self.path);
+            s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            s.running = false;
+            self.done.notify_all();
+            r?;
+            s.synced = s.synced.max(covers);
+        }
+    }
 }
 
 /// Group-sync state for every bucket of every folder, plus a count of fsyncs run.
@@ -69,35 +102,14 @@ impl DirSyncs {
         let dirs = Folder::ALL
             .iter()
             .flat_map(|f| (0..BUCKETS).map(move |b| (*f, b)))
-            .map(|(f, b)| DirSync { path: layout.bucket_dir(f, b), state: Mutex::default(), done: Condvar::new() })
+            .map(|(f, b)| DirSync::new(layout.bucket_dir(f, b)))
             .collect();
         DirSyncs { dirs, fsyncs: AtomicU64::new(0), spares: Spares::new(layout.root()) }
     }
 
     /// Makes every entry change made so far in `folder/bucket` durable, sharing the fsync.
     pub fn sync(&self, folder: Folder, bucket: u64) -> io::Result<()> {
-        let d = &self.dirs[folder.index() * BUCKETS as usize + bucket as usize];
-        let mut s = d.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.issued += 1;
-        let ticket = s.issued;
-        loop {
-            if s.synced >= ticket {
-                return Ok(());
-            }
-            if s.running {
-                s = d.done.wait(s).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            s.running = true;
-            let covers = s.issued;
-            drop(s);
-            let r = self.fsync(&d.path);
-            s = d.state.lock().unwrap_or_else(|p| p.into_inner());
-            s.running = false;
-            d.done.notify_all();
-            r?;
-            s.synced = s.synced.max(covers);
-        }
+        self.dirs[folder.index() * BUCKETS as usize + bucket as usize].sync(|p| self.fsync(p))
     }
 
     fn fsync(&self, path: &Path) -> io::Result<()> {

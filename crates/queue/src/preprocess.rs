@@ -15,6 +15,7 @@
 //!      in 1-3 (group): info always, local/remote only for a channel with recipients or
 //!      a leftover removed
 //!   5. unlink todo (the end of preprocessing), then intd; fsync todo/<b> (group)
+//!
 //! Anything that records progress settles first: `mark_done`, `append_bounce` and
 //! `set_next_attempt` (a deferral). So a done mark is never written to a list that a
 //! crash could throw away, and a message that waits for a retry is settled. A message

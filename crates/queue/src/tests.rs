@@ -246,7 +246,8 @@ fn a_restart_preprocesses_an_unsettled_message_again() {
 fn progress_settles_first_and_an_unsettled_message_is_removed_whole() {
     let d = Dir::new();
     let q = open(&d);
-    let progress: [&dyn Fn(&Queue, u64) -> Result<()>; 3] = [
+    type Step<'a> = &'a dyn Fn(&Queue, u64) -> Result<()>;
+    let progress: [Step; 3] = [
         &|q, n| q.mark_done(n, Channel::Local, 0),
         &|q, n| q.append_bounce(n, b"<a@x>:\nx\n\n"),
         &|q, n| q.set_next_attempt(n, Channel::Local, SystemTime::now()),
