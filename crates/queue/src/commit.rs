@@ -1,24 +1,24 @@
 //! The commit protocol (qmail-queue's, plus directory fsyncs) as a group commit.
 //!
-//! Each commit first runs, as one job on the leaf pool (so the file fsyncs of different
-//! messages run in parallel):
+//! Each commit first runs, as a job on the leaf pool:
 //!
 //!   0. writes a body still in memory (under 64 KiB) to mess/<b>/<id> (O_EXCL);
-//!   1. cuts the body to its length (it may be a reused spare: spare.rs) and fsyncs it;
-//!   2. creates intd/<b>/<id> (O_EXCL or a spare), writes the envelope, fsyncs it.
+//!   1. cuts the body to its length (it may be a reused spare: spare.rs);
+//!   2. creates intd/<b>/<id> (O_EXCL or a spare) and writes the envelope;
 //!
-//! Then two stage threads, each taking every commit that has reached it (a batch):
-//! the mess stage fsyncs each mess/<b> its batch touched, once (the bodies' entries are
-//! durable); the todo stage, per todo/<b> its batch touched,
+//! then runs three fsyncs at once, as three leaf jobs: the body, the envelope, and mess/<b>
+//! (the body's entry; shared with the commits of the same bucket, dirsync.rs). The last of
+//! the three to finish hands the commit to the todo stage, a thread that takes every
+//! commit that has reached it (a batch) and, per todo/<b> its batch touched,
 //!
 //!   3. links intd/<b>/<id> -> todo/<b>/<id> for each message   <- the commit point
 //!   4. fsyncs todo/<b> once, then resolves each of those messages with its id.
 //!
-//! No stage waits for a whole batch of the stage before it: while one directory fsync
-//! runs, the commits that arrive behind it form the next batch. k concurrent adds cost 2k
-//! file fsyncs and a few directory fsyncs (consecutive ids share a bucket), about four
-//! fsync latencies each; a commit resolves only when its own body, envelope, link and
-//! directory fsync are durable.
+//! While one todo/ fsync runs, the commits that arrive behind it form the next batch. A
+//! commit so waits for two fsync latencies (its three fsyncs, then its todo/ fsync), k
+//! concurrent adds cost 2k file fsyncs and a few directory fsyncs (consecutive ids share a
+//! bucket), and a commit resolves only when its own body, envelope, link and directories
+//! are durable.
 //!
 //! intd/<b> is never fsync'd: after a crash only todo/ matters, and todo/<id> is a link to
 //! the same (fsync'd) inode. Before step 3 a crash leaves garbage (mess, maybe intd) that
@@ -121,19 +121,13 @@ impl Drop for Commit {
     }
 }
 
-/// The mess/ stage's input: commits whose files are written and fsync'd.
-static MESS_STAGE: OnceLock<Mutex<Sender<Commit>>> = OnceLock::new();
+/// The todo stage's input: commits whose body, envelope and body entry are durable.
+static TODO_STAGE: OnceLock<Mutex<Sender<Commit>>> = OnceLock::new();
 
 /// Hands a commit to the committer; its `done` runs on a queue thread.
 pub(crate) fn submit(c: Commit) {
-    let tx = MESS_STAGE.get_or_init(start).lock().unwrap_or_else(|p| p.into_inner()).clone();
-    leaf(move || {
-        if let Some(c) = prepare(c) {
-            if let Err(back) = tx.send(c) {
-                back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
-            }
-        }
-    });
+    let tx = TODO_STAGE.get_or_init(start).lock().unwrap_or_else(|p| p.into_inner()).clone();
+    leaf(move || start_syncs(c, tx));
 }
 
 /// Commits and waits for the result (worker threads, tests; never from a leaf job).
@@ -144,31 +138,15 @@ pub(crate) fn commit_blocking(q: Arc<Inner>, n: u64, ready: Ready, env: &Envelop
 }
 
 fn start() -> Mutex<Sender<Commit>> {
-    let (mess_tx, mess_rx) = channel::<Commit>();
     let (todo_tx, todo_rx) = channel::<Commit>();
-    spawn("qmta-commit-mess", move || mess_stage(&mess_rx, &todo_tx));
-    spawn("qmta-commit-todo", move || todo_stage(&todo_rx));
-    Mutex::new(mess_tx)
-}
-
-fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
-    let _ = std::thread::Builder::new().name(name.into()).spawn(f);
+    let _ = std::thread::Builder::new().name("qmta-commit-todo".into()).spawn(move || todo_stage(&todo_rx));
+    Mutex::new(todo_tx)
 }
 
 /// Every commit waiting at a stage, at least one (None once the channel is gone).
 fn ready_batch(rx: &Receiver<Commit>) -> Option<Vec<Commit>> {
     let first = rx.recv().ok()?;
     Some(std::iter::once(first).chain(rx.try_iter()).collect())
-}
-
-fn mess_stage(rx: &Receiver<Commit>, next: &Sender<Commit>) {
-    while let Some(batch) = ready_batch(rx) {
-        for c in sync_groups(batch, Folder::Mess, |_| Ok(())) {
-            if let Err(back) = next.send(c) {
-                back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
-            }
-        }
-    }
 }
 
 fn todo_stage(rx: &Receiver<Commit>) {
@@ -181,18 +159,29 @@ fn todo_stage(rx: &Receiver<Commit>) {
     }
 }
 
-/// Steps 0–2 for one message; None when it failed (already reported).
-fn prepare(mut c: Commit) -> Option<Commit> {
-    match prepare_steps(&mut c) {
-        Ok(()) => Some(c),
-        Err(f) => {
-            c.fail(f);
-            None
-        }
-    }
+/// Steps 0–2, then the three fsyncs on three leaf threads (this one and two more).
+fn start_syncs(mut c: Commit, next: Sender<Commit>) {
+    let (body, intd) = match write_files(&mut c) {
+        Ok(files) => files,
+        Err(f) => return c.fail(f),
+    };
+    let (q, b) = (c.q.clone(), bucket(c.n));
+    let join = Arc::new(Join { state: Mutex::new((3, None, Some(c))), next });
+    let (j, qi) = (join.clone(), q.clone());
+    leaf(move || j.part(file_sync(&qi, &intd, "syncing the envelope", "intd_synced")));
+    let (j, qm) = (join.clone(), q.clone());
+    leaf(move || j.part(qm.syncs.sync(Folder::Mess, b).map_err(|e| Failure::from_io(&e, "syncing the queue's mess folder"))));
+    join.part(file_sync(&q, &body, "syncing the message body", "body_synced"));
 }
 
-fn prepare_steps(c: &mut Commit) -> Result<()> {
+fn file_sync(q: &Inner, f: &File, what: &str, point: &str) -> Result<()> {
+    q.file_fsync(f).map_err(|e| Failure::from_io(&e, what))?;
+    fault::point(point);
+    Ok(())
+}
+
+/// Steps 0–2 for one message: the body and the envelope, written, not yet fsync'd.
+fn write_files(c: &mut Commit) -> Result<(File, File)> {
     let io = |what: &'static str| move |e: std::io::Error| Failure::from_io(&e, what);
     let mut body = match c.ready.take() {
         Some(Ready::File(f)) => f,
@@ -206,17 +195,43 @@ fn prepare_steps(c: &mut Commit) -> Result<()> {
     };
     cut_here(&mut body).map_err(io("writing the message body"))?;
     fault::point("body_written");
-    c.q.file_fsync(&body).map_err(io("syncing the message body"))?;
-    drop(body);
-    fault::point("body_synced");
     let mut f = c.q.syncs.spares.create(&c.path(Folder::Intd)).map_err(io("creating the envelope"))?;
     c.owns_intd = true;
     fault::point("intd_created");
     f.write_all(&c.envelope).and_then(|()| cut_here(&mut f)).map_err(io("writing the envelope"))?;
     fault::point("intd_written");
-    c.q.file_fsync(&f).map_err(io("syncing the envelope"))?;
-    fault::point("intd_synced");
-    Ok(())
+    Ok((body, f))
+}
+
+/// The three fsyncs of one commit: the last to finish passes it on, or fails it with the
+/// first failure. Dropped unfinished (a job panicked), it drops the commit, which answers.
+struct Join {
+    state: Mutex<(usize, Option<Failure>, Option<Commit>)>,
+    next: Sender<Commit>,
+}
+
+impl Join {
+    fn part(&self, r: Result<()>) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(f) = r {
+            s.1.get_or_insert(f);
+        }
+        s.0 -= 1;
+        if s.0 > 0 {
+            return;
+        }
+        let (failure, commit) = (s.1.take(), s.2.take());
+        drop(s);
+        match (commit, failure) {
+            (Some(c), Some(f)) => c.fail(f),
+            (Some(c), None) => {
+                if let Err(back) = self.next.send(c) {
+                    back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
+                }
+            }
+            (None, _) => {}
+        }
+    }
 }
 
 /// Cuts a file written from its start at the current offset (a spare holds older bytes).
