@@ -4,8 +4,8 @@
 // `treeCpuSeconds(roots)` -> user+system seconds of that tree so far; `treeMemory(roots)`
 // -> { rss, pss, hwm } bytes; `machineCpuSeconds()` -> busy CPU seconds of the whole
 // machine so far (all processes, the kernel's interrupt work included: /proc/stat's user,
-// nice, system, irq and softirq; idle, I/O wait and steal left out); `markLoadClient(pid)` / `unmarkLoadClient(pid)` keep the
-// load generator's own processes out of every tree.
+// nice, system, irq and softirq; idle, I/O wait and steal left out); `markLoadClient(pid)`
+// / `unmarkLoadClient(pid)` keep the load generator's own processes out of every tree.
 // Failures: a process that exits while it is read is skipped (its CPU reaches its parent's
 // cutime once reaped); a /proc line that does not parse throws (not Linux: unsupported).
 // Guarantees: CPU counts, for every live process of the tree, its own utime+stime plus the

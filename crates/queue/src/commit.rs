@@ -222,14 +222,14 @@ impl Join {
         }
         let (failure, commit) = (s.1.take(), s.2.take());
         drop(s);
-        match (commit, failure) {
-            (Some(c), Some(f)) => c.fail(f),
-            (Some(c), None) => {
+        let Some(c) = commit else { return };
+        match failure {
+            Some(f) => c.fail(f),
+            None => {
                 if let Err(back) = self.next.send(c) {
                     back.0.fail(Failure::temp("3.0", "the queue committer is gone"));
                 }
             }
-            (None, _) => {}
         }
     }
 }

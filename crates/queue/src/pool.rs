@@ -30,8 +30,8 @@ pub fn threads() -> usize {
     per_core(4, 8, 16)
 }
 /// Threads of the leaf pool (commit steps): as wide as the usual number of adds in flight,
-/// whatever the cores, because each commit waits on two file fsyncs and the disk serves
-/// many at once. Measured on 2 cores at 64 adds in flight: 8 threads reached 0.51 of the
+/// whatever the cores, because each commit waits on three fsyncs at once (body, envelope,
+/// mess/ directory, as three jobs) and the disk serves many at once. Measured on 2 cores at 64 adds in flight: 8 threads reached 0.51 of the
 /// raw loop's rate, 64 threads 1.05-1.11 (bench/queue.ts).
 fn leaf_threads() -> usize {
     64
