@@ -85,7 +85,10 @@ fn an_added_message_is_in_todo_with_its_body_and_envelope() {
     assert_eq!(t.pid, std::process::id());
     assert!(t.birth <= SystemTime::now());
     assert_eq!(q.stats().unwrap(), Stats { messages: 1, todo: 1 });
-    assert_eq!(q.counters().commits, 1);
+    let c = q.counters();
+    assert_eq!(c.commits, 1);
+    // The body and the envelope, then mess/<b> and todo/<b>: each part of the commit ran.
+    assert_eq!((c.file_fsyncs, c.dir_fsyncs), (2, 2), "{c:?}");
 }
 
 #[test]
