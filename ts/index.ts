@@ -45,7 +45,7 @@ export interface MtaOptions {
   readonly remote?: RemoteDelivery;
   /** Time limit of one |program delivery, ms (default 1 hour). */
   readonly programTimeoutMs?: number;
-  /** Bytes of an original's body copied into its bounce after its header (default 65536). */
+  /** Bytes of an original's body copied into its bounce after its header (default: control/bouncemaxbytes). */
   readonly bounceMaxBody?: number;
 }
 

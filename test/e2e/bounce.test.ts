@@ -1,5 +1,6 @@
 // Bounces through the real queue: double bounce to doublebounceto, triple bounce dropped
-// and logged, queuelifetime's last attempt, bouncefrom/bouncehost, the capped copy.
+// and logged, queuelifetime's last attempt, bouncefrom/bouncehost, the capped copy and
+// control/bouncemaxbytes.
 
 import test from 'ava';
 import { join } from 'node:path';
@@ -53,6 +54,17 @@ test('the bounce carries the original\'s header and only 64 KiB of its body', as
   const copy = body.slice(body.indexOf('Return-Path: <a@far.example>\n'));
   t.true(copy.includes('Subject: big\n'));
   t.true(copy.length < 65536 + 200, `copy is ${copy.length} bytes`);
+  t.regex(copy, /\[qmta: the last \d+ bytes of the original message were not copied\]\n$/);
+});
+
+test('control/bouncemaxbytes sets how much of the original\'s body a bounce copies', async (t) => {
+  const s = await setupLocal(t, [], { bouncemaxbytes: 1000 });
+  const big = 'From: x@y\nSubject: big\n\n' + ('z'.repeat(99) + '\n').repeat(3000);
+  await s.send('a@far.example', ['nobody-here@mx.example'], big);
+  const body = s.remote[0]!.body;
+  const copy = body.slice(body.indexOf('Return-Path: <a@far.example>\n'));
+  const copied = copy.split('\n').filter((l) => l === 'z'.repeat(99)).length;
+  t.true(copied >= 9 && copied <= 10, `${copied} body lines copied`);
   t.regex(copy, /\[qmta: the last \d+ bytes of the original message were not copied\]\n$/);
 });
 

@@ -11,7 +11,7 @@ import { ok } from '../../ts/outcome.js';
 import type { BodySource, Envelope, Queue } from '../../ts/queue/types.js';
 import { tempDir } from '../helpers/home.js';
 
-const settings = { bouncefrom: 'MAILER-DAEMON', bouncehost: 'mx.example', doublebounceto: 'postmaster', doublebouncehost: 'mx.example' };
+const settings = { bouncefrom: 'MAILER-DAEMON', bouncehost: 'mx.example', doublebounceto: 'postmaster', doublebouncehost: 'mx.example', maxBody: 65536 };
 
 function capture() {
   const added: { env: Envelope; bytes: Buffer }[] = [];

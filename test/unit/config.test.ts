@@ -31,6 +31,7 @@ test('a missing home gives every default, me from the host name', async (t) => {
   t.is(c.queuelifetime, 604800);
   t.is(c.databytes, 0);
   t.is(c.bouncefrom, 'MAILER-DAEMON');
+  t.is(c.bouncemaxbytes, 65536);
   t.is(c.doublebounceto, 'postmaster');
   t.is(c.timeoutsmtpd, 1200);
   t.is(c.timeoutremote, 1200);
@@ -260,7 +261,7 @@ test('the control table lists every qmail control file and each qmta addition wi
   const qmta = ['smtplisten', 'submissionlisten', 'smtpslisten', 'pop3listen', 'pop3slisten', 'tlscert', 'tlskey',
     'relayclients', 'denyclients', 'maxrcpt', 'maxconnections', 'maxconnectionsperip', 'sessiontimeout', 'maxerrors',
     'smtplinelimit', 'rcptcheck', 'authplaintext', 'dnsservers', 'tlsrequired', 'remoteauth', 'concurrencyperdomain',
-    'pop3plaintext', 'checkpassword'];
+    'pop3plaintext', 'checkpassword', 'bouncemaxbytes'];
   for (const n of [...qmail, ...qmta]) t.true(names.has(n), n);
   t.is(names.size, rows.length, 'no name is defined twice');
   for (const r of rows) t.true(r.meaning.length > 10 && r.default.length > 0, r.name);

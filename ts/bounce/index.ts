@@ -26,11 +26,9 @@ export interface BounceSettings {
   readonly doublebounceto: string;
   /** control/doublebouncehost (default me). */
   readonly doublebouncehost: string;
-  /** Bytes of the original's body copied after its header (default 65536). */
-  readonly maxBody?: number;
+  /** control/bouncemaxbytes: bytes of the original's body copied after its header. */
+  readonly maxBody: number;
 }
-
-export const DEFAULT_MAX_BODY = 65536;
 
 /** The bounce sink the scheduler uses. `settings` is read at each bounce (reloadable). */
 export function createBouncer(queue: Queue, settings: () => BounceSettings, now: () => number = Date.now): BounceSink {
@@ -44,7 +42,7 @@ export function createBouncer(queue: Queue, settings: () => BounceSettings, now:
         originalSender: req.sender, to, from: s.bouncefrom, host: s.bouncehost,
         paragraphs: req.paragraphs, date: now(),
       });
-      const body = bodyOf(req.bodyPath, Buffer.from(head), s.maxBody ?? DEFAULT_MAX_BODY);
+      const body = bodyOf(req.bodyPath, Buffer.from(head), s.maxBody);
       if (isFailure(body)) return body;
       const sender = target.kind === 'single' ? '' : '#@[]';
       const added = await queue.add({ sender, recipients: [to] }, body.value);

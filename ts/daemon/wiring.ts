@@ -16,12 +16,12 @@ export function sendSettings(c: Config): SendSettings {
   return { concurrencyLocal: c.concurrencylocal, concurrencyRemote: c.concurrencyremote, queueLifetime: c.queuelifetime };
 }
 
-/** The bounce composer's settings. */
+/** The bounce composer's settings; `maxBody` (the embedding option) overrides control/bouncemaxbytes. */
 export function bounceSettings(c: Config, maxBody?: number): BounceSettings {
   return {
     bouncefrom: c.bouncefrom, bouncehost: c.bouncehost,
     doublebounceto: c.doublebounceto, doublebouncehost: c.doublebouncehost,
-    ...(maxBody !== undefined ? { maxBody } : {}),
+    maxBody: maxBody ?? c.bouncemaxbytes,
   };
 }
 

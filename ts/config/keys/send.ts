@@ -1,5 +1,5 @@
 // Control files of the delivery engine (qmail-send's role): concurrency, queue lifetime,
-// bounce addresses. See key.ts for the KeySpec contract.
+// bounce addresses and size. See key.ts for the KeySpec contract.
 
 import { intKey, lineKey, optionalLineKey, type ItemParser } from '../key.js';
 
@@ -16,6 +16,7 @@ export const SPAWN = 120;
 export const sendKeys = {
   bouncefrom: lineKey('local part of the From: of bounces', 'MAILER-DAEMON', () => 'MAILER-DAEMON'),
   bouncehost: lineKey('host part of the From: of bounces', 'me', (ctx) => ctx.me),
+  bouncemaxbytes: intKey('bytes of the original\'s body a bounce copies after its header (0: the header only)', 65536),
   concurrencylocal: intKey('maximum simultaneous local deliveries (0 holds them; capped at 120)', 10, { cap: SPAWN }),
   concurrencyremote: intKey('maximum simultaneous remote deliveries (0 holds them; capped at 120)', 20, { cap: SPAWN }),
   doublebouncehost: lineKey('host part of the double-bounce recipient', 'me', (ctx) => ctx.me),
