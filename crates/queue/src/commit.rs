@@ -43,7 +43,7 @@ use status::{Failure, Result};
 use crate::envelope::{encode_todo, Envelope};
 use crate::id::bucket;
 use crate::layout::Folder;
-use crate::pool::{leaf, parallel};
+use crate::pool::{batch_policy, leaf, parallel};
 use crate::writer::{create_body, remove_quiet};
 use crate::{fault, Inner};
 
@@ -139,7 +139,10 @@ pub(crate) fn commit_blocking(q: Arc<Inner>, n: u64, ready: Ready, env: &Envelop
 
 fn start() -> Mutex<Sender<Commit>> {
     let (todo_tx, todo_rx) = channel::<Commit>();
-    let _ = std::thread::Builder::new().name("qmta-commit-todo".into()).spawn(move || todo_stage(&todo_rx));
+    let _ = std::thread::Builder::new().name("qmta-commit-todo".into()).spawn(move || {
+        batch_policy();
+        todo_stage(&todo_rx)
+    });
     Mutex::new(todo_tx)
 }
 

@@ -17,6 +17,9 @@
 //! the pools are sized from the machine: wider than the cores (the threads mostly wait),
 //! but not so wide that a small machine spends its time switching between them.
 //!
+//! Every pool thread (and the commit's todo stage) runs as SCHED_BATCH (`batch_policy`), so
+//! that waking one never preempts the event loop's thread.
+//!
 //! Guarantee: a submitted job runs exactly once. A job that panics takes its thread
 //! with it; the pool starts a replacement.
 
@@ -83,7 +86,17 @@ fn spawn_worker(i: usize, pool: Arc<Pool>) {
     let _ = thread::Builder::new().name(format!("{}-{i}", pool.name)).stack_size(256 * 1024).spawn(move || work(i, pool));
 }
 
+/// Marks the calling thread SCHED_BATCH (best effort). A queue thread woken by the event
+/// loop's thread then waits for that thread to block or for another core, instead of
+/// preempting it on its own core: queue work is throughput, the event loop is latency.
+pub(crate) fn batch_policy() {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: pid 0 is the calling thread; param is a valid sched_param for SCHED_BATCH.
+    unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+}
+
 fn work(i: usize, pool: Arc<Pool>) {
+    batch_policy();
     struct Respawn(usize, Arc<Pool>);
     impl Drop for Respawn {
         fn drop(&mut self) {
@@ -151,6 +164,18 @@ mod tests {
         let mut got: Vec<i32> = (0..8).map(|_| rx.recv().unwrap()).collect();
         got.sort();
         assert_eq!(got, (0..8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn queue_threads_run_as_batch_threads() {
+        let (tx, rx) = mpsc::channel();
+        let t = tx.clone();
+        // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
+        submit(move || t.send(unsafe { libc::sched_getscheduler(0) }).unwrap());
+        leaf(move || tx.send(unsafe { libc::sched_getscheduler(0) }).unwrap());
+        assert_eq!([rx.recv().unwrap(), rx.recv().unwrap()], [libc::SCHED_BATCH; 2]);
+        // SAFETY: as above, on the test's own thread, which is left as it was.
+        assert_eq!(unsafe { libc::sched_getscheduler(0) }, libc::SCHED_OTHER);
     }
 
     #[test]
