@@ -75,9 +75,10 @@ test('an empty me is refused, naming the file', async (t) => {
 test('integer files: leading digits, no digits keeps the default, qmail caps', async (t) => {
   const c = await load(t, {
     databytes: '1000000 bytes\n', concurrencylocal: 'many\n', concurrencyremote: '500\n', timeoutsmtpd: '0\n',
-    maxrcpt: '  7\n',
+    maxrcpt: '  7\n', bouncemaxbytes: '2048 bytes\n',
   });
   t.is(c.databytes, 1000000);
+  t.is(c.bouncemaxbytes, 2048);
   t.is(c.concurrencylocal, 10);
   t.is(c.concurrencyremote, 120);
   t.is(c.timeoutsmtpd, 1);
