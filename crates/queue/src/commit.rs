@@ -146,7 +146,7 @@ fn start() -> Mutex<Sender<Commit>> {
     Mutex::new(todo_tx)
 }
 
-/// Every commit waiting at a stage, at least one (None once the channel is gone).
+/// Every commit waiting at the todo stage, at least one (None once the channel is gone).
 fn ready_batch(rx: &Receiver<Commit>) -> Option<Vec<Commit>> {
     let first = rx.recv().ok()?;
     Some(std::iter::once(first).chain(rx.try_iter()).collect())
@@ -169,7 +169,7 @@ fn start_syncs(mut c: Commit, next: Sender<Commit>) {
         Err(f) => return c.fail(f),
     };
     let (q, b) = (c.q.clone(), bucket(c.n));
-    let join = Arc::new(Join { state: Mutex::new((3, None, Some(c))), next });
+    let join = Arc::new(Join::new(c, next));
     let (j, qi) = (join.clone(), q.clone());
     leaf(move || j.part(file_sync(&qi, &intd, "syncing the envelope", "intd_synced")));
     let (j, qm) = (join.clone(), q.clone());
@@ -209,21 +209,31 @@ fn write_files(c: &mut Commit) -> Result<(File, File)> {
 /// The three fsyncs of one commit: the last to finish passes it on, or fails it with the
 /// first failure. Dropped unfinished (a job panicked), it drops the commit, which answers.
 struct Join {
-    state: Mutex<(usize, Option<Failure>, Option<Commit>)>,
+    state: Mutex<Parts>,
     next: Sender<Commit>,
 }
 
+struct Parts {
+    pending: usize,
+    failure: Option<Failure>,
+    commit: Option<Commit>,
+}
+
 impl Join {
+    fn new(c: Commit, next: Sender<Commit>) -> Join {
+        Join { state: Mutex::new(Parts { pending: 3, failure: None, commit: Some(c) }), next }
+    }
+
     fn part(&self, r: Result<()>) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(f) = r {
-            s.1.get_or_insert(f);
+            s.failure.get_or_insert(f);
         }
-        s.0 -= 1;
-        if s.0 > 0 {
+        s.pending -= 1;
+        if s.pending > 0 {
             return;
         }
-        let (failure, commit) = (s.1.take(), s.2.take());
+        let (failure, commit) = (s.failure.take(), s.commit.take());
         drop(s);
         let Some(c) = commit else { return };
         match failure {

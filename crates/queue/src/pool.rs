@@ -4,7 +4,9 @@
 //! Three process-wide pools, started on first use:
 //! - `submit`: whole operations (preprocess, remove, add_file, ...) that may block, even on
 //!   a commit (add_file waits for its batch);
-//! - `leaf`: the file steps of each commit (commit.rs), never waiting for another job;
+//! - `leaf`: the file steps and fsyncs of each commit (commit.rs), never waiting for another
+//!   job (a directory fsync may wait for one already running on another thread, dirsync.rs,
+//!   never for a queued job);
 //! - `parallel`: the per-subdirectory work of a commit stage (links, a directory fsync),
 //!   never waiting for another job either, on its own threads so it never queues behind a
 //!   backlog of leaf jobs.
@@ -34,8 +36,9 @@ pub fn threads() -> usize {
 }
 /// Threads of the leaf pool (commit steps): as wide as the usual number of adds in flight,
 /// whatever the cores, because each commit waits on three fsyncs at once (body, envelope,
-/// mess/ directory, as three jobs) and the disk serves many at once. Measured on 2 cores at 64 adds in flight: 8 threads reached 0.51 of the
-/// raw loop's rate, 64 threads 1.05-1.11 (bench/queue.ts).
+/// mess/ directory, as three jobs) and the disk serves many at once. Measured on 2 cores at
+/// 64 adds in flight: 8 threads reached 0.51 of the raw loop's rate, 64 threads 1.05-1.11
+/// (bench/queue.ts; 1.04 with the three jobs).
 fn leaf_threads() -> usize {
     64
 }

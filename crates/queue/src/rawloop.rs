@@ -14,8 +14,8 @@
 //! Accept and Message have no buckets, no spare files, no reads: a floor, not a model of
 //! the queue.
 //!
-//! The benchmark prints the queue's figures next to these, at the same concurrency, in the
-//! same run. File names are unique per call, so a folder can be reused (a steady-state
+//! The benchmarks print these next to their own figures (qmta's queue, the sink, Postfix), at
+//! the same concurrency, in the same run. File names are unique per call, so a folder can be reused (a steady-state
 //! measurement).
 //!
 //! Failures: any I/O error → temporary (errno table). The loops leave their files (the add
