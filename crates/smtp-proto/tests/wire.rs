@@ -65,6 +65,22 @@ fn long_text_line_is_refused_at_end_of_data() {
 }
 
 #[test]
+fn databytes_counts_each_message_of_a_session_on_its_own() {
+    // The fuzz run's case: a refused message, then a second one over the limit in the same
+    // session. Each message may store up to databytes, the second no more than that.
+    let s = Settings { databytes: 100, ..Settings::default() };
+    let mut d = common::Driver::new(s);
+    d.feed(&[START, &b"0123456789\r\n".repeat(7), b".\r\n"].concat(), &mut common::accept_all);
+    let first = d.t.sink.body.len();
+    assert_eq!(first, 77, "the first message is stored whole");
+    let next = [&b"MAIL FROM:<a@b.c>\r\nRCPT TO:<d@e.f>\r\nDATA\r\n"[..], &b"0123456789\r\n".repeat(50), b".\r\n"].concat();
+    d.feed(&next, &mut common::accept_all);
+    assert_eq!(last_line(&d.t), "552 5.3.4 message size exceeds my databytes limit");
+    let second = d.t.sink.body.len() - first;
+    assert!(second > 77 && second <= 100, "the second message stored {second} bytes");
+}
+
+#[test]
 fn databytes_stops_storing_and_gives_552() {
     let s = Settings { databytes: 100, ..Settings::default() };
     let big = [START, &b"0123456789\r\n".repeat(50), b".\r\n"].concat();

@@ -4,7 +4,7 @@
 //! cut into chunks (sizes taken from the input itself), and decisions are answered from
 //! the input too (accept, refuse, temporary failure, malformed), so every path is reachable.
 //! Invariants checked: no panic; replies are whole CR LF-terminated lines with a 3-digit
-//! code; nothing is stored past databytes; after close nothing more is produced.
+//! code; no message stores more than databytes; after close nothing more is produced.
 
 use smtp_proto::{BodySink, Decision, Reply, Session, Settings};
 use status::Failure;
@@ -89,6 +89,10 @@ pub fn exercise(data: &[u8]) {
                 session.tls_started().expect("STARTTLS was said");
             }
             let Some(d) = out.decision else { break };
+            if matches!(d, Decision::DataEnd { .. }) {
+                // The policy side commits or drops this body now: databytes holds per message.
+                sink.stored = 0;
+            }
             out = session.answer(answer_for(&d, picks.next().unwrap_or(3)), &mut sink).expect("pending");
         }
         assert!(databytes == 0 || sink.stored <= databytes, "stored past databytes");
