@@ -1,11 +1,11 @@
 // Reads the output of `npm test` (cargo test, then ava) and prints one closing line:
 // "N passed, N failed[, N skipped]". A failed run whose failures were not counted
 // (a build error, a crash) still counts as one failure, so a red run never reads green.
-// A third argument is the fuzz run's exit code, counted as one test.
-// Exits non-zero when the tests or the fuzz run failed.
+// Every further argument is the exit code of one more CI step (the fuzz run, the Node 22
+// start), each counted as one test. Exits non-zero when the tests or any step failed.
 import { readFileSync } from 'node:fs';
 
-const [, , logPath, rcText, fuzzText] = process.argv;
+const [, , logPath, rcText, ...stepCodes] = process.argv;
 const log = readFileSync(logPath, 'utf8');
 const rc = Number(rcText);
 
@@ -32,9 +32,8 @@ sum(/^\s+(\d+) tests? (?:skipped|todo)/gm, (n) => (skipped += n));
 sum(/^\s+(\d+) tests? remained uncompleted/gm, (n) => (failed += n));
 
 if (rc !== 0 && failed === 0) failed = 1;
-if (fuzzText !== undefined) {
-  if (Number(fuzzText) === 0) passed += 1;
-  else failed += 1;
-}
+const stepFailed = stepCodes.filter((c) => Number(c) !== 0).length;
+passed += stepCodes.length - stepFailed;
+failed += stepFailed;
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(rc !== 0 ? rc : fuzzText !== undefined && Number(fuzzText) !== 0 ? 1 : 0);
+process.exit(rc !== 0 ? rc : stepFailed > 0 ? 1 : 0);
