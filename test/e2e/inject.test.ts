@@ -121,3 +121,17 @@ test('-n prints the message with its Return-Path instead of queueing', async (t)
   t.regex(r.stdout, /^Return-Path: <joe@example\.org>\nDate: .*\nMessage-ID: .*\nFrom: joe@example\.org\nTo: a@example\.org\n\nbody\n$/);
   t.is(queued(h).length, 0);
 });
+
+test('on a host whose name has no dot, localhost and the locals stay local; other hosts are qualified', async (t) => {
+  // The home qmta creates on such a host (control/me box, locals localhost and box, no
+  // defaultdomain file): qmail would send joe@localhost to joe@localhost.box.
+  const h = tempDir(t);
+  mkdirSync(join(h, 'control'));
+  writeFileSync(join(h, 'control', 'me'), 'box\n');
+  writeFileSync(join(h, 'control', 'locals'), 'localhost\nbox\n');
+  const r = await inject(h, ['-f', 'cron', 'joe@localhost', 'ann', 'bob@Box', 'eve@other'], 'Subject: hi\n\nhello\n');
+  t.is(r.code, 0, r.stderr);
+  const [m] = queued(h);
+  t.is(m?.sender, 'cron@box');
+  t.deepEqual(m?.recipients, ['joe@localhost', 'ann@box', 'bob@Box', 'eve@other.localdomain']);
+});

@@ -59,6 +59,13 @@ test('me-derived defaults follow control/me', async (t) => {
   t.deepEqual(c.rcpthosts, ['mail.example.com']);
 });
 
+test('on a dotless me, defaultdomain is localdomain (qualifying with me would name nothing)', async (t) => {
+  const c = await load(t, { me: 'box\n' });
+  t.is(c.defaultdomain, 'localdomain');
+  t.is(c.defaulthost, 'box');
+  t.is((await load(t, { me: 'box\n', defaultdomain: 'example.org\n' })).defaultdomain, 'example.org');
+});
+
 test('single-value files: first line only, trailing blanks stripped', async (t) => {
   const c = await load(t, { me: 'a.example \t\nb.example\n', bouncefrom: 'bounces\r\n', helohost: '' });
   t.is(c.me, 'a.example');

@@ -4,7 +4,7 @@
 // "=== input", "=== output" (what `qmta inject -n` prints: Return-Path, header, body) and
 // "=== recipients" sections, or "=== error" with "<kind> <status> <text>".
 // Fixed settings: defaulthost silverton, defaultdomain berkeley.edu, plusdomain
-// berkeley.edu, idhost id.example, time 26 Sep 1995 04:46:53 UTC, pid 4242.
+// berkeley.edu, idhost id.example, locals silverton.berkeley.edu, time 26 Sep 1995 04:46:53 UTC, pid 4242.
 
 import test from 'ava';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -15,7 +15,8 @@ import { DEFAULT_MAX_HEADER_BYTES, injectStream } from '../../ts/inject/inject.j
 import { parseInjectArgs } from '../../ts/inject/options.js';
 
 const DIR = new URL('../../../test/fixtures/inject/', import.meta.url);
-const CONTROLS = { defaulthost: 'silverton', defaultdomain: 'berkeley.edu', plusdomain: 'berkeley.edu', idhost: 'id.example' };
+const CONTROLS = { defaulthost: 'silverton', defaultdomain: 'berkeley.edu', plusdomain: 'berkeley.edu', idhost: 'id.example',
+  locals: ['silverton.berkeley.edu'] };
 const NOW = Date.UTC(1995, 8, 26, 4, 46, 53);
 
 interface Fixture {

@@ -40,7 +40,8 @@ function memoryQueue(failWrite?: Failure): { queue: Queue; stored: Stored[]; abo
   return { queue, stored, aborted, maxChunk };
 }
 
-const CONTROLS = { defaulthost: 'mail', defaultdomain: 'example.org', plusdomain: 'example.org', idhost: 'id.example.org' };
+const CONTROLS = { defaulthost: 'mail', defaultdomain: 'example.org', plusdomain: 'example.org', idhost: 'id.example.org',
+  locals: ['mail.example.org'] };
 
 test('injects through the worker pool, notifies after commit, ids unique', async (t) => {
   const { queue, stored } = memoryQueue();

@@ -12,13 +12,15 @@ import { quoteAddress } from '../../ts/inject/quote.js';
 import { bodyChunks, normalizeBody, readHeaderSection } from '../../ts/inject/split.js';
 import { tokenize, unparse, unquote } from '../../ts/inject/token822.js';
 
-const C = parseCompletion({ defaulthost: 'silverton', defaultdomain: 'berkeley.edu', plusdomain: 'berkeley.edu' });
+const SILVERTON = { defaulthost: 'silverton', defaultdomain: 'berkeley.edu', plusdomain: 'berkeley.edu',
+  locals: ['silverton.berkeley.edu'] };
 
-function complete(addr: string): string {
-  if (C.kind !== 'ok') throw new Error('completion');
+function complete(addr: string, settings = SILVERTON): string {
+  const c = parseCompletion(settings);
+  if (c.kind !== 'ok') throw new Error('completion');
   const tokens = tokenize(addr);
   if (!tokens) throw new Error(`no tokens: ${addr}`);
-  return unquote(completeAddress(tokens, C.value));
+  return unquote(completeAddress(tokens, c.value));
 }
 
 async function collect(g: AsyncIterable<Buffer>): Promise<string> {
@@ -79,6 +81,18 @@ test('address completion follows qmail-inject', (t) => {
   t.is(complete('u@h.example.'), 'u@h.example');
   t.is(complete('u@'), 'u@silverton.berkeley.edu');
   t.is(complete('"a b"@h.example'), 'a b@h.example');
+});
+
+test('address completion never qualifies localhost or a dotless locals name', (t) => {
+  t.is(complete('joe@localhost'), 'joe@localhost');
+  t.is(complete('joe@LocalHost'), 'joe@LocalHost');
+  t.is(complete('joe@localhost+'), 'joe@localhost.berkeley.edu', 'a trailing + is still plusdomain');
+  const box = { defaulthost: 'box', defaultdomain: 'localdomain', plusdomain: 'box', locals: ['localhost', 'box'] };
+  t.is(complete('joe', box), 'joe@box');
+  t.is(complete('joe@BOX', box), 'joe@BOX');
+  t.is(complete('joe@localhost', box), 'joe@localhost');
+  t.is(complete('joe@other', box), 'joe@other.localdomain', 'a real host name is qualified as qmail does');
+  t.is(complete('joe@box.', box), 'joe@box');
 });
 
 test('quoteAddress quotes only the local part, only when needed', (t) => {
@@ -169,6 +183,6 @@ test('identity: qmail precedence of the masquerading variables', (t) => {
   t.like(id, { user: 'q', host: 'mh', name: 'n', senderUser: 'q', senderHost: 'mh' });
   t.like(id.flags, { nameComment: true, verpRecipient: true, deleteFrom: false });
   t.like(identityFromEnv({ LOGNAME: 'l', QMAILSHOST: 'sh' }), { user: 'l', host: undefined, senderHost: 'sh' });
-  const base = { defaulthost: 'a', defaultdomain: 'b', plusdomain: 'c', idhost: 'd' };
+  const base = { defaulthost: 'a', defaultdomain: 'b', plusdomain: 'c', idhost: 'd', locals: ['e'] };
   t.deepEqual(controlsFromEnv(base, { QMAILIDHOST: 'x', QMAILPLUSDOMAIN: 'y' }), { ...base, idhost: 'x', plusdomain: 'y' });
 });

@@ -40,8 +40,8 @@ function die(io: CommandIo, name: string, f: Failure): number {
 async function controls(home: string, env: Env): Promise<Outcome<InjectControls>> {
   const c = await loadConfig(home);
   if (c.kind !== 'ok') return c;
-  const { defaulthost, defaultdomain, plusdomain, idhost } = c.value;
-  return ok(controlsFromEnv({ defaulthost, defaultdomain, plusdomain, idhost }, env));
+  const { defaulthost, defaultdomain, plusdomain, idhost, locals } = c.value;
+  return ok(controlsFromEnv({ defaulthost, defaultdomain, plusdomain, idhost, locals }, env));
 }
 
 /** QMAILMFTFILE's addresses, one a line as a control file; a missing file means none. */

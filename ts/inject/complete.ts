@@ -2,6 +2,10 @@
 // -f, command-line recipients): drop a source route, a trailing "." or "@"; no "@" -> append
 // "@defaulthost"; a host ending in "+" -> "+" becomes ".plusdomain"; a host with no dot and not
 // a [literal] -> append ".defaultdomain" (which also applies to a dotless defaulthost).
+// Departure from qmail: a dotless host that is "localhost" or listed in control/locals is
+// never qualified, so that on a host whose name has no dot, "joe@localhost" and "joe" (which
+// becomes "joe@<defaulthost>") stay local instead of becoming "joe@localhost.<defaultdomain>"
+// and going remote. Real (dotless, non-local) host names are qualified as qmail does.
 //
 // Interface: parseCompletion(settings) -> Outcome<Completion>; completeAddress(tokens, c).
 // Failures: a defaulthost/defaultdomain/plusdomain that does not lex -> perm 5.3.5 (qmail: exit
@@ -15,6 +19,8 @@ export interface CompletionSettings {
   readonly defaulthost: string;
   readonly defaultdomain: string;
   readonly plusdomain: string;
+  /** control/locals: names never qualified (lowercase). */
+  readonly locals: readonly string[];
 }
 
 /** The completion suffixes, pre-tokenized. */
@@ -22,6 +28,8 @@ export interface Completion {
   readonly atHost: readonly Token[];
   readonly dotDomain: readonly Token[];
   readonly dotPlus: readonly Token[];
+  /** Lowercase dotless host names left as they are: localhost and the locals. */
+  readonly unqualified: ReadonlySet<string>;
 }
 
 /** Tokenizes the three suffixes once. */
@@ -32,7 +40,8 @@ export function parseCompletion(s: CompletionSettings): Outcome<Completion> {
   if (!atHost || !dotDomain || !dotPlus) {
     return perm('5.3.5', 'unable to parse defaulthost, defaultdomain or plusdomain');
   }
-  return ok({ atHost, dotDomain, dotPlus });
+  const unqualified = new Set(['localhost', ...s.locals.map((l) => l.toLowerCase())]);
+  return ok({ atHost, dotDomain, dotPlus, unqualified });
 }
 
 /** Drops "@a,@b:" in front of the address; a route with no ":" leaves nothing. */
@@ -57,6 +66,8 @@ function replacePlus(a: Token[], c: Completion): Token[] {
 function appendDomain(a: Token[], c: Completion): Token[] {
   const host = a.slice(lastAt(a) + 1);
   if (host.some((t) => t.type === 'dot' || t.type === 'literal')) return a;
+  const only = host.length === 1 ? host[0] : undefined;
+  if (only?.type === 'atom' && c.unqualified.has(only.text.toLowerCase())) return a;
   return [...a, ...c.dotDomain];
 }
 

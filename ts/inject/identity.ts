@@ -39,12 +39,14 @@ export interface Identity {
   readonly senderHost: string | undefined;
 }
 
-/** The control values qmail-inject reads (control/defaulthost ... idhost). */
+/** The control values qmail-inject reads (control/defaulthost ... idhost), and locals. */
 export interface InjectControls {
   readonly defaulthost: string;
   readonly defaultdomain: string;
   readonly plusdomain: string;
   readonly idhost: string;
+  /** Dotless names here are never qualified with defaultdomain (complete.ts). */
+  readonly locals: readonly string[];
 }
 
 function first(env: Env, names: readonly string[]): string | undefined {
@@ -89,5 +91,6 @@ export function controlsFromEnv(base: InjectControls, env: Env): InjectControls 
     defaultdomain: env['QMAILDEFAULTDOMAIN'] ?? base.defaultdomain,
     plusdomain: env['QMAILPLUSDOMAIN'] ?? base.plusdomain,
     idhost: env['QMAILIDHOST'] ?? base.idhost,
+    locals: base.locals,
   };
 }
