@@ -46,6 +46,7 @@ export async function startTestPop3(
     {
       verifyPassword: async (u, p) => ok(users[u]?.password === p),
       apopSecret: async (u) => ok(users[u]?.apop),
+      anyApopSecret: async () => ok(Object.values(users).some((u) => u.apop !== undefined)),
       homeOf: async (u) => ok(users[u]?.home),
       store: nativeStore,
     },

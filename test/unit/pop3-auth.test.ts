@@ -1,8 +1,8 @@
 import test from 'ava';
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/home.js';
-import { apopMatches, authenticate, type Authenticator } from '../../ts/pop3d/auth.js';
+import { apopMatches, apopOffered, authenticate, type Authenticator } from '../../ts/pop3d/auth.js';
 import { runCheckpassword } from '../../ts/pop3d/checkpassword.js';
 import { ok, temp } from '../../ts/outcome.js';
 
@@ -18,6 +18,7 @@ test('APOP digest of RFC 1939 §7 example', (t) => {
 const users: Authenticator = {
   verifyPassword: async (u, p) => (u === 'db' && p === 'secret' ? ok(true) : u === 'broken' ? temp('4.3.0', 'passwd unreadable') : ok(false)),
   apopSecret: async (u) => ok(u === 'mrose' ? 'tanstaaf' : undefined),
+  anyApopSecret: async () => ok(true),
 };
 const ctx = { auth: users, checkpasswordTimeoutMs: 5000, timestamp: STAMP };
 
@@ -63,10 +64,21 @@ test('checkpassword: fd 3 protocol, exit codes and the home it reports', async (
   t.deepEqual(await runCheckpassword([prog], 'a'.repeat(600), 'b', STAMP, 5000), ok('bad'));
 });
 
-test('checkpassword replaces users/passwd for both USER/PASS and APOP', async (t) => {
+test('checkpassword replaces users/passwd for USER/PASS; APOP is then refused without running it', async (t) => {
   const dir = tempDir(t);
   const c = { ...ctx, checkpassword: [checker(dir)] };
   t.deepEqual(await authenticate(c, { kind: 'pass', user: 'alice', password: 'right' }), ok({ user: 'alice', home: '/srv/mail/alice' }));
+  t.is(readFileSync(join(dir, 'seen'), 'latin1'), `alice|right|${STAMP}`);
+  rmSync(join(dir, 'seen'));
   t.deepEqual(await authenticate(c, { kind: 'apop', user: 'mrose', digest: 'c4c9334bac560ecc979e58001b3e22fb' }), ok('bad'));
-  t.is(readFileSync(join(dir, 'seen'), 'latin1'), `mrose|c4c9334bac560ecc979e58001b3e22fb|${STAMP}`);
+  t.false(existsSync(join(dir, 'seen')));
+});
+
+test('APOP is offered only when some user has a secret and no checkpassword runs', async (t) => {
+  const none: Authenticator = { ...users, anyApopSecret: async () => ok(false) };
+  const broken: Authenticator = { ...users, anyApopSecret: async () => temp('4.3.0', 'users/apop unreadable') };
+  t.deepEqual(await apopOffered(users, undefined), ok(true));
+  t.deepEqual(await apopOffered(none, undefined), ok(false));
+  t.deepEqual(await apopOffered(users, ['/bin/checkpassword']), ok(false));
+  t.is((await apopOffered(broken, undefined)).kind, 'temp');
 });

@@ -109,7 +109,8 @@ export function register(program: Command, ctx: CliContext): void {
       process.exitCode = await list(ctx);
     });
   user.command('passwd <name>').description('set a password (read from stdin) for SMTP AUTH and POP3')
-    .option('--apop', 'set the APOP secret instead (stored in clear: cleartext-equivalent)')
+    .option('--apop', 'set the APOP secret instead (stored in clear: cleartext-equivalent); POP3 offers APOP once '
+      + 'any user has one, and clients such as curl then use it for every user')
     .action(async (name: string, o: { apop?: boolean }) => {
       process.exitCode = await change(ctx, async (home) => {
         const pw = await readPassword();

@@ -6,8 +6,14 @@
 // APOP (RFC 1939 §7): digest = MD5(timestamp + secret) in lower-case hex, compared in
 // constant time. The secret must be readable by the server, so it is cleartext-equivalent
 // and kept apart from the scrypt hashes (users/ module documents the file).
-// With checkpassword configured, both USER/PASS and APOP go to the program (APOP passes
-// the digest as the password and the banner as the timestamp, as qmail-popup does).
+// With checkpassword configured, USER/PASS goes to the program (with the session's timestamp,
+// as qmail-popup passes it) and APOP is not offered: qmail-popup handed the digest to the
+// program, but most programs (checkpassword, checkpassword-pam) cannot check one.
+// APOP is offered (the greeting's timestamp) only where it can succeed, as Dovecot does
+// (its greeting has the challenge only when the APOP mechanism is enabled): when some user
+// has an APOP secret and no checkpassword program replaces users/passwd. qmail-popup always
+// sends one; but clients (curl, ...) log in with APOP whenever they see a timestamp, so
+// password-only users could not log in at all. See apopOffered.
 // Failures: a lookup or program that fails temporarily -> temp 4.3.0, passed through;
 // unknown user and wrong password look the same ('bad') so names cannot be probed.
 
@@ -20,6 +26,8 @@ export interface Authenticator {
   verifyPassword(user: string, password: string): Promise<Outcome<boolean>>;
   /** The user's APOP secret, undefined when the user has none. */
   apopSecret(user: string): Promise<Outcome<string | undefined>>;
+  /** True when at least one user has an APOP secret. */
+  anyApopSecret(): Promise<Outcome<boolean>>;
 }
 
 export type Credentials =
@@ -39,8 +47,8 @@ export interface AuthContext {
 /** Checks credentials; 'bad' for a wrong password or unknown user. */
 export async function authenticate(ctx: AuthContext, c: Credentials): Promise<Outcome<AuthResult>> {
   if (ctx.checkpassword) {
-    const secret = c.kind === 'pass' ? c.password : c.digest;
-    const r = await runCheckpassword(ctx.checkpassword, c.user, secret, ctx.timestamp, ctx.checkpasswordTimeoutMs);
+    if (c.kind !== 'pass') return ok('bad');
+    const r = await runCheckpassword(ctx.checkpassword, c.user, c.password, ctx.timestamp, ctx.checkpasswordTimeoutMs);
     if (r.kind !== 'ok') return r;
     return ok(r.value === 'bad' ? 'bad' : { user: c.user, ...r.value });
   }
@@ -59,4 +67,10 @@ export function apopMatches(timestamp: string, secret: string, digest: string): 
   const want = createHash('md5').update(timestamp + secret, 'utf8').digest();
   if (!/^[0-9a-fA-F]{32}$/.test(digest)) return false;
   return timingSafeEqual(want, Buffer.from(digest, 'hex'));
+}
+
+/** Whether a greeting offers APOP: only when some user has a secret and no checkpassword runs. */
+export async function apopOffered(auth: Authenticator, checkpassword: readonly string[] | undefined): Promise<Outcome<boolean>> {
+  if (checkpassword) return ok(false);
+  return auth.anyApopSecret();
 }

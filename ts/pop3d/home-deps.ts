@@ -9,7 +9,7 @@
 // Failures: unreadable users/ files -> temp 4.3.x (the client sees -ERR [SYS/TEMP]).
 
 import { loadAssign } from '../users/assign.js';
-import { apopSecret, checkPassword, loginUser } from '../users/passwd.js';
+import { apopSecret, checkPassword, loginUser, readSecrets } from '../users/passwd.js';
 import { ok, type Outcome } from '../outcome.js';
 import { nativeStore } from './native-store.js';
 import type { Pop3Deps, Pop3Log } from './session.js';
@@ -19,6 +19,10 @@ export function pop3DepsFromHome(home: string, log?: Pop3Log): Pop3Deps {
   return {
     verifyPassword: (user, password) => checkPassword(home, user, password),
     apopSecret: (user) => apopSecret(home, user),
+    anyApopSecret: async () => {
+      const secrets = await readSecrets(home, 'apop');
+      return secrets.kind === 'ok' ? ok(secrets.value.size > 0) : secrets;
+    },
     homeOf: (user) => homeOf(home, user),
     store: nativeStore,
     log,

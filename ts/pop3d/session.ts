@@ -3,8 +3,9 @@
 //
 // Interface: startSession(socket, ctx) -> Promise<void> (settles when the connection
 // is gone and the mailbox lock is released).
-// AUTHORIZATION: USER/PASS (refused before TLS unless settings.plaintext), APOP (always:
-// the password never crosses the wire), STLS (RFC 2595), CAPA (RFC 2449), NOOP, QUIT.
+// AUTHORIZATION: USER/PASS (refused before TLS unless settings.plaintext), APOP (with or
+// without TLS: the password never crosses the wire; only when the greeting offered it,
+// see apopOffered in auth.ts), STLS (RFC 2595), CAPA (RFC 2449), NOOP, QUIT.
 // Up to maxAuthPerConnection attempts (qmail-popup allowed one); each failure waits
 // badPasswordDelayMs and counts against the client's IP address.
 // Response codes (RFC 2449 §8, RFC 3206): [IN-USE] another session holds the maildrop,
@@ -17,7 +18,7 @@ import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecureContext } from 'node:tls';
-import { authenticate, type Authenticator, type Credentials } from './auth.js';
+import { apopOffered, authenticate, type Authenticator, type Credentials } from './auth.js';
 import { Conn } from './conn.js';
 import type { FailureTracker } from './limits.js';
 import { TOO_LONG, type Line } from './lines.js';
@@ -58,13 +59,17 @@ export function startSession(socket: Socket, ctx: SessionContext): Promise<void>
     session.conn = new Conn(socket, ctx.settings.idleTimeoutMs, (line) => session.handle(line), () => {
       void session.gone().then(resolve);
     });
-    void session.conn.write(`+OK qmta POP3 server ready ${session.timestamp}\r\n`);
+    session.greeted = session.greet();
   });
 }
 
 class Session {
   conn!: Conn;
+  /** Settles once the greeting is written; every command waits for it. */
+  greeted: Promise<void> = Promise.resolve();
+  /** The timestamp given to APOP and to checkpassword (qmail-popup's), shown only with APOP. */
   readonly timestamp: string;
+  private apop = false;
   private user: string | undefined;
   private attempts = 0;
   private drop: Maildrop | undefined;
@@ -74,7 +79,16 @@ class Session {
     this.timestamp = ctx.timestamp();
   }
 
+  /** The greeting, with the APOP timestamp only where APOP can succeed. */
+  async greet(): Promise<void> {
+    const offered = await apopOffered(this.ctx.deps, this.ctx.settings.checkpassword);
+    if (offered.kind !== 'ok') this.ctx.deps.log?.warn({ event: 'pop3', err: offered.text }, 'pop3: APOP not offered');
+    this.apop = offered.kind === 'ok' && offered.value;
+    await this.conn.write(`+OK qmta POP3 server ready${this.apop ? ` ${this.timestamp}` : ''}\r\n`);
+  }
+
   async handle(line: Line): Promise<void> {
+    await this.greeted;
     if (line === TOO_LONG) return this.conn.write('-ERR line too long\r\n');
     const [word = '', ...args] = line.split(' ');
     const verb = word.toUpperCase();
@@ -106,6 +120,7 @@ class Session {
       case 'PASS':
         return this.passCommand(line.slice(5));
       case 'APOP':
+        if (!this.apop) return this.conn.write('-ERR APOP not offered: use USER and PASS\r\n');
         if (args.length !== 2 || !args[0] || !args[1]) return this.conn.write('-ERR syntax error\r\n');
         return this.login({ kind: 'apop', user: args[0], digest: args[1] });
       default:
