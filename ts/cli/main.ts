@@ -51,6 +51,8 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['list'], summary: 'mailing lists', load: () => import('./list.js') },
   { names: ['start'], summary: 'run qmta', load: () => import('./start.js') },
   { names: ['queue'], summary: 'list the queue, qmail-qstat, run the queue', load: () => import('./queue.js') },
+  { names: ['qshape'], summary: 'the queue by domain and age, as Postfix qshape', load: () => import('./qshape.js') },
+  { names: ['stats'], summary: 'delivery statistics from the logs, as qmailanalog', load: () => import('./stats.js') },
   { names: ['flush'], summary: 'send a passive (dial-up) domain\'s maildir on over SMTP', load: () => import('./flush.js') },
 ];
 
