@@ -16,6 +16,7 @@ import { ok, temp, type Outcome } from '../outcome.js';
 import type { DefaultContext, KeySpec } from './key.js';
 import { coreKeys } from './keys/core.js';
 import { injectKeys } from './keys/inject.js';
+import { opsKeys } from './keys/ops.js';
 import { pop3Keys } from './keys/pop3.js';
 import { remoteKeys } from './keys/remote.js';
 import { sendKeys } from './keys/send.js';
@@ -24,10 +25,10 @@ import { readControl } from './read.js';
 
 /** Each area's table; a new area adds one entry here. */
 const AREAS = {
-  core: coreKeys, send: sendKeys, smtpd: smtpdKeys, remote: remoteKeys, pop3: pop3Keys, inject: injectKeys,
+  core: coreKeys, send: sendKeys, smtpd: smtpdKeys, remote: remoteKeys, pop3: pop3Keys, inject: injectKeys, ops: opsKeys,
 } as const;
 
-const KEYS = { ...coreKeys, ...sendKeys, ...smtpdKeys, ...remoteKeys, ...pop3Keys, ...injectKeys };
+const KEYS = { ...coreKeys, ...sendKeys, ...smtpdKeys, ...remoteKeys, ...pop3Keys, ...injectKeys, ...opsKeys };
 
 export type ControlName = keyof typeof KEYS;
 type ValueOf<S> = S extends KeySpec<infer T> ? T : never;

@@ -1,7 +1,8 @@
 // `qmta start`: the daemon. Creates a missing home with defaults, writes the pid file,
 // runs the engine and the services (SMTP, POP3: services.ts), and handles qmail-send's
 // signals: SIGTERM/SIGINT finish in-flight deliveries (bounded) and exit 0 within 30 s;
-// SIGHUP rereads control/ and users/; SIGALRM makes every deferred delivery due now.
+// SIGHUP rereads control/ and users/; SIGALRM makes every deferred delivery due now;
+// SIGUSR1 reopens the log file (logrotate); control/logmaxbytes rotates it by size.
 //
 // Interface: runDaemon(opts) -> Promise<number> (resolves with 111 when it cannot start;
 // once running it exits the process itself on SIGTERM/SIGINT).
@@ -41,9 +42,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (isFailure(created)) return fail(created);
   const pid = await writePidFile(opts.home);
   if (isFailure(pid)) return fail(pid);
-  const log = createLogger({ file: join(opts.home, 'log', 'qmta.log'), stdout: opts.stdout === true });
   // Signals are handled from here on, so a SIGTERM during a long start-up still exits cleanly.
   const state: State = { services: [], stopping: false };
+  const current = () => state.engine?.config.current();
+  const log = createLogger({
+    file: join(opts.home, 'log', 'qmta.log'), stdout: opts.stdout === true,
+    rotate: { maxBytes: () => current()?.logmaxbytes ?? 0, keep: () => current()?.logkeep ?? 0 },
+  });
   installSignals(opts.home, state, log);
   const engine = await createEngine({ ...opts.engine, home: opts.home, log });
   if (isFailure(engine)) return abort(opts.home, log, engine);
@@ -83,6 +88,10 @@ function installSignals(home: string, state: State, log: QmtaLogger): void {
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGHUP', () => {
     if (state.engine && !state.stopping) void reload(state.engine, state.services, log);
+  });
+  process.on('SIGUSR1', () => {
+    log.reopen();
+    log.info({ event: 'signal', signal: 'SIGUSR1' }, 'received SIGUSR1: reopened the log file');
   });
   process.on('SIGALRM', () => {
     log.info({ event: 'signal', signal: 'SIGALRM' }, 'received SIGALRM: every deferred delivery is due now');

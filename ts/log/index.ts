@@ -1,6 +1,8 @@
 // Logging: pino JSON lines, one object a line, to HOME/log/qmta.log and/or stdout.
 //
-// Interface: createLogger(opts) -> QmtaLogger (pino), sendEvents(log) -> SendEvents, the
+// Interface: createLogger(opts) -> QmtaLogger (pino; reopen() for SIGUSR1, size rotation
+// with opts.rotate: rotate.ts), tapLog(log, tap) -> a Log that also hands each record to
+// `tap` (metrics), sendEvents(log) -> SendEvents, the
 // helpers that write qmail-send's activity lines (qmail.md §13.1) as structured records:
 // every record carries `event` (the qmail line's keyword: "new msg", "info msg",
 // "starting delivery", "delivery", "bounce msg", "triple bounce", "end msg", "status")
@@ -15,6 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { rotator, type RotateSettings } from './rotate.js';
 
 /** The logger shape every module accepts (pino's, or any look-alike in tests). */
 export interface Log {
@@ -23,7 +26,11 @@ export interface Log {
   error(o: object, msg?: string): void;
 }
 
-export type QmtaLogger = Logger & { close(): Promise<void> };
+export type QmtaLogger = Logger & {
+  close(): Promise<void>;
+  /** Reopens the file at its path (SIGUSR1, after logrotate renamed it). */
+  reopen(): void;
+};
 
 export interface LoggerOptions {
   /** Log file (created with its folder); omitted = no file. */
@@ -31,6 +38,8 @@ export interface LoggerOptions {
   /** Also write to stdout. */
   readonly stdout?: boolean;
   readonly level?: string;
+  /** Size rotation of the file (rotate.ts); omitted = only reopen(). */
+  readonly rotate?: Omit<RotateSettings, 'warn'>;
 }
 
 /** A pino logger writing to the file and/or stdout; close() flushes and closes the file. */
@@ -50,7 +59,24 @@ export function createLogger(opts: LoggerOptions): QmtaLogger {
   const logger = streams.length === 0
     ? pino({ level, enabled: false })
     : pino({ level, base: undefined }, pino.multistream(streams.map((s) => ({ ...s, level: level as 'info' }))));
-  return Object.assign(logger, { close: () => closeFiles(files) });
+  const reopen = () => { for (const f of files) f.reopen(); };
+  const rotation = opts.file !== undefined && opts.rotate
+    ? rotator(opts.file, reopen, { ...opts.rotate, warn: (text) => logger.warn({ event: 'warning' }, `warning: ${text}`) })
+    : undefined;
+  rotation?.start();
+  return Object.assign(logger, {
+    close: () => { rotation?.stop(); return closeFiles(files); },
+    reopen,
+  });
+}
+
+/** A Log that hands every record object to `tap` (after the logger took it). */
+export function tapLog(log: Log, tap: (o: object) => void): Log {
+  return {
+    info: (o, msg) => { log.info(o, msg); tap(o); },
+    warn: (o, msg) => { log.warn(o, msg); tap(o); },
+    error: (o, msg) => { log.error(o, msg); tap(o); },
+  };
 }
 
 type Destination = ReturnType<typeof pino.destination> & { fd: number; once(e: string, f: () => void): void };
