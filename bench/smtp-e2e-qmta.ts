@@ -35,6 +35,8 @@ export interface QmtaServerOptions {
   /** Parent directory of the home (default: the system temp dir). */
   readonly dir?: string;
   readonly nodeArgs?: readonly string[];
+  /** Turns the metrics listener on (control/metricslisten 127.0.0.1:0): issue 17's on/off figure. */
+  readonly metrics?: boolean;
 }
 
 export interface QmtaServer {
@@ -54,6 +56,7 @@ async function makeHome(home: string, o: QmtaServerOptions): Promise<string[]> {
   if (made.kind !== 'ok') throw new Error(made.text);
   const control: Record<string, string> = {
     me: o.domain, locals: o.domain, rcpthosts: o.domain, maxconnections: '1000', maxconnectionsperip: '1000',
+    ...(o.metrics ? { metricslisten: '127.0.0.1:0' } : {}),
   };
   for (const [file, value] of Object.entries(control)) writeFileSync(join(home, 'control', file), `${value}\n`);
   const names = Array.from({ length: o.users }, (_, i) => `user${i + 1}`);

@@ -6,7 +6,7 @@
 //
 // Interface: `runSmtpE2eBench(opts)` -> { measurements, summary, text }; standalone:
 // `node dist/bench/smtp-e2e.js [--messages 20000] [--size 4096] [--connections 1,10,50]
-// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR]`. Must run as root (the
+// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics]`. Must run as root (the
 // Postfix peer's master runs as root).
 // Servers: qmta is `qmta start` in a child process on a fresh home (bench/smtp-e2e-qmta.ts:
 // every message fsync'd before its 250 and after its maildir write, its log written as in
@@ -49,6 +49,8 @@ export interface SmtpE2eOptions {
   readonly dir?: string;
   /** Extra node flags for qmta (e.g. --cpu-prof). */
   readonly qmtaNodeArgs?: readonly string[];
+  /** qmta with its metrics listener on (every delivery counted; nothing scrapes). */
+  readonly metrics?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -82,7 +84,7 @@ async function measureOne(name: ServerName, target: SmtpTarget, load: SmtpLoad, 
 }
 
 async function measureQmta(o: Settings, c: number, run: number, started: Started): Promise<Measurement> {
-  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs });
+  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: o.metrics === true });
   started.qmta.push(q);
   try {
     const target = { port: q.port, pids: [q.pid], delivered: q.countDelivered };
@@ -133,12 +135,12 @@ export async function cleanUp(started: Started): Promise<void> {
 
 export function settings(opts: SmtpE2eOptions): Settings {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], ...given };
+  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, ...given };
 }
 
 function headerLines(o: Settings, loadStart: number): string[] {
   return [
-    `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}`,
+    `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}${o.metrics ? ', qmta with its metrics listener on' : ''}`,
     `${o.runs} run(s), fresh directories per measurement (new qmta home, new Postfix instance); median (min–max); ratios per run`,
     `load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
   ];
@@ -165,13 +167,14 @@ async function main(): Promise<void> {
     options: {
       messages: { type: 'string' }, size: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' },
       runs: { type: 'string' }, reuse: { type: 'boolean' }, dir: { type: 'string' }, 'cpu-prof': { type: 'string' },
+      metrics: { type: 'boolean' },
     },
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const prof = values['cpu-prof'];
   const r = await runSmtpE2eBench({
     messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
-    connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir,
+    connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics,
     qmtaNodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),
   });
   console.log(r.text);

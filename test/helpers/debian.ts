@@ -15,8 +15,25 @@ function which(cmd: string): string | undefined {
 export function needCommand(cmd: string, pkg: string): string {
   const known = installed.get(cmd) ?? which(cmd);
   if (known) return known;
+  aptInstall(cmd, pkg);
+  const path = which(cmd);
+  if (!path) throw new Error(`installing ${pkg} did not provide ${cmd}`);
+  installed.set(cmd, path);
+  return path;
+}
+
+/** Debian's python3 (/usr/bin/python3) able to import `module`, installing `pkg` when it cannot. */
+export function needPythonModule(module: string, pkg: string): string {
+  const py = '/usr/bin/python3';
+  const can = () => spawnSync(py, ['-c', `import ${module}`]).status === 0;
+  if (!can()) aptInstall(`python module ${module}`, pkg);
+  if (!can()) throw new Error(`installing ${pkg} did not provide ${module}`);
+  return py;
+}
+
+function aptInstall(what: string, pkg: string): void {
   if (process.getuid?.() !== 0) {
-    throw new Error(`${cmd} is missing and this test is not root: install Debian package ${pkg}`);
+    throw new Error(`${what} is missing and this test is not root: install Debian package ${pkg}`);
   }
   const script =
     '[ -f /tmp/qmta-apt-updated ] || { apt-get update -qq && touch /tmp/qmta-apt-updated; }; ' +
@@ -26,8 +43,4 @@ export function needCommand(cmd: string, pkg: string): string {
     stdio: ['ignore', 'ignore', 'pipe'],
     timeout: 600_000,
   });
-  const path = which(cmd);
-  if (!path) throw new Error(`installing ${pkg} did not provide ${cmd}`);
-  installed.set(cmd, path);
-  return path;
 }

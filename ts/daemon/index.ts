@@ -12,7 +12,8 @@
 
 import { join } from 'node:path';
 import { ensureHome, removePidFile, writePidFile } from '../home/index.js';
-import { createLogger, sendEvents, type QmtaLogger } from '../log/index.js';
+import { createLogger, sendEvents, tapLog, type QmtaLogger } from '../log/index.js';
+import { createMetricsHub } from '../metrics/index.js';
 import { describe, isFailure, type Failure } from '../outcome.js';
 import { createEngine, type Engine, type EngineOptions } from './engine.js';
 import { startServices, stopServices, type RunningService } from './services.js';
@@ -50,14 +51,19 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     rotate: { maxBytes: () => current()?.logmaxbytes ?? 0, keep: () => current()?.logkeep ?? 0 },
   });
   installSignals(opts.home, state, log);
-  const engine = await createEngine({ ...opts.engine, home: opts.home, log });
+  // Metrics count what the engine and the services log (ts/metrics): one tap, no counters
+  // in the scheduler.
+  const metrics = createMetricsHub();
+  const tapped = tapLog(log, metrics.tap);
+  const engine = await createEngine({ ...opts.engine, home: opts.home, log: tapped });
   if (isFailure(engine)) return abort(opts.home, log, engine);
   state.engine = engine.value;
   await engine.value.start();
   if (state.stopping) return new Promise<number>(() => {});
   const services = await startServices({
-    home: engine.value.home, config: engine.value.config, queue: engine.value.queue, users: engine.value.users, log,
+    home: engine.value.home, config: engine.value.config, queue: engine.value.queue, users: engine.value.users, log: tapped,
     enqueued: (id) => engine.value.scheduler.enqueued(id),
+    metrics, scheduler: () => engine.value.scheduler.snapshot(),
   });
   if (isFailure(services)) {
     await engine.value.stop(GRACE_MS);

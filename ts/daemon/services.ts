@@ -9,8 +9,10 @@
 
 import type { ConfigStore } from '../config/index.js';
 import type { Log } from '../log/index.js';
+import { metricsService, type MetricsHub } from '../metrics/index.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
 import type { DurableQueue, MessageId } from '../queue/types.js';
+import type { SchedulerSnapshot } from '../send/scheduler.js';
 import type { AssignTable } from '../users/assign.js';
 import { pop3Service } from '../pop3d/service.js';
 import { smtpService } from '../smtpd/service.js';
@@ -24,6 +26,11 @@ export interface ServiceContext {
   readonly log: Log;
   /** Wakes the scheduler for a message committed outside `queue` (e.g. the core's own writer). */
   readonly enqueued: (id: MessageId) => void;
+  /** The metrics registry and its log tap (`qmta start`); the SMTP service may connect its
+   *  counters with metrics.setSmtpSource (ts/metrics/smtp.ts). */
+  readonly metrics?: MetricsHub;
+  /** The scheduler's counts (metrics gauges). */
+  readonly scheduler?: () => SchedulerSnapshot;
 }
 
 export interface RunningService {
@@ -40,6 +47,7 @@ export type ServiceStarter = (ctx: ServiceContext) => Promise<Outcome<RunningSer
 export const SERVICES: ServiceStarter[] = [
   smtpService,
   pop3Service,
+  metricsService,
 ];
 
 /** Starts every service in order; on a failure stops the ones already started. */

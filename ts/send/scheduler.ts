@@ -32,6 +32,19 @@ import {
 /** qmail-send's SLEEP_CLEANUP: the queue's garbage is collected every 76,431 s (21 h). */
 export const CLEANUP_MS = 76_431_000;
 
+/** Counts for status lines, metrics and tests: running deliveries per channel, jobs waiting
+ *  for a slot (fresh and opened), jobs waiting for their retry time (heap), limits. */
+export interface SchedulerSnapshot {
+  readonly local: number;
+  readonly remote: number;
+  readonly deferred: number;
+  readonly intake: number;
+  readonly completing: number;
+  readonly waiting: Record<Channel, number>;
+  readonly heap: Record<Channel, number>;
+  readonly limits: Record<Channel, number>;
+}
+
 export interface SchedulerDeps {
   readonly queue: Queue;
   readonly router: Router;
@@ -140,11 +153,16 @@ export class Scheduler {
   }
 
   /** Counts for status lines and tests. */
-  snapshot(): { local: number; remote: number; deferred: number; intake: number; completing: number } {
+  snapshot(): SchedulerSnapshot {
+    const { local, remote } = this.chans;
+    const waiting = (st: ChannelState) => st.fresh.length - st.freshHead + st.jobs.length;
     return {
-      local: this.chans.local.running, remote: this.chans.remote.running,
-      deferred: this.chans.local.heap.size + this.chans.remote.heap.size,
+      local: local.running, remote: remote.running,
+      deferred: local.heap.size + remote.heap.size,
       intake: this.intake.busy, completing: this.completer.busy,
+      waiting: { local: waiting(local), remote: waiting(remote) },
+      heap: { local: local.heap.size, remote: remote.heap.size },
+      limits: { local: local.limit, remote: remote.limit },
     };
   }
 

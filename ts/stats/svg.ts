@@ -35,6 +35,8 @@ export function svgLines(xs: readonly number[], series: readonly LineSeries[], o
   series.forEach((s, k) => {
     const pts = s.values.map((v, i) => `${px(xs[i] ?? x0).toFixed(1)},${py(v).toFixed(1)}`).join(' ');
     out += `<polyline fill="none" stroke="${esc(s.color)}" stroke-width="2" points="${pts}"/>`;
+    // A lone point draws no line: mark it.
+    if (s.values.length === 1) out += `<circle cx="${px(xs[0] ?? x0).toFixed(1)}" cy="${py(s.values[0] ?? 0).toFixed(1)}" r="3" fill="${esc(s.color)}"/>`;
     out += `<rect x="${W - R - 110}" y="${6 + k * 14}" width="10" height="10" fill="${esc(s.color)}"/>`;
     out += `<text x="${W - R - 96}" y="${15 + k * 14}" font-size="11">${esc(s.name)}</text>`;
   });
