@@ -9,6 +9,8 @@
 //
 // Interface: createMta(options) -> Mta (an EventEmitter with typed events delivered,
 // deferred, failed, bounced, done, newmail (ts/notify: one per maildir/mbox written)); start(); inject(); idle(); runQueue(); reload(); stop().
+// With options.listen, start() also opens the SMTP and POP3 listeners of control/ (ts/daemon/services.ts,
+// as `qmta start`) and stop() closes them first.
 // inject() queues the message as given (qmail-queue's behaviour: no header rewriting);
 // LF line ends are expected, as in the queue.
 // Failures: createMta rejects when the home's configuration, users/assign or queue
@@ -20,6 +22,7 @@ import { EventEmitter } from 'node:events';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { createEngine, type Engine, type EngineOptions } from './daemon/engine.js';
+import { startServices, stopServices, type RunningService } from './daemon/services.js';
 import { ensureHome } from './home/index.js';
 import { createLogger, silentLog, type Log, type QmtaLogger } from './log/index.js';
 import { isFailure, type Failure } from './outcome.js';
@@ -47,6 +50,12 @@ export interface MtaOptions {
   readonly programTimeoutMs?: number;
   /** Bytes of an original's body copied into its bounce after its header (default: control/bouncemaxbytes). */
   readonly bounceMaxBody?: number;
+  /**
+   * Runs the SMTP and POP3 listeners as `qmta start` does, on the addresses of control/
+   * smtplisten, submissionlisten, smtpslisten, pop3listen and pop3slisten (an empty list
+   * opens none of that kind). Default false: mail comes in through inject() and send() only.
+   */
+  readonly listen?: boolean;
 }
 
 export interface InjectRequest {
@@ -68,7 +77,10 @@ export interface MtaEvents {
 export class Mta extends EventEmitter<MtaEvents> {
   #engine!: Engine;
   #logger: QmtaLogger | undefined;
+  #log: Log = silentLog;
   #started = false;
+  #listen = false;
+  #services: RunningService[] = [];
 
   /** @internal use createMta */
   constructor() {
@@ -80,7 +92,7 @@ export class Mta extends EventEmitter<MtaEvents> {
     const created = await ensureHome(opts.home);
     if (isFailure(created)) throw toError(created);
     const mta = new Mta();
-    const log = mta.#makeLog(opts);
+    const log = mta.#log = mta.#makeLog(opts);
     const engineOpts: EngineOptions = {
       home: opts.home, log,
       listener: {
@@ -99,6 +111,7 @@ export class Mta extends EventEmitter<MtaEvents> {
     const engine = await createEngine(engineOpts);
     if (isFailure(engine)) throw toError(engine);
     mta.#engine = engine.value;
+    mta.#listen = opts.listen === true;
     return mta;
   }
 
@@ -114,11 +127,19 @@ export class Mta extends EventEmitter<MtaEvents> {
     return this.#engine.home;
   }
 
-  /** Recovers the queue and starts delivering. */
+  /** Recovers the queue and starts delivering; with `listen`, then opens the listeners (rejects when one cannot). */
   async start(): Promise<void> {
     if (this.#started) return;
     this.#started = true;
-    await this.#engine.start();
+    const engine = this.#engine;
+    await engine.start();
+    if (!this.#listen) return;
+    const services = await startServices({
+      home: engine.home, config: engine.config, queue: engine.queue, users: engine.users, log: this.#log,
+      enqueued: (id) => engine.scheduler.enqueued(id),
+    });
+    if (isFailure(services)) throw toError(services);
+    this.#services = services.value;
   }
 
   /** Queues a message; resolves with its queue id once it is durable. */
@@ -158,8 +179,10 @@ export class Mta extends EventEmitter<MtaEvents> {
     if (isFailure(r)) throw toError(r);
   }
 
-  /** Finishes in-flight deliveries (at most graceMs) and stops. */
+  /** Closes the listeners, finishes in-flight deliveries (at most graceMs) and stops. */
   async stop(graceMs = 20_000): Promise<void> {
+    await stopServices(this.#services);
+    this.#services = [];
     await this.#engine.stop(graceMs);
     await this.#logger?.close();
   }

@@ -5,7 +5,7 @@
 // Constraint shared with bindings/src/failure.rs: a core failure is a JS error whose
 // code is QMTA_TEMP or QMTA_PERM and whose message is "<status> <text>".
 
-import * as core from '#native';
+import core from '#native';
 import { ok, perm, temp, type Failure, type Outcome } from './outcome.js';
 
 /** Version of the loaded native core. */
