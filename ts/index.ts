@@ -31,11 +31,13 @@ import type { NewMailEvent } from './notify/index.js';
 import type { MessageId } from './queue/types.js';
 import type { RemoteDelivery } from './send/remote.js';
 import type { DeliveryEvent } from './send/types.js';
+import { checkStore, type LocalStore } from './local/store.js';
 
 export type { DeliveryEvent } from './send/types.js';
 export type { NewMailEvent } from './notify/index.js';
 export type { RemoteDelivery, RemoteRequest, RemoteResult } from './send/remote.js';
 export type { Outcome, Failure } from './outcome.js';
+export type { LocalStore, StoreDelivery, StoreResult } from './local/store.js';
 
 export interface MtaOptions {
   /** The home directory (control/, users/, queue/, mail/, log/); created with defaults when missing. */
@@ -56,6 +58,13 @@ export interface MtaOptions {
    * opens none of that kind). Default false: mail comes in through inject() and send() only.
    */
   readonly listen?: boolean;
+  /**
+   * Your own local delivery target: the local recipients it claims are handed to
+   * store.deliver() with the envelope and the message as a stream, one call per recipient,
+   * instead of qmail's dot-qmail delivery; with a maildir's guarantees (at-least-once,
+   * qmail's retry schedule for deferrals, a time limit). See {@link LocalStore}.
+   */
+  readonly store?: LocalStore;
 }
 
 export interface InjectRequest {
@@ -89,6 +98,7 @@ export class Mta extends EventEmitter<MtaEvents> {
 
   /** @internal */
   static async open(opts: MtaOptions): Promise<Mta> {
+    if (opts.store !== undefined) checkStore(opts.store);
     const created = await ensureHome(opts.home);
     if (isFailure(created)) throw toError(created);
     const mta = new Mta();
@@ -107,6 +117,7 @@ export class Mta extends EventEmitter<MtaEvents> {
       ...(opts.remote ? { remote: opts.remote } : {}),
       ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
       ...(opts.bounceMaxBody !== undefined ? { bounceMaxBody: opts.bounceMaxBody } : {}),
+      ...(opts.store ? { store: opts.store } : {}),
     };
     const engine = await createEngine(engineOpts);
     if (isFailure(engine)) throw toError(engine);
@@ -136,7 +147,7 @@ export class Mta extends EventEmitter<MtaEvents> {
     if (!this.#listen) return;
     const services = await startServices({
       home: engine.home, config: engine.config, queue: engine.queue, users: engine.users, log: this.#log,
-      enqueued: (id) => engine.scheduler.enqueued(id),
+      enqueued: (id) => engine.scheduler.enqueued(id), claimedByStore: (a) => engine.claimedByStore(a),
     });
     if (isFailure(services)) throw toError(services);
     this.#services = services.value;

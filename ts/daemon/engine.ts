@@ -5,7 +5,8 @@
 // Interface: createEngine(opts) -> Outcome<Engine>; engine.start() (recovery + scans),
 // engine.reload() (SIGHUP: control/ and users/), engine.runQueue() (SIGALRM),
 // engine.stop(graceMs) (finish in-flight deliveries, bounded), engine.queue (the queue
-// whose commits wake the scheduler: give it to every producer: smtpd, inject, lists).
+// whose commits wake the scheduler: give it to every producer: smtpd, inject, lists),
+// engine.claimedByStore(address) (the application's store takes it: ts/local/store.ts).
 // Failures: unreadable/invalid control files or users/assign, or a queue that cannot be
 // opened -> the Failure (temporary: fix the home and start again). A reload that fails
 // keeps the previous configuration and returns the failure.
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { createBouncer } from '../bounce/index.js';
 import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
 import { createLocalDelivery, type LocalDeliveryPool } from '../local/index.js';
+import { storeClaims, withStore, type LocalStore } from '../local/store.js';
 import type { Log } from '../log/index.js';
 import { createNotifier, type NewMailEvent } from '../notify/index.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
@@ -44,6 +46,8 @@ export interface EngineOptions {
   readonly todoScanMs?: number;
   /** Told of each new message in a maildir or mbox (the embedding API's `newmail` event). */
   readonly newmail?: (e: NewMailEvent) => void;
+  /** The application's local delivery target (ts/local/store.ts) for the recipients it claims. */
+  readonly store?: LocalStore;
 }
 
 export interface Engine {
@@ -53,6 +57,8 @@ export interface Engine {
   readonly queue: DurableQueue;
   readonly scheduler: Scheduler;
   readonly users: () => AssignTable;
+  /** Whether the store takes this recipient (ts/local/store.ts storeClaims; false without one). */
+  claimedByStore(address: string): Outcome<boolean>;
   start(): Promise<void>;
   reload(): Promise<Outcome<void>>;
   runQueue(): void;
@@ -82,9 +88,10 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   const builtin = opts.remote ? undefined : createRemoteDelivery(remoteSettings(c, home, opts.remotePort), { log: opts.log });
   const remote: RemoteDelivery = opts.remote ?? builtin!;
   let route = router(c);
+  const original = (a: string): string => route.original?.(a) ?? a;
   scheduler = new Scheduler({
-    queue, log: opts.log, local,
-    router: { route: (r) => route.route(r), original: (a) => route.original?.(a) ?? a },
+    queue, log: opts.log, local: opts.store ? withStore(local, opts.store, original) : local,
+    router: { route: (r) => route.route(r), original },
     remote,
     bounce: createBouncer(queue, () => bounceSettings(config.value.current(), opts.bounceMaxBody), opts.clock?.now.bind(opts.clock)),
     settings: sendSettings(c),
@@ -95,6 +102,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   const sched = scheduler;
   return ok({
     home, config: config.value, queue, scheduler: sched, users: () => table,
+    claimedByStore: (address) => storeClaims(opts.store, address),
     start: () => sched.start(),
     runQueue: () => sched.runQueue(),
     async reload() {

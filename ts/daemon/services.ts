@@ -31,6 +31,12 @@ export interface ServiceContext {
   readonly metrics?: MetricsHub;
   /** The scheduler's counts (metrics gauges). */
   readonly scheduler?: () => SchedulerSnapshot;
+  /**
+   * Whether the embedding application's store (ts/local/store.ts) takes a local recipient:
+   * such a recipient is known at RCPT time (no users/assign lookup) and always goes through
+   * the queue, never a direct maildir write. Absent: no store (the daemon).
+   */
+  readonly claimedByStore?: (address: string) => Outcome<boolean>;
 }
 
 export interface RunningService {
