@@ -163,13 +163,13 @@ export class Mta extends EventEmitter<MtaEvents> {
   /**
    * Queues a message as `qmta inject` does (INJECT, ts/inject/injector.ts): qmail-inject's
    * header fixups (Date, Message-ID, From, address completion, Bcc dropped; recipients from
-   * the header unless options.recipients) run in a worker thread and the body streams into
-   * the queue. Resolves with id, sender and recipients once durable; rejects like inject().
+   * the header unless options.recipients) run in a worker thread, the message is DKIM-signed
+   * with control/dkimkeys, and the body streams into the queue. Resolves with id, sender and recipients once durable; rejects like inject().
    */
   async send(message: import('./inject/injector.js').MessageInput, options: import('./inject/injector.js').InjectOptions = {}): Promise<import('./inject/inject.js').InjectResult> {
     const { injectorFor } = await import('./inject/injector.js');
     const engine = this.#engine;
-    const r = await injectorFor(this, () => ({ queue: engine.queue, controls: () => engine.config.current() })).inject(message, options);
+    const r = await injectorFor(this, () => ({ queue: engine.queue, controls: () => engine.config.current(), keyring: engine.keyring })).inject(message, options);
     if (isFailure(r)) throw toError(r);
     return r.value;
   }

@@ -54,6 +54,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['qshape'], summary: 'the queue by domain and age, as Postfix qshape', load: () => import('./qshape.js') },
   { names: ['stats'], summary: 'delivery statistics from the logs, as qmailanalog', load: () => import('./stats.js') },
   { names: ['flush'], summary: 'send a passive (dial-up) domain\'s maildir on over SMTP', load: () => import('./flush.js') },
+  { names: ['dkim'], summary: 'DKIM signing keys: keygen, show', load: () => import('./dkim.js') },
 ];
 
 function version(): string {

@@ -14,6 +14,7 @@
 import { resolve } from 'node:path';
 import { ok, temp, type Outcome } from '../outcome.js';
 import type { DefaultContext, KeySpec } from './key.js';
+import { authKeys } from './keys/auth.js';
 import { coreKeys } from './keys/core.js';
 import { injectKeys } from './keys/inject.js';
 import { opsKeys } from './keys/ops.js';
@@ -26,9 +27,10 @@ import { readControl } from './read.js';
 /** Each area's table; a new area adds one entry here. */
 const AREAS = {
   core: coreKeys, send: sendKeys, smtpd: smtpdKeys, remote: remoteKeys, pop3: pop3Keys, inject: injectKeys, ops: opsKeys,
+  auth: authKeys,
 } as const;
 
-const KEYS = { ...coreKeys, ...sendKeys, ...smtpdKeys, ...remoteKeys, ...pop3Keys, ...injectKeys, ...opsKeys };
+const KEYS = { ...coreKeys, ...sendKeys, ...smtpdKeys, ...remoteKeys, ...pop3Keys, ...injectKeys, ...opsKeys, ...authKeys };
 
 export type ControlName = keyof typeof KEYS;
 type ValueOf<S> = S extends KeySpec<infer T> ? T : never;

@@ -8,11 +8,14 @@
 // whose commits wake the scheduler: give it to every producer: smtpd, inject, lists),
 // engine.claimedByStore(address) (the application's store takes it: ts/local/store.ts).
 // Failures: unreadable/invalid control files or users/assign, or a queue that cannot be
-// opened -> the Failure (temporary: fix the home and start again). A reload that fails
-// keeps the previous configuration and returns the failure.
+// opened, or a DKIM key of control/dkimkeys that cannot be loaded -> the Failure (temporary:
+// fix the home and start again). A reload that fails keeps the previous configuration and
+// returns the failure. Bounces are DKIM-signed (ts/dkim/signing-queue.ts).
 
 import { join } from 'node:path';
 import { createBouncer } from '../bounce/index.js';
+import { loadKeyring, type Keyring } from '../dkim/keyring.js';
+import { signingQueue } from '../dkim/signing-queue.js';
 import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
 import { createLocalDelivery, type LocalDeliveryPool } from '../local/index.js';
 import { storeClaims, withStore, type LocalStore } from '../local/store.js';
@@ -59,6 +62,8 @@ export interface Engine {
   readonly users: () => AssignTable;
   /** Whether the store takes this recipient (ts/local/store.ts storeClaims; false without one). */
   claimedByStore(address: string): Outcome<boolean>;
+  /** The DKIM keys of control/dkimkeys in force (reloaded with control/); for the producers that sign. */
+  readonly keyring: () => Keyring;
   start(): Promise<void>;
   reload(): Promise<Outcome<void>>;
   runQueue(): void;
@@ -73,6 +78,9 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   let users = await loadAssign(home);
   if (isFailure(users)) return users;
   let table = users.value;
+  let keys = await loadKeyring(config.value.current().dkimkeys);
+  if (isFailure(keys)) return keys;
+  let keyring = keys.value;
   const raw = await openQueue(join(home, 'queue'));
   if (isFailure(raw)) return raw;
   let scheduler: Scheduler | undefined;
@@ -93,7 +101,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
     queue, log: opts.log, local: opts.store ? withStore(local, opts.store, original) : local,
     router: { route: (r) => route.route(r), original },
     remote,
-    bounce: createBouncer(queue, () => bounceSettings(config.value.current(), opts.bounceMaxBody), opts.clock?.now.bind(opts.clock)),
+    bounce: createBouncer(signingQueue(queue, () => keyring), () => bounceSettings(config.value.current(), opts.bounceMaxBody), opts.clock?.now.bind(opts.clock)),
     settings: sendSettings(c),
     ...(opts.clock ? { clock: opts.clock } : {}),
     ...(opts.listener ? { listener: opts.listener } : {}),
@@ -101,7 +109,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   });
   const sched = scheduler;
   return ok({
-    home, config: config.value, queue, scheduler: sched, users: () => table,
+    home, config: config.value, queue, scheduler: sched, users: () => table, keyring: () => keyring,
     claimedByStore: (address) => storeClaims(opts.store, address),
     start: () => sched.start(),
     runQueue: () => sched.runQueue(),
@@ -110,7 +118,10 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
       if (isFailure(next)) return next;
       users = await loadAssign(home);
       if (isFailure(users)) return users;
+      keys = await loadKeyring(next.value.dkimkeys);
+      if (isFailure(keys)) return keys;
       table = users.value;
+      keyring = keys.value;
       route = router(next.value);
       builtin?.update(remoteSettings(next.value, home, opts.remotePort));
       sched.setSettings(sendSettings(next.value));

@@ -4,15 +4,18 @@
 //
 // Interface: injectCommand(argv, io, home, name) -> exit code (ts/cli/inject.ts registers it,
 // ts/inject/sendmail.ts calls it for sendmail).
+// Queued mail is DKIM-signed with control/dkimkeys (ts/dkim); -n prints it unsigned.
 // Exit codes (qmail-inject's): 0 queued (or printed, -n); 100 usage, bad header or address,
-// no recipient, permanent queue failure; 111 temporary trouble (configuration unreadable,
-// queue or read error). Messages: "<name>: fatal: <text> (#<status>)" on stderr.
+// no recipient, permanent queue failure; 111 temporary trouble (configuration or a DKIM key
+// unreadable, queue or read error). Messages: "<name>: fatal: <text> (#<status>)" on stderr.
 // Guarantees: exit 0 only after the queue's fsync'd commit.
 
 import { readFile } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
 import { join } from 'node:path';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { loadKeyring } from '../dkim/keyring.js';
+import { signingQueue } from '../dkim/signing-queue.js';
 import { ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
 import { openQueue } from '../queue/index.js';
@@ -37,11 +40,9 @@ function die(io: CommandIo, name: string, f: Failure): number {
   return exitCode(f);
 }
 
-async function controls(home: string, env: Env): Promise<Outcome<InjectControls>> {
-  const c = await loadConfig(home);
-  if (c.kind !== 'ok') return c;
-  const { defaulthost, defaultdomain, plusdomain, idhost, locals } = c.value;
-  return ok(controlsFromEnv({ defaulthost, defaultdomain, plusdomain, idhost, locals }, env));
+function controls(config: Config, env: Env): InjectControls {
+  const { defaulthost, defaultdomain, plusdomain, idhost, locals } = config;
+  return controlsFromEnv({ defaulthost, defaultdomain, plusdomain, idhost, locals }, env);
 }
 
 /** QMAILMFTFILE's addresses, one a line as a control file; a missing file means none. */
@@ -57,10 +58,13 @@ async function mftList(env: Env): Promise<Outcome<string[] | undefined>> {
   }
 }
 
-async function target(home: string, print: boolean, io: CommandIo): Promise<Outcome<InjectTarget>> {
+/** The queue, signing with control/dkimkeys (or the output for -n). */
+async function target(config: Config, print: boolean, io: CommandIo): Promise<Outcome<InjectTarget>> {
   if (print) return ok({ kind: 'print', out: io.stdout });
-  const q: Outcome<Queue> = await openQueue(join(home, 'queue'));
-  return q.kind === 'ok' ? ok({ kind: 'queue', queue: q.value }) : q;
+  const ring = await loadKeyring(config.dkimkeys);
+  if (ring.kind !== 'ok') return ring;
+  const q: Outcome<Queue> = await openQueue(join(config.home, 'queue'));
+  return q.kind === 'ok' ? ok({ kind: 'queue', queue: signingQueue(q.value, () => ring.value) }) : q;
 }
 
 /** Runs qmail-inject with argv (options and recipients) and returns the exit code. */
@@ -70,14 +74,14 @@ export async function injectCommand(argv: readonly string[], io: CommandIo, home
     io.stderr.write(`${name}: ${args.text}\n`);
     return 100;
   }
-  const c = await controls(home, io.env);
-  if (c.kind !== 'ok') return die(io, name, c);
+  const config = await loadConfig(home);
+  if (config.kind !== 'ok') return die(io, name, config);
   const mft = await mftList(io.env);
   if (mft.kind !== 'ok') return die(io, name, mft);
-  const t = await target(home, args.value.print, io);
+  const t = await target(config.value, args.value.print, io);
   if (t.kind !== 'ok') return die(io, name, t);
   const ctx = {
-    identity: identityFromEnv(io.env), controls: c.value, mft: mft.value, nowMs: Date.now(),
+    identity: identityFromEnv(io.env), controls: controls(config.value, io.env), mft: mft.value, nowMs: Date.now(),
     pid: process.pid, idTag: String(process.pid), maxHeaderBytes: DEFAULT_MAX_HEADER_BYTES,
   };
   const r = await injectStream(io.stdin, args.value.request, ctx, t.value);

@@ -9,6 +9,8 @@
 // else the header's), sender (-f), env (qmail-inject's environment variables: masquerading,
 // QMAILINJECT; defaults to {} so the host process's USER does not leak into mail).
 // Failures: as injectStream (perm for bad messages, temp for queue/system trouble).
+// Signing: with deps.keyring, messages are DKIM-signed before the commit (the one place local
+// submission queues through; ts/dkim/signing-queue.ts).
 // Guarantees: success means committed (fsync'd) to the queue; notify(id) is called after the
 // commit and only then; Message-IDs stay unique within the process ("<pid>.<n>" tags).
 
@@ -19,6 +21,8 @@ import type { RecipientStrategy } from './fixup.js';
 import { controlsFromEnv, identityFromEnv, type Env, type InjectControls } from './identity.js';
 import { DEFAULT_MAX_HEADER_BYTES, injectStream, type InjectResult } from './inject.js';
 import { createFixupPool, type FixupPool } from './pool.js';
+import type { Keyring } from '../dkim/keyring.js';
+import { signingQueue } from '../dkim/signing-queue.js';
 
 export interface InjectorDeps {
   readonly queue: Queue;
@@ -32,6 +36,8 @@ export interface InjectorDeps {
   readonly pool?: FixupPool;
   /** Mailing-list addresses for Mail-Followup-To (QMAILMFTFILE's list). */
   readonly mft?: readonly string[];
+  /** DKIM keys (read per message): every message is signed before it is queued (ts/dkim). */
+  readonly keyring?: () => Keyring;
 }
 
 export interface InjectOptions {
@@ -70,6 +76,7 @@ export function injectorFor(owner: object, deps: () => InjectorDeps): Injector {
 export function createInjector(deps: InjectorDeps): Injector {
   const pool = deps.pool ?? createFixupPool();
   const clock = deps.clock ?? Date.now;
+  const queue = deps.keyring ? signingQueue(deps.queue, deps.keyring) : deps.queue;
   let seq = 0;
   return {
     async inject(message, options = {}) {
@@ -80,7 +87,7 @@ export function createInjector(deps: InjectorDeps): Injector {
         maxHeaderBytes: deps.maxHeaderBytes ?? DEFAULT_MAX_HEADER_BYTES, fixup: pool.run,
       };
       const request = { args: options.recipients ?? [], strategy: options.strategy ?? 'default', sender: options.sender };
-      const r = await injectStream(toSource(message), request, ctx, { kind: 'queue', queue: deps.queue });
+      const r = await injectStream(toSource(message), request, ctx, { kind: 'queue', queue });
       if (r.kind === 'ok' && r.value.id !== undefined) deps.notify?.(r.value.id);
       return r;
     },
