@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { createBouncer } from '../bounce/index.js';
 import { loadKeyring, type Keyring } from '../dkim/keyring.js';
 import { signingQueue } from '../dkim/signing-queue.js';
+import { srsForwarding } from '../srs/forward.js';
 import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
 import { createLocalDelivery, type LocalDeliveryPool } from '../local/index.js';
 import { storeClaims, withStore, type LocalStore } from '../local/store.js';
@@ -90,6 +91,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   const local = createLocalDelivery({
     queue, users: () => table, alias: { home: join(home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     enqueued: (id) => scheduler?.enqueued(id), concurrency: c.concurrencylocal,
+    srs: () => srsForwarding(config.value.current()),
     newmail: createNotifier({ hook: () => config.value.current().newmailhook, log: opts.log, ...(opts.newmail ? { emit: opts.newmail } : {}) }),
     ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
   });

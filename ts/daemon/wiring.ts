@@ -40,6 +40,9 @@ export function remoteSettings(c: Config, home: string, port?: number): RemoteSe
     concurrencyRemote: c.concurrencyremote,
     concurrencyPerDomain: c.concurrencyperdomain,
     tcptoPath: join(home, 'queue', 'lock', 'tcpto'),
+    mtaSts: c.mtasts,
+    stateDir: join(home, 'queue', 'lock'),
+    ...(c.tlsrpt ? { tlsReportDir: join(home, 'log', 'tlsrpt') } : {}),
     ...(port !== undefined ? { port } : {}),
   };
 }

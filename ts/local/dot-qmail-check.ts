@@ -5,13 +5,14 @@
 // Interface: checkRecipient(address, deps) -> Outcome<boolean>
 //   ok(true)  remote address (relay policy decides), trash address, bare user (default
 //             delivery), or a .qmail / -default file exists for the extension
-//   ok(false) local address with no .qmail file: answer 550 5.1.1
+//   ok(false) local address with no .qmail file, or a forged or expired SRS address of
+//             control/srsdomain (a bounce nobody sent through us): answer 550 5.1.1
 // Failures: a candidate .qmail that cannot be stat'ed (EACCES, EIO) -> temp 4.3.0 (answer 4xx).
 // Only file existence is checked: permissions and content are delivery-time matters, as
 // in qmail-local. Uses the synchronous DotQmailFs: a few stat calls per RCPT.
 
 import { ok, type Outcome } from '../outcome.js';
-import { rewriteRecipient, type RouteTable } from '../route/rewrite.js';
+import { rewriteRecipient, srsRecipient, type RouteTable } from '../route/rewrite.js';
 import { lookupUser, type AliasUser, type AssignTable } from '../users/assign.js';
 import { nodeDotQmailFs, type DotQmailFs } from './dot-qmail-fs.js';
 import { searchDotQmail } from './dot-qmail.js';
@@ -25,6 +26,8 @@ export interface RecipientCheckDeps {
 
 /** True when `address` would be delivered (or relayed); false when it would bounce 5.1.1. */
 export function checkRecipient(address: string, deps: RecipientCheckDeps): Outcome<boolean> {
+  const srs = srsRecipient(address, deps.route);
+  if (srs !== undefined && srs.kind !== 'ok') return ok(false);
   const routed = rewriteRecipient(address, deps.route);
   if (routed.channel === 'remote') return ok(true);
   const local = routed.address.slice(0, routed.address.lastIndexOf('@'));

@@ -5,7 +5,8 @@
 //   request: recipient (local@domain after routing), sender, users/assign table, alias user,
 //            now, defaultDelivery (qmail's aliasempty; default "./Maildir/\n")
 //   plan: assignment, local, domain, dotQmail (file used, or undefined), instructions in
-//         file order, forwardOnly, newSender (§5.8), env (§5.7), dtline, rpline, ufline, trash
+//         file order, forwardOnly, newSender (§5.8; SRS-rewritten for a sender not ours when
+//         request.srs is set: ts/srs/forward.ts), env (§5.7), dtline, rpline, ufline, trash
 // Order of work (qmail-local's): home checks, .qmail search, -owner check, read and parse.
 // Failures: no @ -> perm 5.1.3; home missing -> temp 4.3.0; home world-writable -> temp
 // 4.7.0; home sticky -> temp 4.2.1; .qmail world-writable -> temp 4.7.0; no .qmail for an
@@ -16,6 +17,7 @@
 // configured default delivery (addresses are not files or programs).
 
 import { ok, perm, temp, type Outcome } from '../outcome.js';
+import { forwardingSender, type SrsForwarding } from '../srs/forward.js';
 import { lookupUser, type AliasUser, type AssignTable, type Assignment } from '../users/assign.js';
 import type { DotQmailFs, FileInfo } from './dot-qmail-fs.js';
 import { parseDotQmail, type Instruction } from './dot-qmail-lines.js';
@@ -33,6 +35,8 @@ export interface DeliveryRequest {
   readonly now: Date;
   /** qmail's defaultdelivery (aliasempty), in .qmail syntax. */
   readonly defaultDelivery?: string;
+  /** SRS for forwarded copies (control/srssecrets); undefined: the sender is kept (qmail). */
+  readonly srs?: SrsForwarding;
 }
 
 export interface DeliveryPlan {
@@ -43,7 +47,7 @@ export interface DeliveryPlan {
   readonly dotQmail: string | undefined;
   readonly instructions: readonly Instruction[];
   readonly forwardOnly: boolean;
-  /** Envelope sender for forwarded copies (§5.8). */
+  /** Envelope sender for forwarded copies (§5.8), SRS-rewritten when req.srs applies. */
   readonly newSender: string;
   readonly env: Readonly<Record<string, string>>;
   readonly dtline: string;
@@ -79,7 +83,7 @@ export function planDelivery(req: DeliveryRequest, fs: DotQmailFs): Outcome<Deli
   if (parsed.kind !== 'ok') return parsed;
   return ok(planOf(req, a, local, domain, {
     dotQmail: useDefault ? undefined : found.value?.path, defaultPart: found.value?.defaultPart,
-    newSender: newSender.value, instructions: parsed.value.instructions, forwardOnly: parsed.value.forwardOnly,
+    newSender: forwardingSender(newSender.value, req.srs, req.now.getTime()), instructions: parsed.value.instructions, forwardOnly: parsed.value.forwardOnly,
   }));
 }
 

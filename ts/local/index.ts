@@ -18,6 +18,7 @@ import { Tinypool } from 'tinypool';
 import type { NewMailSink } from '../notify/types.js';
 import { fromException, ok, perm, isFailure, type Outcome } from '../outcome.js';
 import type { MessageId, Queue } from '../queue/types.js';
+import type { SrsForwarding } from '../srs/forward.js';
 import type { LocalDelivery, LocalRequest } from '../send/types.js';
 import { lookupUser, type AliasUser, type AssignTable } from '../users/assign.js';
 import { runLocal } from './run.js';
@@ -36,6 +37,8 @@ export interface LocalDeps {
   readonly programTimeoutMs?: number;
   /** Told of every maildir/mbox write of a successful delivery (new-mail notice). */
   readonly newmail?: NewMailSink;
+  /** SRS for forwarded copies, as configured now (reloaded on SIGHUP); undefined: off. */
+  readonly srs?: () => SrsForwarding | undefined;
 }
 
 export interface LocalDeliveryPool extends LocalDelivery {
@@ -78,7 +81,7 @@ export function createLocalDelivery(deps: LocalDeps): LocalDeliveryPool {
       const task: LocalTask = {
         bodyPath: req.bodyPath, sender: req.sender, local, domain: req.recipient.slice(at + 1),
         assignment: lookupUser(deps.users(), local, deps.alias), asOwner,
-        programTimeoutMs: deps.programTimeoutMs ?? 3600_000, baseEnv,
+        programTimeoutMs: deps.programTimeoutMs ?? 3600_000, baseEnv, srs: deps.srs?.(),
       };
       let result: LocalTaskResult;
       try {

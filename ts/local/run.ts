@@ -30,7 +30,7 @@ export async function runLocal(task: LocalTask, where: RunPlace): Promise<LocalT
   const users = tableOf([{ kind: '=', local: task.local, ...a }]);
   const plan = planDelivery({
     recipient: `${task.local}@${task.domain}`, sender: task.sender, users,
-    alias: { home: a.home, uid: a.uid, gid: a.gid }, now: new Date(),
+    alias: { home: a.home, uid: a.uid, gid: a.gid }, now: new Date(), ...(task.srs ? { srs: task.srs } : {}),
   }, nodeDotQmailFs);
   if (plan.kind !== 'ok') return failed(plan, task.sender);
   const p = plan.value;

@@ -5,6 +5,7 @@
 
 import type { MailboxWrite } from '../notify/types.js';
 import type { Outcome } from '../outcome.js';
+import type { SrsForwarding } from '../srs/forward.js';
 import type { Assignment } from '../users/assign.js';
 
 export interface LocalTask {
@@ -20,6 +21,8 @@ export interface LocalTask {
   readonly programTimeoutMs: number;
   /** The environment programs inherit (PATH...), before qmail's variables. */
   readonly baseEnv: Readonly<Record<string, string>>;
+  /** SRS for forwarded copies; undefined: off. */
+  readonly srs?: SrsForwarding;
 }
 
 export interface LocalTaskResult {

@@ -28,6 +28,7 @@ import type { SessionCache } from './session-cache.js';
 import { openSession, type SessionPolicy, type Setup, type TlsMode } from './session.js';
 import type { RemoteAuth } from './settings.js';
 import type { DownedHosts } from './tcpto.js';
+import type { TlsFailureType } from './tls-report.js';
 import { runTransaction } from './transaction.js';
 
 export const BATCH = 100;
@@ -39,6 +40,8 @@ export interface AttemptJob {
   readonly size: number;
   readonly tlsRequired: boolean;
   readonly auth: RemoteAuth | undefined;
+  /** Told how TLS went for each session set up (MTA-STS domains: TLS-RPT). */
+  readonly tlsReport?: (target: Target, result: 'success' | TlsFailureType) => void;
 }
 
 export interface AttemptContext {
@@ -97,6 +100,7 @@ async function connectAndRun(target: Target, job: AttemptJob, ctx: AttemptContex
   const conn = new SmtpConnection(c.socket, ctx.timeoutRemoteMs);
   ctx.open.add(conn);
   const setup = await setUp(conn, target, job, ctx, tls).finally(() => ctx.open.delete(conn));
+  reportTls(job, target, setup.kind, conn);
   if (setup.kind === 'ready') {
     ctx.log?.info({ ip: target.ip, host: target.host, tls: conn.tls, auth: job.auth !== undefined }, 'remote: session open');
     return deliverOn(conn, setup.ext, key, target, job, ctx);
@@ -109,6 +113,14 @@ async function connectAndRun(target: Target, job: AttemptJob, ctx: AttemptContex
     case 'tls-failed': return setup;
     default: return assertNever(setup);
   }
+}
+
+/** TLS-RPT's view of a session setup. */
+function reportTls(job: AttemptJob, target: Target, setup: Setup['kind'], conn: SmtpConnection): void {
+  if (!job.tlsReport) return;
+  if (setup === 'ready') job.tlsReport(target, conn.verified ? 'success' : conn.secure ? 'certificate-not-trusted' : 'starttls-not-supported');
+  else if (setup === 'skip') job.tlsReport(target, 'starttls-not-supported');
+  else if (setup === 'tls-failed') job.tlsReport(target, 'certificate-not-trusted');
 }
 
 function policyFor(target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): SessionPolicy {

@@ -85,6 +85,12 @@ export class SmtpConnection {
     return 'encrypted' in this.#socket && this.#socket.encrypted === true;
   }
 
+  /** True once the connection runs over TLS with a certificate that verified. */
+  get verified(): boolean {
+    const s = this.#socket;
+    return 'encrypted' in s && s.encrypted === true && s.authorized;
+  }
+
   /** What the delivery log records about TLS: none, or the protocol and whether the certificate verified. */
   get tls(): string {
     const s = this.#socket;

@@ -4,7 +4,9 @@
 // Interface: createRemoteDelivery(settings, deps?) -> RemoteService (RemoteDelivery plus
 // downed, limiter, update(settings), close()).
 // deliver(req): waits for a slot (concurrencyremote in total, concurrencyperdomain per
-// domain), finds the route (smtproutes, else MX), computes the wire size, and tries the
+// domain), finds the route (smtproutes, else MX), applies the domain's MTA-STS policy to MX
+// routes (sts-apply.ts: enforce keeps listed MX hosts only, with verified TLS; no host left
+// -> temp 4.7.5), computes the wire size, and tries the
 // addresses in order until one gives an SMTP dialogue; resolves with one outcome per
 // recipient, in request order.
 // Failures: routing/DNS failures apply to every recipient (mx.ts); no usable address ->
@@ -17,17 +19,18 @@
 
 import { Resolver } from 'node:dns/promises';
 import { wireSize } from '../native.js';
-import { fromException, temp, type Failure, type Outcome } from '../outcome.js';
+import { fromException, ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { RemoteDelivery, RemoteRequest, RemoteResult } from '../send/remote.js';
 import { tryTarget, type AttemptContext } from './attempt.js';
 import type { SmtpConnection } from './connection.js';
 import { Limiter } from './limiter.js';
 import { localAddressTest } from './local-addresses.js';
-import { findTargets, type Dns } from './mx.js';
+import { findTargets, literalAddress, type Dns } from './mx.js';
 import { PlaintextHosts } from './plaintext-memory.js';
 import { SessionCache } from './session-cache.js';
 import { authFor, findRoute, tlsRequiredFor } from './routes.js';
 import type { RemoteSettings } from './settings.js';
+import { applySts, createStsService, type StsService } from './sts-apply.js';
 import { DownedHosts } from './tcpto.js';
 
 export interface RemoteLog {
@@ -72,6 +75,8 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
   const keep = { downed, plaintext, open, sessions };
   let closed = false;
   let current = prepare(initial, deps, keep);
+  // Policies and reports outlive a reload; whether they apply is read per delivery.
+  const sts = initial.mtaSts ? createStsService(() => current.settings, deps.log) : undefined;
 
   return {
     downed,
@@ -80,7 +85,7 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
       const release = await limiter.acquire(req.domain);
       let outcomes: Outcome<string>[];
       try {
-        outcomes = closed ? req.recipients.map(() => SHUT_DOWN) : await deliverGroup(current, deps, req);
+        outcomes = closed ? req.recipients.map(() => SHUT_DOWN) : await deliverGroup(current, deps, req, sts);
       } catch (err) {
         deps.log?.error({ id: req.id, err: String(err) }, 'remote: delivery threw');
         outcomes = req.recipients.map(() => fromException(err));
@@ -97,6 +102,7 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
       closed = true;
       sessions.closeAll();
       for (const conn of open) conn.destroy();
+      await sts?.close();
     },
   };
 }
@@ -127,22 +133,27 @@ function prepare(settings: RemoteSettings, deps: RemoteDeps, keep: Pick<AttemptC
   };
 }
 
-/** Route, size, then the addresses in order until one gives an SMTP dialogue. */
-async function deliverGroup(p: Prepared, deps: RemoteDeps, req: RemoteRequest): Promise<Outcome<string>[]> {
+/** Route, size, MTA-STS, then the addresses in order until one gives an SMTP dialogue. */
+async function deliverGroup(p: Prepared, deps: RemoteDeps, req: RemoteRequest, sts: StsService | undefined): Promise<Outcome<string>[]> {
   const { settings } = p;
   const all = (f: Failure): Outcome<string>[] => req.recipients.map(() => f);
   const route = findRoute(settings.smtproutes, req.domain);
   const targets = await findTargets(p.dns, req.domain, route, { port: settings.port, isLocal: p.isLocal, random: deps.random });
   if (targets.kind !== 'ok') return all(targets);
+  const plan = sts && settings.mtaSts && route.kind === 'mx' && !literalAddress(req.domain)
+    ? await applySts(sts, req.domain, targets.value)
+    : ok({ targets: targets.value, tlsRequired: false, tlsReport: undefined });
+  if (plan.kind !== 'ok') return all(plan);
   const size = wireSize(req.bodyPath);
   if (size.kind !== 'ok') return all(size);
   const job = {
     bodyPath: req.bodyPath, sender: req.sender, recipients: req.recipients, size: size.value,
-    tlsRequired: tlsRequiredFor(settings.tlsRequired, req.domain),
+    tlsRequired: plan.value.tlsRequired || tlsRequiredFor(settings.tlsRequired, req.domain),
     auth: route.kind === 'relay' ? authFor(settings.auth, route.relay) : undefined,
+    ...(plan.value.tlsReport ? { tlsReport: plan.value.tlsReport } : {}),
   };
   let last: Failure = temp('4.4.1', "Sorry, I wasn't able to establish an SMTP connection.");
-  for (const target of targets.value) {
+  for (const target of plan.value.targets) {
     const r = await tryTarget(target, job, p.ctx);
     if (r.kind === 'done') return r.results;
     deps.log?.info({ id: req.id, ip: target.ip, reason: r.failure.text }, 'remote: trying next address');

@@ -57,6 +57,14 @@ export interface RemoteSettings {
   readonly sessionIdle: number;
   /** File that keeps the downed-host memory across restarts (qmail's queue/lock/tcpto); none = memory only. */
   readonly tcptoPath?: string;
+  /** control/mtasts: apply recipient domains' MTA-STS policies (RFC 8461; ts/remote/sts-apply.ts). */
+  readonly mtaSts: boolean;
+  /** Port of MTA-STS policy hosts (443; tests point it elsewhere). */
+  readonly mtaStsPort: number;
+  /** Folder for state kept across restarts (the MTA-STS policy cache); none = memory only. */
+  readonly stateDir?: string;
+  /** Folder of the daily TLS-RPT reports (RFC 8460); none = no reports. */
+  readonly tlsReportDir?: string;
 }
 
 export const defaultRemoteSettings: RemoteSettings = {
@@ -75,6 +83,8 @@ export const defaultRemoteSettings: RemoteSettings = {
   plaintextMemory: 86400,
   downedHostSkip: 3600,
   sessionIdle: 5,
+  mtaSts: false,
+  mtaStsPort: 443,
 };
 
 /** Keys tried for host a.b.c, qmail's order: 'a.b.c', '.b.c', '.c', ''. */

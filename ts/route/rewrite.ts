@@ -6,15 +6,22 @@
 //   splitRecipients(addresses, table)  -> { local: [...], remote: [...] } in input order
 //   virtualPrepend(address, table)     -> the virtualdomains prepend that applies, if any
 //   originalRecipient(address, table)  -> the address before the virtualdomains prepend (bounces)
+//   srsRecipient(address, table)       -> what an SRS address of control/srsdomain stands for
 // Rules, in order: no @ -> append @envnoathost; percenthack (last % -> @, repeatable while the
-// domain is listed); domain in locals -> local, unchanged; virtualdomains keys whole address,
+// domain is listed); an SRS address of srsdomain whose hash and age check out -> the address it
+// stands for, routed (a forged or expired one is routed as it is, and RCPT refuses it:
+// ts/local/dot-qmail-check.ts); domain in locals -> local, unchanged; virtualdomains keys whole address,
 // domain, each .suffix longest first, then the empty key (empty prepend = exception ->
 // remote); a match becomes `<prepend>-<address>`, local; everything else remote.
 // Domains and keys compare case-insensitively; local parts are kept byte for byte.
 // No failures: every string routes somewhere (a malformed address fails later, at delivery).
 
+import { isSrsLocal, srsReverse, type SrsReversed, type SrsSettings } from '../srs/srs.js';
+
 export interface RouteTable {
   readonly envnoathost: string;
+  /** SRS reversal (control/srssecrets, srsdomain); undefined when SRS is off. */
+  readonly srs?: SrsSettings;
   readonly percenthack: ReadonlySet<string>;
   readonly locals: ReadonlySet<string>;
   /** Lowercased key -> prepend; for duplicate keys the last line wins, as qmail's constmap. */
@@ -26,6 +33,8 @@ export interface RouteSettings {
   readonly percenthack: readonly string[];
   readonly locals: readonly string[];
   readonly virtualdomains: readonly { readonly key: string; readonly prepend: string }[];
+  readonly srssecrets?: readonly string[];
+  readonly srsdomain?: string;
 }
 
 export type Channel = 'local' | 'remote';
@@ -42,13 +51,25 @@ export function routeTable(s: RouteSettings): RouteTable {
     percenthack: new Set(s.percenthack.map((d) => d.toLowerCase())),
     locals: new Set(s.locals.map((d) => d.toLowerCase())),
     virtualdomains: new Map(s.virtualdomains.map((v) => [v.key.toLowerCase(), v.prepend])),
+    ...(s.srssecrets?.length && s.srsdomain ? { srs: { secrets: s.srssecrets, domain: s.srsdomain.toLowerCase() } } : {}),
   };
+}
+
+/** For an SRS address of srsdomain: the address it stands for or why not; else undefined. */
+export function srsRecipient(address: string, table: RouteTable, now = Date.now()): SrsReversed | undefined {
+  const at = address.lastIndexOf('@');
+  const local = address.slice(0, at);
+  if (!table.srs || at < 0 || address.slice(at + 1).toLowerCase() !== table.srs.domain || !isSrsLocal(local)) return undefined;
+  return srsReverse(local, table.srs, now);
 }
 
 /** Rewrites one envelope recipient and says which channel delivers it. */
 export function rewriteRecipient(address: string, table: RouteTable): Routed {
   let addr = address.includes('@') ? address : `${address}@${table.envnoathost}`;
   addr = applyPercentHack(addr, table.percenthack);
+  const srs = srsRecipient(addr, table);
+  // Reversed once: an SRS1 gives the previous forwarder's SRS0 address, which is its to reverse.
+  if (srs?.kind === 'ok') return rewriteRecipient(srs.address, { ...table, srs: undefined });
   if (table.locals.has(domainOf(addr).toLowerCase())) return { channel: 'local', address: addr };
   const prepend = virtualPrepend(addr, table);
   if (prepend !== undefined) return { channel: 'local', address: `${prepend}-${addr}` };

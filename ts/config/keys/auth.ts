@@ -1,5 +1,5 @@
-// Control files of mail authentication: DKIM signing keys (ts/dkim). See key.ts for the
-// KeySpec contract.
+// Control files of mail authentication: DKIM signing keys (ts/dkim), SRS (ts/srs), the
+// checks of inbound mail (ts/inbound), MTA-STS and TLS-RPT (ts/remote). See key.ts for the KeySpec contract.
 //
 // dkimkeys: one `domain:selector:keyfile` a line; keyfile is relative to the home (or
 // absolute). Every line of a domain signs (several selectors = dual signing, e.g. RSA and
@@ -8,7 +8,7 @@
 // nearest parent domain listed (ts/dkim/keyring.ts).
 
 import { isAbsolute, join } from 'node:path';
-import { listKey, type ItemParser } from '../key.js';
+import { flagKey, intKey, lineKey, listKey, type ItemParser } from '../key.js';
 
 /** One control/dkimkeys entry. */
 export interface DkimKeyEntry {
@@ -36,7 +36,20 @@ const dkimKeyEntry: ItemParser<DkimKeyEntry> = (text, ctx) => {
   return { value: { domain: domain.toLowerCase(), selector, path: isAbsolute(file) ? file : join(ctx.home, file) } };
 };
 
+const srsSecret: ItemParser<string> = (text) =>
+  (text.length >= 16 ? { value: text } : { reason: 'an SRS secret needs at least 16 characters' });
+
 export const authKeys = {
   dkimkeys: listKey('DKIM signing keys, domain:selector:keyfile per line (qmta dkim keygen writes them)', 'none',
     () => [], dkimKeyEntry),
+  srssecrets: listKey('SRS secrets for forwarded mail: the first signs, every line verifies (none: no SRS)', 'none',
+    () => [], srsSecret),
+  srsdomain: lineKey('domain of SRS addresses (SRS0=...@srsdomain); must reach this host', 'me', (ctx) => ctx.me),
+  authservid: lineKey('authserv-id of the Authentication-Results header added to inbound mail', 'me', (ctx) => ctx.me,
+    (text) => (/^[!-~]+$/.test(text) && !/[;()"\\]/.test(text) ? { value: text } : { reason: 'not a token' })),
+  spfreject: flagKey('1 = refuse SPF fail at MAIL FROM (550 5.7.23; a DNS failure 451 4.7.24); 0 = mark only', false),
+  dmarcreject: flagKey('1 = honour DMARC p=reject (550 5.7.1; a DNS failure 451 4.7.1); 0 = mark only', false),
+  mtasts: flagKey('1 = apply recipient domains\' MTA-STS policies (RFC 8461: enforce defers mail to unlisted MX hosts or unverified TLS)', true),
+  tlsrpt: flagKey('1 = write daily TLS-RPT reports (RFC 8460) of MTA-STS domains to log/tlsrpt/DATE/DOMAIN.json', true),
+  authtimeout: intKey('seconds the checks of one message may spend on DNS (SPF at MAIL FROM; DKIM, ARC, DMARC after DATA)', 20, { floor: 1 }),
 };

@@ -1,0 +1,131 @@
+// MTA-STS (RFC 8461) and TLS-RPT (RFC 8460) in outbound delivery, against a local HTTPS
+// policy server (node:https with a test CA), dnsmasq for the _mta-sts TXT records, MX and
+// addresses, and smtp-server peers offering STARTTLS: enforce with a listed MX and a valid
+// certificate delivers over verified TLS; enforce with an unlisted MX, or with a certificate
+// that does not verify, defers; testing delivers and reports; a policy file that is too large
+// is a fetch error (no policy); a cached policy applies until the TXT id changes, across a
+// restart (the cache file).
+// Each outcome shows in the day's TLS-RPT JSON file.
+
+import test, { type ExecutionContext } from 'ava';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:https';
+import { join } from 'node:path';
+import { createRemoteDelivery } from '../../ts/remote/index.js';
+import { tempDir } from '../helpers/home.js';
+import { txtOption } from '../helpers/mailauth-peers.js';
+import { dnsmasq, request, smtpPeer, testSettings } from './remote-peers.js';
+
+/** A certificate for `names` signed by itself (its own CA for the test). */
+function cert(t: ExecutionContext, names: readonly string[]): { key: Buffer; cert: Buffer } {
+  const dir = tempDir(t);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
+    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+  return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
+}
+
+const DOMAINS = ['good.test', 'unlisted.test', 'badcert.test', 'testing.test', 'big.test', 'gone.test'];
+
+/** The policy server: one policy file per mta-sts.DOMAIN host (by the Host header). */
+async function policyServer(t: ExecutionContext, tls: { key: Buffer; cert: Buffer }, files: Map<string, string>): Promise<number> {
+  const server = createServer(tls, (req, res) => {
+    const domain = (req.headers.host ?? '').replace(/^mta-sts\./, '').replace(/:\d+$/, '');
+    const body = files.get(domain);
+    if (req.url !== '/.well-known/mta-sts.txt' || body === undefined) return void res.writeHead(404).end();
+    res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  return (server.address() as { port: number }).port;
+}
+
+const policy = (mode: string, mx: string) => `version: STSv1\nmode: ${mode}\nmx: ${mx}\nmax_age: 86400\n`;
+
+async function setUp(t: ExecutionContext) {
+  const web = cert(t, DOMAINS.map((d) => `mta-sts.${d}`));
+  const mx = cert(t, DOMAINS.map((d) => `mx.${d}`));
+  const stranger = cert(t, ['somewhere.else']);
+  const files = new Map<string, string>([
+    ['good.test', policy('enforce', 'mx.good.test')], ['unlisted.test', policy('enforce', 'other.unlisted.test')],
+    ['badcert.test', policy('enforce', 'mx.badcert.test')], ['testing.test', policy('testing', 'other.testing.test')],
+    ['big.test', policy('enforce', 'other.big.test') + `# ${'x'.repeat(70_000)}\n`], ['gone.test', policy('enforce', 'mx.gone.test')],
+  ]);
+  const httpsPort = await policyServer(t, web, files);
+  const good = await smtpPeer(t, { options: { key: mx.key, cert: mx.cert } }, '127.0.0.2');
+  const bad = await peerOnPort(t, { key: stranger.key, cert: stranger.cert }, '127.0.0.3', good.port);
+  const records = DOMAINS.flatMap((d) => [
+    txtOption({ name: `_mta-sts.${d}`, value: 'v=STSv1; id=20261207' }),
+    `--host-record=mta-sts.${d},127.0.0.1`,
+    `--mx-host=${d},mx.${d},10`,
+    `--host-record=mx.${d},${d === 'badcert.test' ? '127.0.0.3' : '127.0.0.2'}`,
+  ]);
+  const dns = await dnsmasq(t, records);
+  const dir = tempDir(t);
+  const settings = testSettings({
+    dnsServers: [dns], port: good.port, mtaSts: true, mtaStsPort: httpsPort, tlsCa: Buffer.concat([web.cert, mx.cert]),
+    stateDir: dir, tlsReportDir: join(dir, 'tlsrpt'),
+  });
+  return { settings, dir, files, good: good.received, bad: bad.received };
+}
+
+async function peerOnPort(t: ExecutionContext, tls: { key: Buffer; cert: Buffer }, host: string, port: number) {
+  return smtpPeer(t, { options: tls }, host, port);
+}
+
+function report(dir: string, domain: string): { policies: Array<{ policy: Record<string, unknown>; summary: Record<string, number>; 'failure-details': Array<Record<string, unknown>> }> } {
+  const date = new Date().toISOString().slice(0, 10);
+  return JSON.parse(readFileSync(join(dir, 'tlsrpt', date, `${domain}.json`), 'utf8'));
+}
+
+test('enforce: a listed MX with a valid certificate gets the mail over verified TLS; unlisted MX and bad certificates defer', async (t) => {
+  const s = await setUp(t);
+  const remote = createRemoteDelivery(s.settings);
+  t.teardown(() => remote.close());
+  const ok = await remote.deliver(request(t, 'Subject: sts\n\nx\n', ['u@good.test']));
+  t.is(ok[0]!.outcome.kind, 'ok');
+  t.is(s.good.length, 1);
+  t.true(s.good[0]!.secure, 'over TLS');
+  const unlisted = await remote.deliver(request(t, 'x\n', ['u@unlisted.test']));
+  t.like(unlisted[0]!.outcome, { kind: 'temp', status: '4.7.5' });
+  const badcert = await remote.deliver(request(t, 'x\n', ['u@badcert.test']));
+  t.is(badcert[0]!.outcome.kind, 'temp');
+  t.is(s.bad.length, 0, 'nothing was sent to the host whose certificate did not verify');
+  await remote.close();
+  const g = report(s.dir, 'good.test').policies[0]!;
+  t.is(g.policy['policy-type'], 'sts');
+  t.deepEqual(g.policy['mx-host'], ['mx.good.test']);
+  t.deepEqual(g.summary, { 'total-successful-session-count': 1, 'total-failure-session-count': 0 });
+  const u = report(s.dir, 'unlisted.test').policies[0]!;
+  t.like(u['failure-details'][0], { 'result-type': 'validation-failure', 'receiving-mx-hostname': 'mx.unlisted.test' });
+  const b = report(s.dir, 'badcert.test').policies[0]!;
+  t.like(b['failure-details'][0], { 'result-type': 'certificate-not-trusted', 'receiving-ip': '127.0.0.3' });
+});
+
+test('testing: an unlisted MX still gets the mail, and the mismatch is reported; an oversized policy is a fetch error', async (t) => {
+  const s = await setUp(t);
+  const remote = createRemoteDelivery(s.settings);
+  t.teardown(() => remote.close());
+  const r = await remote.deliver(request(t, 'x\n', ['u@testing.test']));
+  t.is(r[0]!.outcome.kind, 'ok');
+  const big = await remote.deliver(request(t, 'x\n', ['u@big.test']));
+  t.is(big[0]!.outcome.kind, 'ok', 'no usable policy: delivered as without MTA-STS');
+  await remote.close();
+  t.like(report(s.dir, 'testing.test').policies[0]!['failure-details'][0], { 'result-type': 'validation-failure' });
+  t.like(report(s.dir, 'big.test').policies[0]!['failure-details'][0], { 'result-type': 'sts-policy-fetch-error' });
+});
+
+test('cache: a policy applies until its TXT id changes (a changed file is not fetched again), across a restart', async (t) => {
+  const s = await setUp(t);
+  const first = createRemoteDelivery(s.settings);
+  t.is((await first.deliver(request(t, 'x\n', ['u@gone.test'])))[0]!.outcome.kind, 'ok');
+  await first.close();
+  // The policy now says enforce with another MX, but its id did not change: the cached one holds.
+  s.files.set('gone.test', policy('enforce', 'elsewhere.gone.test'));
+  const second = createRemoteDelivery(s.settings);
+  t.teardown(() => second.close());
+  t.is((await second.deliver(request(t, 'x\n', ['u@gone.test'])))[0]!.outcome.kind, 'ok', 'cached (from the saved cache) policy used');
+  const cache = JSON.parse(readFileSync(join(s.dir, 'mta-sts.json'), 'utf8')) as [string, { id: string; mx: string[] }][];
+  t.deepEqual(cache.map(([d, p]) => [d, p.id, p.mx]), [['gone.test', '20261207', ['mx.gone.test']]]);
+});
