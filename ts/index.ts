@@ -36,19 +36,31 @@ import { checkStore, type LocalStore } from './local/store.js';
 export type { DeliveryEvent } from './send/types.js';
 export type { NewMailEvent } from './notify/index.js';
 export type { RemoteDelivery, RemoteRequest, RemoteResult } from './send/remote.js';
-export type { Outcome, Failure } from './outcome.js';
-export type { LocalStore, StoreDelivery, StoreResult } from './local/store.js';
+export type { Outcome, Ok, Failure, FailureKind } from './outcome.js';
+export type { LocalStore, StoreDelivery, StoreResult, StoreRefusal, StoreDeferral } from './local/store.js';
+export type { ControlOverrides, ControlName, OverrideValue } from './config/index.js';
+export type { Log } from './log/index.js';
+export type { Channel, MessageId } from './queue/types.js';
+export type { InjectOptions, MessageInput } from './inject/injector.js';
+export type { InjectResult } from './inject/inject.js';
+export type { RecipientStrategy } from './inject/fixup.js';
+export type { Env } from './inject/identity.js';
 
+/** The options of {@link createMta}. Only `home` is required. */
 export interface MtaOptions {
   /** The home directory (control/, users/, queue/, mail/, log/); created with defaults when missing. */
   readonly home: string;
-  /** Control file values, by control file name, taking the place of the files. */
+  /**
+   * Control file values by control file name (`me`, `locals`, `smtplisten`, ...: the README's
+   * table), taking the place of the files: a string or number for a one-line file, an
+   * array of lines for a list. {@link Mta.reload} keeps them.
+   */
   readonly control?: ControlOverrides;
-  /** Logging: true (default) = HOME/log/qmta.log; 'stdout'; false = none; or your own logger. */
+  /** Logging: true (default) = HOME/log/qmta.log; 'stdout'; false = none; or your own logger (pino's shape). */
   readonly log?: boolean | 'stdout' | Log;
-  /** Remote delivery to use instead of the built-in SMTP client. */
+  /** Remote delivery to use instead of the built-in SMTP client (e.g. an HTTP API, or a test double). */
   readonly remote?: RemoteDelivery;
-  /** Time limit of one |program delivery, ms (default 1 hour). */
+  /** Time limit of one |program delivery in ms (default 1 hour). */
   readonly programTimeoutMs?: number;
   /** Bytes of an original's body copied into its bounce after its header (default: control/bouncemaxbytes). */
   readonly bounceMaxBody?: number;
@@ -67,22 +79,53 @@ export interface MtaOptions {
   readonly store?: LocalStore;
 }
 
+/** A message for {@link Mta.inject}: the envelope and the bytes, queued as given. */
 export interface InjectRequest {
   /** Envelope sender ('' for a bounce). */
   readonly from: string;
+  /** Envelope recipients (at least one). */
   readonly to: readonly string[];
+  /** The message with LF line ends, as it will be delivered: bytes or a stream of bytes. */
   readonly message: Buffer | Uint8Array | Readable;
 }
 
+/** A message's failure report was sent back to its sender (QSBMF bounce). */
+export interface BouncedEvent {
+  /** The queue id of the message that bounced. */
+  readonly id: MessageId;
+  /** The bounce's queue id; undefined when it was dropped (a triple bounce). */
+  readonly bounce: MessageId | undefined;
+}
+
+/** A message whose every recipient is finished, removed from the queue. */
+export interface DoneEvent {
+  /** Its queue id. */
+  readonly id: MessageId;
+}
+
+/** The events an {@link Mta} emits, with their arguments. */
 export interface MtaEvents {
+  /** A recipient was delivered (report: qmail's success text, e.g. "did 1+0+0"). */
   delivered: [DeliveryEvent];
+  /** A delivery failed temporarily: it is retried on qmail's schedule. */
   deferred: [DeliveryEvent];
+  /** A delivery failed permanently (or ran out of queuelifetime): it goes into the bounce. */
   failed: [DeliveryEvent];
-  bounced: [{ readonly id: MessageId; readonly bounce: MessageId | undefined }];
-  done: [{ readonly id: MessageId }];
+  /** A message's failures were sent back to its sender. */
+  bounced: [BouncedEvent];
+  /** A message is finished and removed from the queue. */
+  done: [DoneEvent];
+  /** A maildir or mbox delivery wrote a new message (qbiff's notice). */
   newmail: [NewMailEvent];
 }
 
+/**
+ * An MTA running inside this process over one home directory: the queue, the delivery
+ * engine (local and remote), bounces, and with {@link MtaOptions.listen} the SMTP and POP3
+ * listeners. Make one with {@link createMta}; it emits {@link MtaEvents}. Failures of its
+ * methods reject with an Error whose `code` is `QMTA_TEMP` or `QMTA_PERM` and whose
+ * message is `"<status> <text>"` (RFC 3463 status).
+ */
 export class Mta extends EventEmitter<MtaEvents> {
   #engine!: Engine;
   #logger: QmtaLogger | undefined;
@@ -199,7 +242,12 @@ export class Mta extends EventEmitter<MtaEvents> {
   }
 }
 
-/** Opens an MTA over `options.home`. */
+/**
+ * Opens an MTA over `options.home` (created with working defaults when missing): reads
+ * control/ (and `options.control`), users/assign and the queue. Call {@link Mta.start} to
+ * recover the queue and start delivering. Rejects with a `QMTA_TEMP` error when the home
+ * cannot be used, and with a TypeError for a malformed `store`.
+ */
 export function createMta(options: MtaOptions): Promise<Mta> {
   return Mta.open(options);
 }

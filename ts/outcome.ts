@@ -5,16 +5,29 @@
 // kind, and a text. Expected mail failures are values; a thrown error is a bug or a
 // broken contract. Every switch on `kind` ends in assertNever.
 
+/** temp: try again later (qmail's Z, exit 111, SMTP 4xx); perm: give up (D, exit 100, 5xx). */
 export type FailureKind = 'temp' | 'perm';
 
+/** A mail failure: its class, RFC 3463 status and human text. */
 export interface Failure {
+  /** temp or perm; agrees with the first digit of `status`. */
   readonly kind: FailureKind;
   /** RFC 3463 enhanced status, e.g. "4.3.0". */
   readonly status: string;
+  /** What went wrong, one line (qmail prints it as "text (#status)"). */
   readonly text: string;
 }
 
-export type Outcome<T = void> = { readonly kind: 'ok'; readonly value: T } | Failure;
+/** A success and its value. */
+export interface Ok<T> {
+  /** Always 'ok'. */
+  readonly kind: 'ok';
+  /** The result. */
+  readonly value: T;
+}
+
+/** The result of a mail operation: {@link Ok} or a {@link Failure}. */
+export type Outcome<T = void> = Ok<T> | Failure;
 
 const STATUS = /^[45]\.\d{1,3}\.\d{1,3}$/;
 

@@ -32,13 +32,16 @@ const AREAS = {
 
 const KEYS = { ...coreKeys, ...sendKeys, ...smtpdKeys, ...remoteKeys, ...pop3Keys, ...injectKeys, ...opsKeys, ...authKeys };
 
+/** The name of a control file qmta reads (README: "Configuration: control/"). */
 export type ControlName = keyof typeof KEYS;
 type ValueOf<S> = S extends KeySpec<infer T> ? T : never;
 
 /** Every control setting, typed; `home` is the absolute home directory. */
 export type Config = { readonly home: string } & { readonly [K in ControlName]: ValueOf<(typeof KEYS)[K]> };
 
+/** A control file's content given as a value: a one-line file's line, a number, a flag, or a list's lines. */
 export type OverrideValue = string | number | boolean | readonly string[];
+/** Control file values by name, taking the place of the files in control/. */
 export type ControlOverrides = { readonly [K in ControlName]?: OverrideValue };
 
 export type { ListenAddress, Network, RemoteAuth, SmtpRoute, VirtualDomain } from './values.js';

@@ -8,6 +8,7 @@
 // MAILHOST; QMAILNAME > MAILNAME > NAME; QMAILSUSER defaults to the user, QMAILSHOST to the
 // host); unknown QMAILINJECT letters are ignored, as qmail does.
 
+/** Environment variables qmail-inject reads (QMAILUSER, QMAILHOST, QMAILINJECT, ...). */
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface InjectFlags {

@@ -30,10 +30,13 @@ export type InjectTarget =
   | { readonly kind: 'queue'; readonly queue: Queue }
   | { readonly kind: 'print'; readonly out: Writable };
 
+/** What {@link Mta.send} queued. */
 export interface InjectResult {
   /** The queue id; undefined for -n. */
   readonly id: MessageId | undefined;
+  /** The envelope sender used. */
   readonly sender: string;
+  /** The envelope recipients used. */
   readonly recipients: readonly string[];
 }
 

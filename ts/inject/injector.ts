@@ -40,13 +40,19 @@ export interface InjectorDeps {
   readonly keyring?: () => Keyring;
 }
 
+/** Options of {@link Mta.send}: what `qmta inject`'s arguments and environment say. */
 export interface InjectOptions {
+  /** Envelope recipients (as command-line arguments); default: those of the header. */
   readonly recipients?: readonly string[];
+  /** Where the recipients come from (qmail-inject's -a, -h, -H, -A). */
   readonly strategy?: RecipientStrategy;
+  /** Envelope sender (-f); default from the environment's identity or the From field. */
   readonly sender?: string;
+  /** qmail-inject's environment (masquerading, QMAILINJECT flags); default none. */
   readonly env?: Env;
 }
 
+/** A message given to {@link Mta.send}: bytes, text, or a stream of bytes. */
 export type MessageInput = Uint8Array | string | Readable | AsyncIterable<Uint8Array>;
 
 export interface Injector {

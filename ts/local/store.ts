@@ -47,11 +47,27 @@ export interface StoreDelivery {
  * `status` is an RFC 3463 code of the right class (5.x.x refuse, 4.x.x defer; default
  * 5.0.0 and 4.0.0); `text` one line of at most 400 characters.
  */
-export type StoreResult =
-  | void
-  | string
-  | { readonly action: 'refuse'; readonly status?: string; readonly text?: string }
-  | { readonly action: 'defer'; readonly status?: string; readonly text?: string };
+export type StoreResult = void | string | StoreRefusal | StoreDeferral;
+
+/** The store will never take this copy: the recipient bounces with `text`. */
+export interface StoreRefusal {
+  /** Refuse: a permanent failure. */
+  readonly action: 'refuse';
+  /** RFC 3463 status, 5.x.x (default 5.0.0). */
+  readonly status?: string;
+  /** The reason, one line of at most 400 characters, quoted in the bounce. */
+  readonly text?: string;
+}
+
+/** The store cannot take this copy now: the delivery is retried on qmail's schedule. */
+export interface StoreDeferral {
+  /** Defer: a temporary failure. */
+  readonly action: 'defer';
+  /** RFC 3463 status, 4.x.x (default 4.0.0). */
+  readonly status?: string;
+  /** The reason, one line of at most 400 characters (logged; in the bounce if it never succeeds). */
+  readonly text?: string;
+}
 
 /** A custom local delivery target (the `store` option of createMta). */
 export interface LocalStore {

@@ -21,8 +21,11 @@ import { rotator, type RotateSettings } from './rotate.js';
 
 /** The logger shape every module accepts (pino's, or any look-alike in tests). */
 export interface Log {
+  /** A record of normal activity: `o` holds its fields (`event`, ids, ...), `msg` the human line. */
   info(o: object, msg?: string): void;
+  /** Something worth a look that did not stop mail (a retry, a reload that kept the old values). */
   warn(o: object, msg?: string): void;
+  /** Something that needs an operator (a queue that cannot be written, a broken hook). */
   error(o: object, msg?: string): void;
 }
 

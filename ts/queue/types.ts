@@ -13,6 +13,7 @@ import type { Failure, Outcome } from '../outcome.js';
 /** A message id: the file name in every queue folder, stable while queued. */
 export type MessageId = string;
 
+/** local: delivered on this host (dot-qmail, a store); remote: sent on over SMTP. */
 export type Channel = 'local' | 'remote';
 
 export interface Envelope {

@@ -11,6 +11,7 @@
 
 import { temp, type Outcome } from '../outcome.js';
 
+/** One call of {@link RemoteDelivery.deliver}: a message for one domain's recipients. */
 export interface RemoteRequest {
   /** The queue's body file (LF line ends); the client converts to CR LF on the wire. */
   readonly bodyPath: string;
@@ -18,17 +19,27 @@ export interface RemoteRequest {
   readonly sender: string;
   /** The domain every recipient of this group shares (lowercased). */
   readonly domain: string;
+  /** The recipients, all at `domain`. */
   readonly recipients: readonly string[];
   /** The queue id, for logs. */
   readonly id: string;
 }
 
+/** One recipient's result of a remote delivery. */
 export interface RemoteResult {
+  /** The recipient, as in the request. */
   readonly address: string;
+  /** ok with the report (the remote server's answer), or a temp (retried) or perm (bounced) failure. */
   readonly outcome: Outcome<string>;
 }
 
+/**
+ * Remote delivery (qmail-remote's role), for the `remote` option: called once per
+ * destination domain and sender; resolves with one result per recipient. A throw or a
+ * missing recipient counts as a temporary failure (4.3.0) of those recipients.
+ */
 export interface RemoteDelivery {
+  /** Delivers `req`'s message to its recipients. */
   deliver(req: RemoteRequest): Promise<RemoteResult[]>;
   /** Stops connections (called once at shutdown), optional. */
   close?(): Promise<void>;

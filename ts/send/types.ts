@@ -79,9 +79,13 @@ export const defaultSendSettings: SendSettings = {
   queueLifetime: 604800,
 };
 
+/** One recipient's delivery attempt and its result (the delivered, deferred and failed events). */
 export interface DeliveryEvent {
+  /** The message's queue id. */
   readonly id: MessageId;
+  /** Which side delivered it: local (dot-qmail, a store) or remote (SMTP). */
   readonly channel: Channel;
+  /** The recipient, as routed (after control/virtualdomains). */
   readonly recipient: string;
   /** Human-readable report (success text, or failure text with its (#x.y.z)). */
   readonly report: string;
