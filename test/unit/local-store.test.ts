@@ -8,11 +8,12 @@ import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { silentLog } from '../../ts/log/index.js';
 import { checkStore, storeClaims, toOutcome, withStore, type LocalStore, type StoreDelivery } from '../../ts/local/store.js';
-import { ok, type Outcome } from '../../ts/outcome.js';
+import { ok } from '../../ts/outcome.js';
 import { Scheduler } from '../../ts/send/scheduler.js';
 import type { LocalDelivery, LocalRequest } from '../../ts/send/types.js';
 import { tempDir } from '../helpers/home.js';
-import { FakeQueue, ManualClock, settle, splitRouter } from './send-fakes.js';
+import { until } from '../helpers/wait.js';
+import { FakeQueue, ManualClock, splitRouter } from './send-fakes.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -104,6 +105,17 @@ test('a store that never settles is deferred at its time limit; its signal is ab
   t.true(seen!.message.destroyed);
 });
 
+test('close() (the engine stopping) ends a call in flight with a deferral and aborts its signal', async (t) => {
+  const path = body(t);
+  let seen: StoreDelivery | undefined;
+  const delivery = withStore(dotQmail(), { deliver: (d) => { seen = d; return new Promise(() => {}); } }, (a) => a);
+  const pending = delivery.deliver(req(path));
+  await until('the call', () => seen !== undefined);
+  await delivery.close();
+  t.like(await pending, { kind: 'temp', status: '4.3.0', text: 'qmta stopped during the delivery; will retry' });
+  t.true(seen!.signal.aborted);
+});
+
 test("the store's deferrals follow qmail's local schedule: attempts at ages 0, 100, 400 s", async (t) => {
   const clock = new ManualClock(T0);
   const path = body(t);
@@ -117,22 +129,24 @@ test("the store's deferrals follow qmail's local schedule: attempts at ages 0, 1
     },
   };
   const events: string[] = [];
-  const outcomes: Outcome<string>[] = [];
   const local = withStore(dotQmail(), store, (a) => a);
   const sched = new Scheduler({
     queue, router: splitRouter, log: silentLog, clock,
-    local: { deliver: async (r) => { const o = await local.deliver(r); outcomes.push(o); return o; } },
+    local,
     bounce: { async send() { throw new Error('no bounce expected'); } },
     listener: { delivered: (e) => events.push(`delivered ${e.report}`), deferred: (e) => events.push(`deferred ${e.report}`) },
   });
   await sched.start();
   await queue.add({ sender: 'a@x', recipients: ['joe@here'] }, new Uint8Array());
   sched.enqueued('1');
-  // The store reads a real file: let its I/O finish between the clock's steps.
-  for (let at = 0; at <= 500 && attempts.length < 3; at += 50) {
-    await clock.advanceTo(T0 + at * 1000);
-    await new Promise((r) => setTimeout(r, 20));
-    await settle();
+  // The store reads a real file: each step waits (real time) for the attempt's result
+  // before the clock moves on; a second earlier, nothing is tried.
+  await until('attempt 1', () => events.length === 1, 10_000, 5);
+  for (const [k, age] of [100, 400].entries()) {
+    await clock.advanceTo(T0 + (age - 1) * 1000);
+    t.is(attempts.length, k + 1);
+    await clock.advanceTo(T0 + age * 1000);
+    await until(`attempt ${k + 2}`, () => events.length === k + 2, 10_000, 5);
   }
   t.deepEqual(attempts, [0, 100, 400]);
   t.deepEqual(events, ['deferred Busy. (#4.2.1)', 'deferred Busy. (#4.2.1)', 'delivered stored']);

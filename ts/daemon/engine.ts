@@ -99,8 +99,9 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   const remote: RemoteDelivery = opts.remote ?? builtin!;
   let route = router(c);
   const original = (a: string): string => route.original?.(a) ?? a;
+  const stored = opts.store ? withStore(local, opts.store, original) : undefined;
   scheduler = new Scheduler({
-    queue, log: opts.log, local: opts.store ? withStore(local, opts.store, original) : local,
+    queue, log: opts.log, local: stored ?? local,
     router: { route: (r) => route.route(r), original },
     remote,
     bounce: createBouncer(signingQueue(queue, () => keyring), () => bounceSettings(config.value.current(), opts.bounceMaxBody), opts.clock?.now.bind(opts.clock)),
@@ -132,6 +133,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
     },
     async stop(graceMs = 20_000) {
       await sched.stop(graceMs);
+      await stored?.close();
       await closeQuietly(local);
       await remote.close?.();
     },

@@ -2,7 +2,7 @@
 // application takes qmail-local's place for the local recipients it claims and keeps each
 // one's copy wherever it wants (a database, an object store, an HTTP service).
 //
-// Interface: withStore(local, store, original) -> LocalDelivery: a recipient the store
+// Interface: withStore(local, store, original) -> LocalDelivery & { close() }: a recipient the store
 // claims (store.recipients(address), default: every local recipient) goes to
 // store.deliver(delivery), any other to `local` (dot-qmail, maildir). storeClaims(store,
 // address) -> Outcome<boolean> answers the same question at RCPT time (a claimed
@@ -17,12 +17,13 @@
 // first; no Return-Path or Delivered-To line (the envelope is given beside it).
 // Failures: deliver() throws or returns a malformed result -> temp 4.3.0 (unknown means
 // temporary: never a bounce); no answer within timeoutMs -> temp 4.3.0, the signal is
-// aborted and the stream destroyed, a later answer is ignored; recipients() throws ->
+// aborted and the stream destroyed, a later answer is ignored; close() (the engine's stop,
+// after the scheduler's grace) -> temp 4.3.0 the same way; recipients() throws ->
 // temp 4.3.0 (where the copy should go is unknown).
 
 import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import { ok, perm, temp, type Outcome } from '../outcome.js';
+import { ok, perm, temp, type Failure, type Outcome } from '../outcome.js';
 import type { LocalDelivery, LocalRequest } from '../send/types.js';
 
 /** One recipient's copy, handed to {@link LocalStore.deliver}. */
@@ -104,39 +105,46 @@ export function storeClaims(store: LocalStore | undefined, address: string): Out
   }
 }
 
-/** The local channel with the store in front of qmail-local (see the header). */
-export function withStore(local: LocalDelivery, store: LocalStore, original: (routed: string) => string): LocalDelivery {
+/** The local channel with the store in front of qmail-local (see the header); close() ends the calls in flight. */
+export function withStore(local: LocalDelivery, store: LocalStore, original: (routed: string) => string): LocalDelivery & { close(): Promise<void> } {
+  const inFlight = new Set<(f: Failure) => void>();
   return {
     async deliver(req: LocalRequest): Promise<Outcome<string>> {
       const recipient = original(req.recipient);
       const claimed = storeClaims(store, recipient);
       if (claimed.kind !== 'ok') return claimed;
-      return claimed.value ? deliverToStore(store, req, recipient) : local.deliver(req);
+      return claimed.value ? deliverToStore(store, req, recipient, inFlight) : local.deliver(req);
+    },
+    async close() {
+      // The scheduler has stopped waiting: these deliveries are not done and run again at the next start.
+      for (const end of inFlight) end(temp('4.3.0', 'qmta stopped during the delivery; will retry'));
     },
   };
 }
 
-/** One call of store.deliver, bounded by its time limit. */
-async function deliverToStore(store: LocalStore, req: LocalRequest, recipient: string): Promise<Outcome<string>> {
+/** One call of store.deliver, bounded by its time limit; `inFlight` lets close() end it early. */
+async function deliverToStore(store: LocalStore, req: LocalRequest, recipient: string, inFlight: Set<(f: Failure) => void>): Promise<Outcome<string>> {
   const limit = store.timeoutMs ?? STORE_TIMEOUT_MS;
   const abort = new AbortController();
   let timer: NodeJS.Timeout | undefined;
+  let end: ((f: Failure) => void) | undefined;
   const file = await open(req.bodyPath, 'r');
   const message = file.createReadStream({ autoClose: true });
   try {
     const { size } = await file.stat();
-    const timedOut = new Promise<Outcome<string>>((resolve) => {
-      timer = setTimeout(() => {
-        abort.abort(new Error(`store timed out after ${limit} ms`));
-        resolve(temp('4.3.0', `the store gave no answer within ${limit} ms; will retry`));
-      }, limit);
-      // A stop does not wait for this: the delivery is not done and runs again at the next start.
-      timer.unref();
+    const cut = new Promise<Outcome<string>>((resolve) => {
+      end = (f) => {
+        abort.abort(new Error(f.text));
+        resolve(f);
+      };
+      inFlight.add(end);
+      timer = setTimeout(() => end!(temp('4.3.0', `the store gave no answer within ${limit} ms; will retry`)), limit);
     });
     const called = (async () => toOutcome(await store.deliver({ id: req.id, sender: req.sender, recipient, message, size, signal: abort.signal })))();
-    return await Promise.race([called.catch((err: unknown) => temp('4.3.0', `store failed: ${oneLine(err)}`)), timedOut]);
+    return await Promise.race([called.catch((err: unknown) => temp('4.3.0', `store failed: ${oneLine(err)}`)), cut]);
   } finally {
     clearTimeout(timer);
+    if (end) inFlight.delete(end);
     message.destroy();
   }
 }
