@@ -10,7 +10,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -60,7 +60,7 @@ test('nodemailer: each claimed recipient is one call with the envelope and the q
     envelope: { from: 'alice@far.test', to: ['joe@app.test', 'ann@app.test', 'postmaster@mx.app.test'] },
     from: 'alice@far.test', to: 'joe@app.test', subject: 'to the store', text: 'hello\n.dotted line\n',
   });
-  await until('three deliveries', () => events.length === 3);
+  await until('three deliveries', () => events.length >= 3);
   await mta.idle();
   t.deepEqual(calls.map((c) => [c.recipient, c.sender]).sort(), [['ann@app.test', 'alice@far.test'], ['joe@app.test', 'alice@far.test']]);
   t.is(calls[0]!.id, calls[1]!.id);
@@ -93,14 +93,14 @@ c = smtplib.SMTP('127.0.0.1', ${port})
 c.sendmail('postmaster@mx.app.test', ['joe@app.test', 'gone@app.test', 'busy@app.test'], b'Subject: results\\r\\n\\r\\nbody\\r\\n')
 c.quit()
 `], { timeout: 30_000 });
-  await until('first pass', () => events.length === 3);
+  await until('first pass', () => events.length >= 3);
   t.true(events.includes('failed gone@app.test: No such user in the app. (#5.1.1)'), events.join('\n'));
   t.true(events.includes('deferred busy@app.test: App busy. (#4.2.1)'), events.join('\n'));
   t.true(events.some((e) => /^delivered joe@app\.test: row \d$/.test(e)), events.join('\n'));
   t.deepEqual(readdirSync(join(home, 'alias', 'Maildir', 'new')), [], 'no bounce while a recipient is deferred');
   await mta.idle(); // the retry time is persisted: runQueue() makes it due now
   mta.runQueue();
-  await until('the retry', () => events.length === 4);
+  await until('the retry', () => events.length >= 4);
   t.regex(events[3]!, /^delivered busy@app\.test: row 4$/);
   const busy = calls.filter((c) => c.recipient === 'busy@app.test');
   t.is(busy.length, 2);
@@ -125,16 +125,16 @@ test('a store that never answers is deferred at its time limit; a malformed answ
   };
   const { mta, events } = await startMta(t, store);
   await mta.inject({ from: 'a@far.test', to: ['joe@app.test'], message: Buffer.from('Subject: slow\n\nx\n') });
-  await until('the time-out', () => events.length === 1);
+  await until('the time-out', () => events.length >= 1);
   t.is(events[0], 'deferred joe@app.test: the store gave no answer within 300 ms; will retry (#4.3.0)');
   t.true(aborted?.aborted);
   await mta.idle(); // the retry time is persisted: runQueue() makes it due now
   mta.runQueue();
-  await until('the malformed answer', () => events.length === 2);
+  await until('the malformed answer', () => events.length >= 2);
   t.is(events[1], 'deferred joe@app.test: the store returned a malformed result (status "2.0.0" for refuse); will retry (#4.3.0)');
   await mta.idle(); // the retry time is persisted: runQueue() makes it due now
   mta.runQueue();
-  await until('the delivery', () => events.length === 3);
+  await until('the delivery', () => events.length >= 3);
   t.is(events[2], 'delivered joe@app.test: stored by the application');
 });
 
@@ -142,22 +142,28 @@ test('at-least-once: killed after the store kept the copy, the next start calls 
   const home = join(tempDir(t), 'home');
   const kept = join(home, '..', 'kept');
   const index = pathToFileURL(fileURLToPath(new URL('../../ts/index.js', import.meta.url))).href;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', `
+  // A file, not -e with --input-type: worker threads inherit execArgv, and refuse that flag.
+  const script = join(home, '..', 'crash.mjs');
+  writeFileSync(script, `
 import { appendFileSync } from 'node:fs';
 const { createMta } = await import(${JSON.stringify(index)});
 const mta = await createMta({ home: ${JSON.stringify(home)}, control: ${JSON.stringify(CONTROL)}, log: false, store: { async deliver(d) {
   appendFileSync(${JSON.stringify(kept)}, d.id + ' ' + d.recipient + '\\n');
   process.kill(process.pid, 'SIGKILL');
 } } });
+setInterval(() => {}, 60_000); // held until the store kills the process
 await mta.start();
 await mta.inject({ from: 'a@far.test', to: ['joe@app.test'], message: Buffer.from('Subject: crash\\n\\nx\\n') });
-`], { stdio: 'inherit' });
-  const signal = await new Promise((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
-  t.is(signal, 'SIGKILL');
+`);
+  const child = spawn(process.execPath, [script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('exit', (c, sig) => resolve([c, sig])));
+  t.is(signal, 'SIGKILL', `exit ${code}: ${stderr}`);
   const first = readFileSync(kept, 'utf8').trim();
   const calls: Call[] = [];
   const { mta, events } = await startMta(t, { deliver: (d) => record(calls, d) }, home);
-  await until('the second delivery', () => events.length === 1);
+  await until('the second delivery', () => events.length >= 1);
   await mta.idle();
   t.is(`${calls[0]!.id} ${calls[0]!.recipient}`, first);
   t.is(events[0], 'delivered joe@app.test: stored by the application');
