@@ -11,6 +11,10 @@
 // deferred, failed, bounced, done, newmail (ts/notify: one per maildir/mbox written)); start(); inject(); idle(); runQueue(); reload(); stop().
 // With options.listen, start() also opens the SMTP and POP3 listeners of control/ (ts/daemon/services.ts,
 // as `qmta start`) and stop() closes them first.
+// options.store: the application's local delivery target (ts/local/store.ts). options.hooks:
+// the SMTP hooks (ts/hooks/), validated and, until the SMTP service calls them, refused
+// (TypeError); the listeners get a HookRunner (ServiceContext.hooks) that already carries
+// the store's claim at RCPT.
 // inject() queues the message as given (qmail-queue's behaviour: no header rewriting);
 // LF line ends are expected, as in the queue.
 // Failures: createMta rejects when the home's configuration, users/assign or queue
@@ -32,6 +36,7 @@ import type { MessageId } from './queue/types.js';
 import type { RemoteDelivery } from './send/remote.js';
 import type { DeliveryEvent } from './send/types.js';
 import { checkStore, type LocalStore } from './local/store.js';
+import { checkHooks, createHookRunner, type SmtpHooks } from './hooks/index.js';
 
 export type { DeliveryEvent } from './send/types.js';
 export type { NewMailEvent } from './notify/index.js';
@@ -45,6 +50,11 @@ export type { InjectOptions, MessageInput } from './inject/injector.js';
 export type { InjectResult } from './inject/inject.js';
 export type { RecipientStrategy } from './inject/fixup.js';
 export type { Env } from './inject/identity.js';
+export type {
+  SmtpHooks, HookPoint, HookSession, HookEnvelope, HookContext, HeloInput, AuthInput, AddressInput, DataInput,
+  HookVerdict, AuthVerdict, HookAccept, AuthAccept, HookRefuse, HookDefer, HookResult, OneOrMore,
+  ConnectHook, HeloHook, AuthHook, MailHook, RcptHook, DataHook,
+} from './hooks/index.js';
 
 /** The options of {@link createMta}. Only `home` is required. */
 export interface MtaOptions {
@@ -77,6 +87,13 @@ export interface MtaOptions {
    * qmail's retry schedule for deferrals, a time limit). See {@link LocalStore}.
    */
   readonly store?: LocalStore;
+  /**
+   * Handlers at the SMTP decision points (connect, helo, auth, mail, rcpt, data), added to
+   * qmta's own policy; see {@link SmtpHooks} for their order and failures. Not yet called:
+   * the SMTP service starts calling them as it moves into the native core, and until then
+   * createMta rejects this option (TypeError) rather than ignore it.
+   */
+  readonly hooks?: SmtpHooks;
 }
 
 /** A message for {@link Mta.inject}: the envelope and the bytes, queued as given. */
@@ -142,6 +159,11 @@ export class Mta extends EventEmitter<MtaEvents> {
   /** @internal */
   static async open(opts: MtaOptions): Promise<Mta> {
     if (opts.store !== undefined) checkStore(opts.store);
+    if (opts.hooks !== undefined) {
+      checkHooks(opts.hooks);
+      // Until the SMTP service calls ServiceContext.hooks: refused, never silently ignored.
+      throw new TypeError('hooks: the SMTP service does not call hooks yet');
+    }
     const created = await ensureHome(opts.home);
     if (isFailure(created)) throw toError(created);
     const mta = new Mta();
@@ -191,6 +213,8 @@ export class Mta extends EventEmitter<MtaEvents> {
     const services = await startServices({
       home: engine.home, config: engine.config, queue: engine.queue, users: engine.users, log: this.#log,
       enqueued: (id) => engine.scheduler.enqueued(id), claimedByStore: (a) => engine.claimedByStore(a),
+      // The store's claim at RCPT goes through the runner; the `hooks` option joins it once wired.
+      hooks: createHookRunner({ log: this.#log, claimedByStore: (a) => engine.claimedByStore(a) }),
     });
     if (isFailure(services)) throw toError(services);
     this.#services = services.value;

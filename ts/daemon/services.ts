@@ -8,6 +8,7 @@
 // and exits (a listener that cannot bind is a broken configuration, not mail).
 
 import type { ConfigStore } from '../config/index.js';
+import type { HookRunner } from '../hooks/index.js';
 import type { Log } from '../log/index.js';
 import { metricsService, type MetricsHub } from '../metrics/index.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
@@ -37,6 +38,11 @@ export interface ServiceContext {
    * the queue, never a direct maildir write. Absent: no store (the daemon).
    */
   readonly claimedByStore?: (address: string) => Outcome<boolean>;
+  /**
+   * The embedding application's SMTP hooks (ts/hooks/runner.ts): the SMTP session asks it at
+   * each decision point after qmta's own checks. Absent: no hooks (the daemon).
+   */
+  readonly hooks?: HookRunner;
 }
 
 export interface RunningService {
