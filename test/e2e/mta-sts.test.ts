@@ -3,13 +3,15 @@
 // addresses, and smtp-server peers offering STARTTLS: enforce with a listed MX and a valid
 // certificate delivers over verified TLS; enforce with an unlisted MX, or with a certificate
 // that does not verify, defers; testing delivers and reports; a policy file that is too large
-// is a fetch error (no policy); a cached policy applies until the TXT id changes, across a
-// restart (the cache file).
+// is a fetch error (no policy), and so are a policy host that does not answer within the time
+// limit and a 404 (RFC 8461 §3.3: delivery goes on as without MTA-STS), while a valid cached
+// policy survives a failed fetch (§5.1); a cached policy applies until the TXT id changes,
+// across a restart (the cache file).
 // Each outcome shows in the day's TLS-RPT JSON file.
 
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import { join } from 'node:path';
 import { createRemoteDelivery } from '../../ts/remote/index.js';
@@ -26,18 +28,22 @@ function cert(t: ExecutionContext, names: readonly string[]): { key: Buffer; cer
   return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
 }
 
-const DOMAINS = ['good.test', 'unlisted.test', 'badcert.test', 'testing.test', 'big.test', 'gone.test'];
+const DOMAINS = ['good.test', 'unlisted.test', 'badcert.test', 'testing.test', 'big.test', 'gone.test', 'slow.test', 'missing.test'];
+/** Domains whose MX (127.0.0.3) shows a certificate that does not verify: mail reaches it only without an enforced policy. */
+const BAD_CERT = new Set(['badcert.test', 'slow.test', 'missing.test']);
 
-/** The policy server: one policy file per mta-sts.DOMAIN host (by the Host header). */
-async function policyServer(t: ExecutionContext, tls: { key: Buffer; cert: Buffer }, files: Map<string, string>): Promise<number> {
+/** The policy server: one policy file per mta-sts.DOMAIN host (by the Host header); slow.test's
+ * requests are counted and never answered. */
+async function policyServer(t: ExecutionContext, tls: { key: Buffer; cert: Buffer }, files: Map<string, string>, held: { count: number }): Promise<number> {
   const server = createServer(tls, (req, res) => {
     const domain = (req.headers.host ?? '').replace(/^mta-sts\./, '').replace(/:\d+$/, '');
+    if (domain === 'slow.test') return void held.count++;
     const body = files.get(domain);
     if (req.url !== '/.well-known/mta-sts.txt' || body === undefined) return void res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => server.close());
+  t.teardown(() => { server.closeAllConnections(); server.close(); });
   return (server.address() as { port: number }).port;
 }
 
@@ -51,23 +57,25 @@ async function setUp(t: ExecutionContext) {
     ['good.test', policy('enforce', 'mx.good.test')], ['unlisted.test', policy('enforce', 'other.unlisted.test')],
     ['badcert.test', policy('enforce', 'mx.badcert.test')], ['testing.test', policy('testing', 'other.testing.test')],
     ['big.test', policy('enforce', 'other.big.test') + `# ${'x'.repeat(70_000)}\n`], ['gone.test', policy('enforce', 'mx.gone.test')],
+    ['slow.test', policy('enforce', 'mx.slow.test')],
   ]);
-  const httpsPort = await policyServer(t, web, files);
+  const held = { count: 0 };
+  const httpsPort = await policyServer(t, web, files, held);
   const good = await smtpPeer(t, { options: { key: mx.key, cert: mx.cert } }, '127.0.0.2');
   const bad = await peerOnPort(t, { key: stranger.key, cert: stranger.cert }, '127.0.0.3', good.port);
   const records = DOMAINS.flatMap((d) => [
     txtOption({ name: `_mta-sts.${d}`, value: 'v=STSv1; id=20261207' }),
     `--host-record=mta-sts.${d},127.0.0.1`,
     `--mx-host=${d},mx.${d},10`,
-    `--host-record=mx.${d},${d === 'badcert.test' ? '127.0.0.3' : '127.0.0.2'}`,
+    `--host-record=mx.${d},${BAD_CERT.has(d) ? '127.0.0.3' : '127.0.0.2'}`,
   ]);
   const dns = await dnsmasq(t, records);
   const dir = tempDir(t);
   const settings = testSettings({
     dnsServers: [dns], port: good.port, mtaSts: true, mtaStsPort: httpsPort, tlsCa: Buffer.concat([web.cert, mx.cert]),
-    stateDir: dir, tlsReportDir: join(dir, 'tlsrpt'),
+    stateDir: dir, tlsReportDir: join(dir, 'tlsrpt'), mtaStsTimeout: 1,
   });
-  return { settings, dir, files, good: good.received, bad: bad.received };
+  return { settings, dir, files, held, good: good.received, bad: bad.received };
 }
 
 async function peerOnPort(t: ExecutionContext, tls: { key: Buffer; cert: Buffer }, host: string, port: number) {
@@ -128,4 +136,47 @@ test('cache: a policy applies until its TXT id changes (a changed file is not fe
   t.is((await second.deliver(request(t, 'x\n', ['u@gone.test'])))[0]!.outcome.kind, 'ok', 'cached (from the saved cache) policy used');
   const cache = JSON.parse(readFileSync(join(s.dir, 'mta-sts.json'), 'utf8')) as [string, { id: string; mx: string[] }][];
   t.deepEqual(cache.map(([d, p]) => [d, p.id, p.mx]), [['gone.test', '20261207', ['mx.gone.test']]]);
+});
+
+test('a policy host that never answers within the time limit, or answers 404, gives no policy: delivered as without MTA-STS', async (t) => {
+  const s = await setUp(t);
+  const remote = createRemoteDelivery(s.settings);
+  t.teardown(() => remote.close());
+  const started = Date.now();
+  const slow = await remote.deliver(request(t, 'x\n', ['u@slow.test']));
+  const took = Date.now() - started;
+  t.is(slow[0]!.outcome.kind, 'ok', 'no policy: the MX whose certificate does not verify still gets the mail (opportunistic TLS)');
+  t.is(s.held.count, 1, 'the policy request reached the server, which never answered');
+  t.true(took >= 1000 && took < 10_000, `the fetch gave up at its 1 s limit (took ${took} ms)`);
+  const missing = await remote.deliver(request(t, 'x\n', ['u@missing.test']));
+  t.is(missing[0]!.outcome.kind, 'ok');
+  t.is(s.bad.length, 2);
+  // Asked again at once, neither domain is fetched again (FAILURE_RETRY_MS) and still gets its mail.
+  t.is((await remote.deliver(request(t, 'x\n', ['u@slow.test'])))[0]!.outcome.kind, 'ok');
+  t.is(s.held.count, 1);
+  await remote.close();
+  for (const d of ['slow.test', 'missing.test']) {
+    const p = report(s.dir, d).policies[0]!;
+    t.is(p.policy['policy-type'], 'no-policy-found', d);
+    t.like(p['failure-details'][0], { 'result-type': 'sts-policy-fetch-error' }, d);
+  }
+});
+
+test('a valid cached policy survives a failed fetch: a new TXT id whose policy file is gone (404) keeps enforce', async (t) => {
+  const s = await setUp(t);
+  const first = createRemoteDelivery(s.settings);
+  t.is((await first.deliver(request(t, 'x\n', ['u@good.test'])))[0]!.outcome.kind, 'ok');
+  await first.close();
+  // The cache file says good.test enforces mx.good.test; now its policy file is gone and the
+  // cache claims an older id, so the TXT id differs and a fetch is tried (and fails: 404).
+  const cachePath = join(s.dir, 'mta-sts.json');
+  const cache = JSON.parse(readFileSync(cachePath, 'utf8')) as [string, { id: string; mx: string[] }][];
+  cache[0]![1] = { ...cache[0]![1], id: 'older', mx: ['mx.elsewhere.test'] };
+  writeFileSync(cachePath, JSON.stringify(cache));
+  s.files.delete('good.test');
+  const second = createRemoteDelivery(s.settings);
+  t.teardown(() => second.close());
+  t.like((await second.deliver(request(t, 'x\n', ['u@good.test'])))[0]!.outcome, { kind: 'temp', status: '4.7.5' },
+    'the cached enforce policy (listing another MX) still applies');
+  t.is(s.good.length, 1);
 });

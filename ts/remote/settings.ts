@@ -61,6 +61,8 @@ export interface RemoteSettings {
   readonly mtaSts: boolean;
   /** Port of MTA-STS policy hosts (443; tests point it elsewhere). */
   readonly mtaStsPort: number;
+  /** Seconds one policy fetch may take in all: connect, TLS, headers and body (30). */
+  readonly mtaStsTimeout: number;
   /** Folder for state kept across restarts (the MTA-STS policy cache); none = memory only. */
   readonly stateDir?: string;
   /** Folder of the daily TLS-RPT reports (RFC 8460); none = no reports. */
@@ -85,6 +87,7 @@ export const defaultRemoteSettings: RemoteSettings = {
   sessionIdle: 5,
   mtaSts: false,
   mtaStsPort: 443,
+  mtaStsTimeout: 30,
 };
 
 /** Keys tried for host a.b.c, qmail's order: 'a.b.c', '.b.c', '.c', ''. */

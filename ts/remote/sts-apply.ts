@@ -46,7 +46,7 @@ export function createStsService(settings: () => RemoteSettings, log?: { warn(o:
     resolver: (name, type) => resolver().resolve(name, type) as Promise<string[][] | string[]>,
     fetch: (domain) => {
       const s = settings();
-      return fetchPolicyText(domain, { resolve4: (n) => resolver().resolve4(n), ca: s.tlsCa, port: s.mtaStsPort, timeoutMs: 30_000, maxBytes: 64 * 1024 });
+      return fetchPolicyText(domain, { resolve4: (n) => resolver().resolve4(n), ca: s.tlsCa, port: s.mtaStsPort, timeoutMs: s.mtaStsTimeout * 1000, maxBytes: 64 * 1024 });
     },
     ...(first.stateDir ? { path: join(first.stateDir, 'mta-sts.json') } : {}),
   });
