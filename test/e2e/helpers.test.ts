@@ -153,6 +153,14 @@ test('qreceipt sends a success notice to SENDER with sender <> only when asked f
   t.is(await runQreceipt(['joe@host.example'], harness(t, { queueFails: 'temp' }).io), 111);
 });
 
+test('qreceipt: UTF-8 sender and address are matched and written as they are (RFC 6532)', async (t) => {
+  const h = harness(t, { env: { ...ENV, SENDER: 'jürgen.müller@a.example' }, message: 'Notice-Requested-Upon-Delivery-To: jö@host.example\n\nx\n' });
+  t.is(await runQreceipt(['jö@host.example'], h.io), 0);
+  t.deepEqual(h.stored[0]?.envelope, { sender: '', recipients: ['jürgen.müller@a.example'] });
+  t.true(h.stored[0]?.body.startsWith('From: DELIVERY NOTICE SYSTEM <jürgen.müller@a.example>\nTo: <jürgen.müller@a.example>\n'), h.stored[0]?.body);
+  t.true(h.stored[0]?.body.includes('following address: jö@host.example. Thanks'));
+});
+
 test('through a running qmta: |qmta bouncesaying bounces, |qmta condredirect redirects with the original sender', async (t) => {
   const home = tempDir(t);
   mkdirSync(join(home, 'control'), { recursive: true });

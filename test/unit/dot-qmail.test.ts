@@ -6,7 +6,7 @@ import {
   dotQmailCandidates, isLooping, nodeDotQmailFs, planDelivery, type DeliveryPlan, type DeliveryRequest,
   type DotQmailFs, type FileInfo,
 } from '../../ts/local/dot-qmail.js';
-import { ctime, fromLine, programEnv, quoteAddress, returnPathLine } from '../../ts/local/program-env.js';
+import { ctime, fromLine, programEnv, returnPathLine } from '../../ts/local/program-env.js';
 import { parseAssign } from '../../ts/users/assign.js';
 import { tempDir } from '../helpers/home.js';
 
@@ -246,14 +246,13 @@ test('HOST2-4 and EXT2-4 stop shrinking when there are too few dots or dashes', 
   t.deepEqual([one.HOST2, one.EXT2, one.EXT3, one.DEFAULT], ['localhost', 'b', '', '']);
 });
 
-test('quoting, From_ and Delivered-To lines as qmail prints them', (t) => {
-  t.is(quoteAddress('joe@example.com'), 'joe@example.com');
-  t.is(quoteAddress('#@[]'), '#@[]');
-  t.is(quoteAddress('a"b@x'), '"a\\"b"@x');
-  t.is(quoteAddress('.joe@x'), '".joe"@x');
-  t.is(quoteAddress('a..b@x'), '"a..b"@x');
-  t.is(quoteAddress('jöe@x'), '"jöe"@x');
-  t.is(quoteAddress('no-at-sign'), 'no-at-sign');
+test('Return-Path quoting (RFC 5322/6532), From_ and Delivered-To lines', (t) => {
+  t.is(returnPathLine('joe@example.com'), 'Return-Path: <joe@example.com>\n');
+  t.is(returnPathLine('#@[]'), 'Return-Path: <#@[]>\n');
+  t.is(returnPathLine('a"b@x'), 'Return-Path: <"a\\"b"@x>\n');
+  t.is(returnPathLine('.joe@x'), 'Return-Path: <".joe"@x>\n');
+  t.is(returnPathLine('jürgen.müller@example.com'), 'Return-Path: <jürgen.müller@example.com>\n', 'UTF-8 is atext');
+  t.is(returnPathLine('jürgen müller@example.com'), 'Return-Path: <"jürgen müller"@example.com>\n');
   t.is(returnPathLine('a\nb@x'), 'Return-Path: <"a\\_b"@x>\n');
   t.is(fromLine('a\tb c@x', NOW), 'From a-b-c@x Wed Nov 04 09:05:03 2026\n');
   t.is(ctime(new Date(Date.UTC(2027, 0, 1, 23, 59, 59))), 'Fri Jan 01 23:59:59 2027\n');

@@ -29,11 +29,14 @@ interface Fixture {
   readonly mft?: string[];
 }
 
-/** Splits a fixture on its "=== name" lines; bytes are kept (latin1). */
+const utf8 = (latin1: string): string => Buffer.from(latin1, 'latin1').toString('utf8');
+
+/** Splits a fixture on its "=== name" lines; bytes are kept (latin1); the JSON line and the
+ * recipients (JS text, as the queue takes them) are UTF-8. */
 function loadFixture(name: string): Fixture {
   const text = readFileSync(new URL(name, DIR)).toString('latin1');
   const [meta, ...rest] = text.split(/^=== /m);
-  const opts = JSON.parse(meta as string) as { args?: string[]; env?: Record<string, string>; input?: string; mft?: string[] };
+  const opts = JSON.parse(utf8(meta ?? '')) as { args?: string[]; env?: Record<string, string>; input?: string; mft?: string[] };
   const sections: Record<string, string> = {};
   for (const s of rest) {
     const nl = s.indexOf('\n');
@@ -47,7 +50,7 @@ function loadFixture(name: string): Fixture {
     env: opts.env ?? { USER: 'joe' },
     input: Buffer.from(input, 'latin1'),
     output: sections['output'],
-    recipients: sections['recipients']?.split('\n').filter((l) => l !== ''),
+    recipients: sections['recipients'] === undefined ? undefined : utf8(sections['recipients']).split('\n').filter((l) => l !== ''),
     error: sections['error']?.trim(),
     mft: opts.mft,
   };

@@ -101,6 +101,11 @@ test('quoteAddress quotes only the local part, only when needed', (t) => {
   t.is(quoteAddress('.a@c'), '".a"@c');
   t.is(quoteAddress('a..b'), '"a..b"');
   t.is(quoteAddress(''), '');
+  t.is(quoteAddress('a..b@c'), '"a..b"@c');
+  t.is(quoteAddress('jürgen.müller@bücher.example'), 'jürgen.müller@bücher.example', 'RFC 6532: UTF-8 is atext');
+  t.is(quoteAddress('j\xc3\xbcrgen@x'), 'j\xc3\xbcrgen@x', 'binary text of UTF-8 likewise');
+  t.is(quoteAddress('jürgen müller@x'), '"jürgen müller"@x');
+  t.is(quoteAddress('a"b\\c@x'), '"a\\"b\\\\c"@x');
 });
 
 test('field names: case-insensitive, blanks before the colon, 8-bit names invalid', (t) => {

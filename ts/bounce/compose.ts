@@ -6,9 +6,12 @@
 // copyLength(file, maxBody) -> how many bytes of the original to copy.
 // Guarantees: the intro's first line starts "Hi. This is the" (QSBMF recognition); the
 // break paragraph is the only paragraph starting with "-"; no Message-ID and no MIME
-// headers, as qmail. Failures: an unreadable original -> temp 4.3.0 (retried later).
+// headers, as qmail. The To and Return-Path addresses are quoted as qmail-send's quote2 does,
+// by ts/inject/quote.ts's rule (UTF-8 local parts as they are, RFC 6532).
+// Failures: an unreadable original -> temp 4.3.0 (retried later).
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { quoteAddress } from '../inject/quote.js';
 import { fromException, ok, type Outcome } from '../outcome.js';
 
 export interface BounceHeadInput {
@@ -41,10 +44,10 @@ export function bounceHead(b: BounceHeadInput): string {
       "This is a permanent error; I've given up. Sorry it didn't work out.\n"
     : 'I tried to deliver a bounce message to this address, but the bounce bounced!\n';
   const brk = single ? '--- Below this line is a copy of the message.\n' : '--- Below this line is the original bounce.\n';
-  return `Date: ${rfc822Date(b.date)}\nFrom: ${b.from}@${b.host}\nTo: ${b.to}\nSubject: failure notice\n\n` +
+  return `Date: ${rfc822Date(b.date)}\nFrom: ${b.from}@${b.host}\nTo: ${quoteAddress(b.to)}\nSubject: failure notice\n\n` +
     `Hi. This is the qmail-send program at ${b.host}.\n${intro}\n` +
     b.paragraphs +
-    `${brk}\nReturn-Path: <${b.originalSender}>\n`;
+    `${brk}\nReturn-Path: <${quoteAddress(b.originalSender)}>\n`;
 }
 
 /** How far into the original a header search goes before giving up (bounded read). */

@@ -13,7 +13,7 @@ import { rewriteAddressList } from '../inject/addrlist.js';
 import { fieldName } from '../inject/fields.js';
 import { quoteAddress } from '../inject/quote.js';
 import { readHeaderSection } from '../inject/split.js';
-import { tokenize, unquote } from '../inject/token822.js';
+import { binary, tokenize, unquote } from '../inject/token822.js';
 import { fatal, messageStream, queueCopy, queueExit, type HelperIo } from './io.js';
 
 const MAX_HEADER = 1024 * 1024;
@@ -29,11 +29,12 @@ function namesTarget(field: string, target: string): boolean | undefined {
   return r ? found : undefined;
 }
 
+/** The notice as binary text (token822.ts): sender and target are JS text, the Message-ID field binary. */
 function notice(sender: string, target: string, messageId: string | undefined): string {
-  const q = quoteAddress(sender);
+  const q = quoteAddress(binary(sender));
   return `From: DELIVERY NOTICE SYSTEM <${q}>\nTo: <${q}>\nSubject: success notice\n\n` +
     'Hi! This is the qreceipt program. Your message was delivered to the\n' +
-    `following address: ${target}. Thanks for asking.\n` + (messageId !== undefined ? `Your ${messageId}` : '');
+    `following address: ${binary(target)}. Thanks for asking.\n` + (messageId !== undefined ? `Your ${messageId}` : '');
 }
 
 /** Runs qreceipt with its argument. */
@@ -50,7 +51,7 @@ export async function runQreceipt(args: readonly string[], io: HelperIo): Promis
     const name = fieldName(f);
     if (name === 'message-id') messageId = f;
     if (name !== 'notice-requested-upon-delivery-to') continue;
-    const named = namesTarget(f, target);
+    const named = namesTarget(f, binary(target));
     if (named === undefined) return fatal(io, 'qreceipt', 100, `unable to parse this: ${f.trimEnd()}`);
     wanted ||= named;
   }

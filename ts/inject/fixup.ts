@@ -16,6 +16,10 @@
 // all (qmail may keep the ones it read before the error); recipients keep reading order (qmail
 // reverses within a field); empty recipient addresses are dropped; "-f '<>'" means the empty
 // sender (qmail would complete "<>" as a local part).
+// Text: the header is binary text (token822.ts); the request, identity and controls arrive as
+// JS text and are turned into binary text (their UTF-8 bytes) so both mix; the envelope goes
+// back to JS text, and an envelope address whose bytes are not UTF-8 (Latin-1 in a To: field)
+// is refused, perm 5.6.7, rather than queued garbled (RFC 6531/6532 addresses are UTF-8).
 
 import { ok, perm, type Outcome } from '../outcome.js';
 import { rewriteAddressList } from './addrlist.js';
@@ -24,7 +28,7 @@ import { fieldName, isValidField, type KnownField } from './fields.js';
 import type { Identity, InjectControls } from './identity.js';
 import { dateField, defaultFrom, defaultSender, LINE_LENGTH, messageIdField } from './newfields.js';
 import { quoteAddress } from './quote.js';
-import { tokenize, unparse, unquote, type Token } from './token822.js';
+import { binary, fromBinary, tokenize, unparse, unquote, type Token } from './token822.js';
 
 /** -a args only, -h header only, -H both, -A (default) args if any else header. */
 export type RecipientStrategy = 'default' | 'args' | 'header' | 'both';
@@ -201,8 +205,37 @@ function prepare(input: FixupInput, c: Completion): Outcome<{ args: string[]; se
   return ok({ args, sender });
 }
 
+/** The request, identity and controls as binary text, like the header fields. */
+function binaryInput(input: FixupInput): FixupInput {
+  const b = (v: string | undefined): string | undefined => (v === undefined ? undefined : binary(v));
+  const { identity: id, controls: c } = input;
+  return {
+    ...input,
+    args: input.args.map(binary),
+    sender: b(input.sender),
+    identity: { ...id, user: binary(id.user), host: b(id.host), name: b(id.name), senderUser: binary(id.senderUser), senderHost: b(id.senderHost) },
+    controls: { defaulthost: binary(c.defaulthost), defaultdomain: binary(c.defaultdomain), plusdomain: binary(c.plusdomain),
+      idhost: binary(c.idhost), locals: c.locals.map(binary) },
+    mft: input.mft?.map(binary),
+  };
+}
+
+const hexByte = (c: string): string => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
+
+/** The envelope as JS text; perm 5.6.7 for an address whose bytes are not UTF-8. */
+function textEnvelope(sender: string, recipients: readonly string[]): Outcome<{ sender: string; recipients: string[] }> {
+  const out: string[] = [];
+  for (const a of [sender, ...recipients]) {
+    const text = fromBinary(a);
+    if (text === undefined) return perm('5.6.7', `address is not UTF-8: ${a.replace(/[^\x20-\x7e]/g, hexByte)}`);
+    out.push(text);
+  }
+  return ok({ sender: out[0] ?? '', recipients: out.slice(1) });
+}
+
 /** Rewrites a header section as qmail-inject does and picks the envelope. */
-export function fixupHeader(input: FixupInput): Outcome<FixupResult> {
+export function fixupHeader(raw: FixupInput): Outcome<FixupResult> {
+  const input = binaryInput(raw);
   const c = parseCompletion(input.controls);
   if (c.kind !== 'ok') return c;
   const pre = prepare(input, c.value);
@@ -227,7 +260,8 @@ export function fixupHeader(input: FixupInput): Outcome<FixupResult> {
   const sender = s.sender ?? '';
   const added = addedFields(s, resent);
   if (added.kind !== 'ok') return added;
-  const recipients = chooseRecipients(s, pre.value.args, resent);
+  const envelope = textEnvelope(sender, chooseRecipients(s, pre.value.args, resent));
+  if (envelope.kind !== 'ok') return envelope;
   const returnPath = input.printReturnPath ? `Return-Path: <${quoteAddress(sender)}>\n` : '';
-  return ok({ header: returnPath + added.value + s.saved.join(''), sender, recipients });
+  return ok({ header: returnPath + added.value + s.saved.join(''), ...envelope.value });
 }

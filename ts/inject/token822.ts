@@ -3,14 +3,17 @@
 //
 // Interface: tokenize(text) -> Token[] | undefined; unparse(tokens, lineLength) -> text ending
 // in "\n"; unquote(tokens) -> address text.
-// Strings are "binary" (latin1: one char per byte) so 8-bit header bytes survive unchanged.
+// Strings are "binary" (latin1: one char per byte) so 8-bit header bytes survive unchanged;
+// binary(text) and fromBinary(bin) convert JS text to and from that form through UTF-8.
 // Failures: tokenize returns undefined for an unbalanced ")" or "]", an unterminated comment,
 // quoted string or domain literal, or a backslash at the very end of one of those; callers
 // decide whether that is fatal (qmail-inject: exit 100 for sender-type fields, "leave the field
 // alone" for recipient fields).
 // Guarantees: linear in the input; behaviour matches qmail's token822 (nested comment
-// parentheses are dropped, an atom with control, 8-bit, ")", "]" or "\" bytes prints quoted,
-// lists fold after a comma once a line would pass the length).
+// parentheses are dropped, an atom with control, ")", "]" or "\" bytes prints quoted, lists
+// fold after a comma once a line would pass the length), except that an atom whose 8-bit
+// bytes are UTF-8 stays an atom (RFC 6532 §3.2: UTF-8 characters are atext; qmail quoted any
+// 8-bit atom); other 8-bit bytes (Latin-1 text) are still quoted, as qmail does.
 
 export type TokenType =
   | 'atom' | 'quote' | 'literal' | 'comment'
@@ -29,6 +32,22 @@ const SPECIAL_TEXT: Readonly<Partial<Record<TokenType, string>>> = {
   dot: '.', comma: ',', at: '@', left: '<', right: '>', colon: ':', semi: ';',
 };
 const WORD_TYPES: ReadonlySet<TokenType> = new Set<TokenType>(['atom', 'literal', 'quote', 'comment']);
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** JS text as binary text: its UTF-8 bytes, one char each. */
+export function binary(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+
+/** Binary text back to JS text; undefined when its bytes are not UTF-8. */
+export function fromBinary(bin: string): string | undefined {
+  try {
+    return UTF8.decode(Buffer.from(bin, 'latin1'));
+  } catch {
+    return undefined;
+  }
+}
 
 /** A token with no text: one of the special characters. */
 export function special(type: TokenType): Token {
@@ -73,7 +92,7 @@ function readAtom(s: string, start: number): { token: Token; end: number } {
     if (++i >= s.length) break;
   } while (atomOk(s[i] as string));
   // qmail's atomcheck: such an atom can only be printed back as a quoted string.
-  const needsQuote = /[\x00-\x1f\x7f-\xff)\]\\]/.test(text);
+  const needsQuote = /[\x00-\x1f\x7f)\]\\]/.test(text) || (/[\x80-\xff]/.test(text) && fromBinary(text) === undefined);
   return { token: { type: needsQuote ? 'quote' : 'atom', text }, end: i };
 }
 

@@ -5,10 +5,12 @@
 // Interface:
 //   programEnv(input) -> Record<string, string>  SENDER NEWSENDER RECIPIENT USER HOME HOST HOST2-4
 //                        LOCAL EXT EXT2-4 [DEFAULT] DTLINE RPLINE UFLINE (merge over the inherited env)
-//   deliveredToLine(local, domain), returnPathLine(sender), fromLine(sender, now), quoteAddress(addr)
+//   deliveredToLine(local, domain), returnPathLine(sender), fromLine(sender, now)
 //   isLooping(header, dtline) -> boolean
 // No failures: pure string functions. Values are not sanitised (as qmail): a program must
 // treat them as attacker-controlled text.
+
+import { quoteAddress } from '../inject/quote.js';
 
 /** Everything qmail-local knows about one delivery that the environment shows. */
 export interface EnvInput {
@@ -29,26 +31,9 @@ export function deliveredToLine(local: string, domain: string): string {
   return `Delivered-To: ${local}@${domain}`.replaceAll('\n', '_') + '\n';
 }
 
-/** `Return-Path: <sender>` + LF, the local part quoted as qmail's quote2 does. */
+/** `Return-Path: <sender>` + LF, the local part quoted only where RFC 5322/6532 need it. */
 export function returnPathLine(sender: string): string {
   return `Return-Path: <${quoteAddress(sender)}>`.replaceAll('\n', '_') + '\n';
-}
-
-// Characters qmail's quote.c lets through unquoted: printable ASCII except ()<>@,;:\"[] and space.
-const ATOM = /^[!#-'*+\-./0-9=?A-Z^-~]+$/;
-
-function needsQuote(local: string): boolean {
-  return !ATOM.test(local) || local.startsWith('.') || local.endsWith('.') || local.includes('..');
-}
-
-/** qmail's quote2: quotes the local part (before the last @) only when it needs it. */
-export function quoteAddress(addr: string): string {
-  if (addr === '') return '';
-  const at = addr.lastIndexOf('@');
-  const local = at < 0 ? addr : addr.slice(0, at);
-  const rest = at < 0 ? '' : addr.slice(at);
-  if (!needsQuote(local)) return addr;
-  return `"${local.replace(/[\r\n"\\]/g, (c) => `\\${c}`)}"${rest}`;
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -7,6 +7,7 @@
 // Guarantees: the body never enters JS; the async forms never block the event loop.
 
 import { deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync } from '../native.js';
+import { quoteAddress } from '../inject/quote.js';
 import type { Mailbox } from './types.js';
 
 export type { Mailbox, MaildirDelivery, MboxDelivery } from './types.js';
@@ -17,7 +18,8 @@ export const mailbox: Mailbox = { deliverMaildir, deliverMaildirSync, deliverMbo
 const LINE_BREAKING = /[\r\n\0]/;
 
 /**
- * qmail-local's `Return-Path: <sender>` and `Delivered-To: recipient` lines, LF-ended,
+ * qmail-local's `Return-Path: <sender>` (quoted as ts/inject/quote.ts says) and
+ * `Delivered-To: recipient` lines, LF-ended,
  * ready to be passed as `headers`. `recipient` is the local address as qmail writes it
  * (local part with extension, @, domain).
  */
@@ -25,5 +27,5 @@ export function deliveryHeaders(sender: string, recipient: string): Buffer {
   for (const v of [sender, recipient]) {
     if (LINE_BREAKING.test(v)) throw new Error(`delivery header value with CR, LF or NUL: ${JSON.stringify(v)}`);
   }
-  return Buffer.from(`Return-Path: <${sender}>\nDelivered-To: ${recipient}\n`, 'utf8');
+  return Buffer.from(`Return-Path: <${quoteAddress(sender)}>\nDelivered-To: ${recipient}\n`, 'utf8');
 }
