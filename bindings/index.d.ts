@@ -86,6 +86,21 @@ export declare class WireReader {
   get size(): number
 }
 
+/** The passwd entry called `name` (NSS), or null. */
+export declare function accountByName(name: string): NativeAccount | null
+
+/** The passwd entry of `uid` (NSS), or null. */
+export declare function accountByUid(uid: number): NativeAccount | null
+
+/** A TCP socket bound to host:port and not listening; returns its descriptor. */
+export declare function bindTcp(host: string, port: number): number
+
+/**
+ * Closes a descriptor this module handed out (Node warns when fs.closeSync closes one
+ * it did not open itself).
+ */
+export declare function closeFd(fd: number): void
+
 /** The version of the native core, so the TS side can check it loaded the right build. */
 export declare function coreVersion(): string
 
@@ -100,6 +115,27 @@ export declare function deliverMbox(mbox: string, sender: string, headers: Uint8
 
 /** Appends to an mbox on this thread (for worker threads). */
 export declare function deliverMboxSync(mbox: string, sender: string, headers: Uint8Array, bodyPath: string, lockWaitMs?: number | undefined | null): void
+
+/** The packet for a request (crates/lspawn frame.rs); refuses what the helper would. */
+export declare function encodeLspawnRequest(r: LspawnRequest): Buffer
+
+export interface LspawnRequest {
+  /** "local" or "pop3". */
+  kind: string
+  uid: number
+  gid: number
+  user: string
+  home: string
+  local: string
+  dash: string
+  ext: string
+  domain: string
+  sender: string
+  timeoutMs: number
+}
+
+/** Serves delivery requests on descriptor `control` until the daemon closes it. */
+export declare function lspawnServe(control: number, node: string, script: string, queueUid: number): void
 
 /** One message of the maildrop. */
 export interface MaildropEntry {
@@ -120,10 +156,23 @@ export interface MaildropScan {
   failure?: MaildropFailure
 }
 
+export interface NativeAccount {
+  name: string
+  uid: number
+  gid: number
+  home: string
+}
+
 export interface NativeInfo {
   sender: string
   birth: number
   size: number
+}
+
+export interface NativePeer {
+  pid: number
+  uid: number
+  gid: number
 }
 
 export interface NativeQuarantined {
@@ -162,6 +211,12 @@ export interface NativeTodo {
 /** Cleans tmp/, moves new/ to cur/, lists cur/ with sizes (crates/mailbox read.rs). */
 export declare function openMaildrop(maildir: string): Promise<MaildropScan>
 
+/** SO_PEERCRED of a connected UNIX socket descriptor. */
+export declare function peerCredentials(fd: number): NativePeer
+
+/** Copies the file open on `fd` into a new unnamed 0600 file in `dir`; returns its descriptor. */
+export declare function privateCopy(fd: number, dir: string): number
+
 /** Opens (creating when missing) the queue at `root`. */
 export declare function queueOpen(root: string, maxRecipients?: number | undefined | null): NativeQueue
 
@@ -170,6 +225,12 @@ export declare function queueOpen(root: string, maxRecipients?: number | undefin
  * resolves with the elapsed ms.
  */
 export declare function queueRawLoop(kind: 'add' | 'accept' | 'message', dir: string, count: number, threads: number, bodySize: number): Promise<number>
+
+/** Sends one packet carrying descriptors (SCM_RIGHTS). */
+export declare function sendWithFds(fd: number, bytes: Uint8Array, fds: Array<number>): void
+
+/** A connected SOCK_SEQPACKET pair [a, b]. */
+export declare function seqpacketPair(): Array<number>
 
 /** A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd | etrn. */
 export interface SmtpDecision {
@@ -216,6 +277,9 @@ export interface SmtpStep {
   close: boolean
   starttls: boolean
 }
+
+/** A connected SOCK_STREAM pair [a, b]. */
+export declare function streamPair(): Array<number>
 
 /** What to send besides the file: prefix header lines, POP3 TOP's body line count. */
 export interface WireOptions {

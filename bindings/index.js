@@ -773,18 +773,29 @@ if (
   }
 }
 
-const { NativeQueue, QueueWriter, SmtpSession, WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, queueOpen, queueRawLoop, wireSize } = nativeBinding
+const { NativeQueue, QueueWriter, SmtpSession, WireReader, accountByName, accountByUid, bindTcp, closeFd, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, encodeLspawnRequest, lspawnServe, openMaildrop, peerCredentials, privateCopy, queueOpen, queueRawLoop, sendWithFds, seqpacketPair, streamPair, wireSize } = nativeBinding
 export { NativeQueue }
 export { QueueWriter }
 export { SmtpSession }
 export { WireReader }
+export { accountByName }
+export { accountByUid }
+export { bindTcp }
+export { closeFd }
 export { coreVersion }
 export { deliverMaildir }
 export { deliverMaildirSync }
 export { deliverMbox }
 export { deliverMboxSync }
+export { encodeLspawnRequest }
+export { lspawnServe }
 export { openMaildrop }
+export { peerCredentials }
+export { privateCopy }
 export { queueOpen }
 export { queueRawLoop }
+export { sendWithFds }
+export { seqpacketPair }
+export { streamPair }
 export { wireSize }
 export const __napiBindingTarget = __napiLoadedBindingTarget

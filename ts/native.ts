@@ -243,3 +243,86 @@ export function openNativeQueue(root: string, maxRecipients?: number): Outcome<c
 export function queueRawLoop(kind: 'add' | 'accept' | 'message', dir: string, count: number, threads: number, bodySize: number): Promise<number> {
   return core.queueRawLoop(kind, dir, count, threads, bodySize);
 }
+
+// --- privilege ---
+// crates/privilege through bindings/src/privilege.rs: account look-ups (NSS), sockets
+// bound before the drop, SO_PEERCRED, socket pairs and descriptor passing. A descriptor
+// returned here belongs to the caller, who closes it. Users: ts/privilege, ts/lspawn,
+// ts/net, ts/submit.
+
+/** A passwd entry. */
+export interface Account {
+  readonly name: string;
+  readonly uid: number;
+  readonly gid: number;
+  readonly home: string;
+}
+
+/** The account called `name`, undefined when there is none. */
+export function accountByName(name: string): Outcome<Account | undefined> {
+  return nativeCall(() => core.accountByName(name) ?? undefined);
+}
+
+/** The account of `uid`, undefined when there is none. */
+export function accountByUid(uid: number): Outcome<Account | undefined> {
+  return nativeCall(() => core.accountByUid(uid) ?? undefined);
+}
+
+/** A TCP socket bound to host:port, not yet listening: its descriptor. */
+export function bindTcp(host: string, port: number): Outcome<number> {
+  return nativeCall(() => core.bindTcp(host, port));
+}
+
+/** Who is at the other end of a connected UNIX socket (the kernel's word). */
+export function peerCredentials(fd: number): Outcome<{ pid: number; uid: number; gid: number }> {
+  return nativeCall(() => core.peerCredentials(fd));
+}
+
+/** A connected socket pair: 'stream' (Node reads it as a net.Socket) or 'seqpacket'. */
+export function socketPair(kind: 'stream' | 'seqpacket'): Outcome<[number, number]> {
+  return nativeCall(() => (kind === 'stream' ? core.streamPair() : core.seqpacketPair()) as [number, number]);
+}
+
+/** Sends one packet carrying descriptors (SCM_RIGHTS). */
+export function sendWithFds(fd: number, bytes: Buffer, fds: readonly number[]): Outcome<void> {
+  return nativeCall(() => core.sendWithFds(fd, bytes, [...fds]));
+}
+
+/** Copies the file open on `fd` into a new unnamed file in `dir`; its descriptor. */
+export function privateCopy(fd: number, dir: string): Outcome<number> {
+  return nativeCall(() => core.privateCopy(fd, dir));
+}
+
+// --- lspawn ---
+// crates/lspawn through bindings/src/lspawn.rs: the delivery helper's loop (`qmta
+// lspawn`, root) and the request packet the daemon sends it. User: ts/lspawn.
+
+/** One request to the helper (crates/lspawn frame.rs). */
+export interface LspawnRequest {
+  readonly kind: 'local' | 'pop3';
+  readonly uid: number;
+  readonly gid: number;
+  readonly user: string;
+  readonly home: string;
+  readonly local: string;
+  readonly dash: string;
+  readonly ext: string;
+  readonly domain: string;
+  readonly sender: string;
+  readonly timeoutMs: number;
+}
+
+/** The packet for a request; a request the helper would refuse as malformed is a Failure. */
+export function encodeLspawnRequest(r: LspawnRequest): Outcome<Buffer> {
+  return nativeCall(() => core.encodeLspawnRequest({ ...r }));
+}
+
+/** Serves requests on `control` until the daemon closes it (blocks this thread). */
+export function lspawnServe(control: number, node: string, script: string, queueUid: number): Outcome<void> {
+  return nativeCall(() => core.lspawnServe(control, node, script, queueUid));
+}
+
+/** Closes a descriptor one of the functions above handed out. */
+export function closeFd(fd: number): void {
+  core.closeFd(fd);
+}

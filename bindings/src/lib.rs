@@ -5,8 +5,10 @@
 //! values (DESIGN.md: TS never guesses the class from a message string).
 
 mod failure;
+mod lspawn;
 mod mailbox;
 mod maildrop;
+mod privilege;
 mod promise;
 mod queue;
 mod smtp;

@@ -5,13 +5,14 @@
 
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openQueue } from '../../ts/queue/index.js';
 import { addUser } from '../../ts/users/index.js';
 import { ensureHome } from '../../ts/home/index.js';
-import { tempDir } from '../helpers/home.js';
+import { defaultOwner, tempDir } from '../helpers/home.js';
+import { queueWriter } from '../helpers/queue-writer.js';
 import { waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
@@ -57,9 +58,12 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
   for (let i = 0; i < USERS; i++) t.is((await addUser(home, `u${i}`)).kind, 'ok');
   const q = openQueue(join(home, 'queue'));
   if (q.kind !== 'ok') return t.fail(q.text);
-  const queue = q.value;
+  const queue = q.value; // read here; written as its owner (queueWriter), as qmta inject does
   const stderr: string[] = [];
   let child = startQmta(home, stderr);
+  const owner = (await defaultOwner()).uid;
+  await waitFor(() => statSync(join(home, 'queue')).uid === owner, 20_000);
+  const writer = queueWriter(t, home);
   const started = Date.now();
 
   // Inject from this process (like `qmta inject` run beside the daemon), 16 at a time,
@@ -71,7 +75,7 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
       const due = started + (seq * INJECT_MS) / MESSAGES;
       if (due > Date.now()) await sleep(due - Date.now());
       const body = Buffer.from(`X-Seq: ${seq}\nSubject: crash ${seq}\n\nmessage ${seq}\n`);
-      const r = await queue.add({ sender: 'a@far.example', recipients: recipientsOf(seq).map((u) => `${u}@localhost`) }, body);
+      const r = await writer.add({ sender: 'a@far.example', recipients: recipientsOf(seq).map((u) => `${u}@localhost`) }, body);
       if (r.kind !== 'ok') throw new Error(`inject ${seq}: ${r.text}`);
     }
   };

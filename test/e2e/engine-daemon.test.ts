@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { openQueue } from '../../ts/queue/index.js';
 import { tempDir } from '../helpers/home.js';
+import { queueWriter } from '../helpers/queue-writer.js';
 import { until } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
@@ -44,9 +44,8 @@ test('qmta start: default home, reload on user add, queue listing, queue run, cl
   // A user added while qmta runs is known to it at once (SIGHUP).
   await qmta(home, 'user', 'add', 'joe');
   await sleep(500);
-  const q = openQueue(join(home, 'queue'));
-  if (q.kind !== 'ok') return t.fail(q.text);
-  const add = (to: string) => q.value.add({ sender: 'a@far.example', recipients: [to] }, Buffer.from('Subject: d\n\nhello\n'));
+  const q = queueWriter(t, home);
+  const add = (to: string) => q.add({ sender: 'a@far.example', recipients: [to] }, Buffer.from('Subject: d\n\nhello\n'));
   t.is((await add('joe@localhost')).kind, 'ok');
   const maildir = join(home, 'mail', 'joe', 'Maildir', 'new');
   await until('delivery to joe', () => readdirSync(maildir).length === 1);

@@ -6,10 +6,10 @@
 //    (mail queued with `qmta inject`), each with its own POP3 port.
 import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/home.js';
+import { defaultOwner, tempDir } from '../helpers/home.js';
 import { freePorts } from '../helpers/net.js';
 import { deliverMaildir } from '../../ts/native.js';
 import { startPop3d } from '../../ts/pop3d/index.js';
@@ -24,8 +24,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function makeHome(dir: string, store: string, control: Record<string, string>): Promise<string> {
   mkdirSync(join(dir, 'users'), { recursive: true });
   mkdirSync(join(dir, 'control'), { recursive: true });
-  const uid = process.getuid?.() ?? 0;
-  const gid = process.getgid?.() ?? 0;
+  const { uid, gid } = await defaultOwner(); // as `qmta user add` would: never root
   writeFileSync(join(dir, 'users', 'assign'), `=carol:carol:${uid}:${gid}:${join(store, "carol")}:::\n.\n`);
   writeFileSync(join(dir, 'users', 'passwd'), `carol:${await hashPassword('shared pw')}\n`, { mode: 0o600 });
   for (const [name, value] of Object.entries(control)) writeFileSync(join(dir, 'control', name), `${value}\n`);
@@ -139,6 +138,9 @@ test('two qmta start daemons, each delivering via its own queue into one store, 
   const root = tempDir(t);
   const store = join(root, 'store');
   mkdirSync(join(store, 'carol'), { recursive: true });
+  // The store belongs to the account the daemons deliver as (qmta's, started as root).
+  const { uid, gid } = await defaultOwner();
+  for (const d of [store, join(store, 'carol')]) chownSync(d, uid, gid);
   // Every listener on a port picked up front: a daemon's port-0 listener could otherwise
   // take the other daemon's POP3 port before it binds.
   const picked = await freePorts(6);

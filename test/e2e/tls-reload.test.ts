@@ -5,11 +5,11 @@
 
 import test from 'ava';
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { fileURLToPath } from 'node:url';
-import { tempDir } from '../helpers/home.js';
+import { defaultOwner, tempDir } from '../helpers/home.js';
 import { freePort } from '../helpers/net.js';
 import { until } from '../helpers/wait.js';
 
@@ -27,11 +27,14 @@ function fingerprint(port: number): Promise<string | undefined> {
   });
 }
 
-function newPair(dir: string, cn: string): { cert: string; key: string } {
+async function newPair(dir: string, cn: string): Promise<{ cert: string; key: string }> {
   const cert = join(dir, `${cn}.pem`);
   const key = join(dir, `${cn}.key`);
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', `/CN=${cn}`,
     '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  // As the README says: qmta (its account, when started as root) rereads the key on SIGHUP.
+  chownSync(key, process.getuid!(), (await defaultOwner()).gid);
+  chmodSync(key, 0o640);
   return { cert, key };
 }
 
@@ -42,7 +45,7 @@ test('SIGHUP serves a renewed certificate on SMTP and POP3, and keeps the old on
   const control = join(home, 'control');
   mkdirSync(control, { recursive: true });
   writeFileSync(join(control, 'me'), 'mx.example.test\n');
-  const first = newPair(dir, 'first');
+  const first = await newPair(dir, 'first');
   renameSync(first.cert, join(control, 'tlscert.pem'));
   renameSync(first.key, join(control, 'tlskey.pem'));
   const [smtps, pop3s] = [await freePort(), await freePort()];
@@ -53,7 +56,7 @@ test('SIGHUP serves a renewed certificate on SMTP and POP3, and keeps the old on
   const old = await until('smtps', () => fingerprint(smtps));
   t.is(await until('pop3s', () => fingerprint(pop3s)), old, 'one certificate for both');
 
-  const renewed = newPair(dir, 'renewed');
+  const renewed = await newPair(dir, 'renewed');
   renameSync(renewed.cert, join(control, 'tlscert.pem'));
   renameSync(renewed.key, join(control, 'tlskey.pem'));
   child.kill('SIGHUP');

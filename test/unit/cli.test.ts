@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { verifyPassword } from '../../ts/users/passwd.js';
-import { tempDir } from '../helpers/home.js';
+import { defaultOwner, tempDir } from '../helpers/home.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 
@@ -42,7 +42,8 @@ test('user add creates a missing home and the user; list shows it; del removes i
   t.is((await qmta(['user', 'add', 'bob', '--home-dir', custom, '--uid', '1234', '--gid', '99', '--home', home])).code, 0);
   const list = await qmta(['--home', home, 'user', 'list']);
   t.is(list.code, 0);
-  t.is(list.stdout, `alice\t${process.getuid!()}\t${process.getgid!()}\t${join(home, 'mail', 'alice')}\t-\nbob\t1234\t99\t${custom}\t-\n`);
+  const own = (await defaultOwner());
+  t.is(list.stdout, `alice\t${own.uid}\t${own.gid}\t${join(home, 'mail', 'alice')}\t-\nbob\t1234\t99\t${custom}\t-\n`);
   const del = await qmta(['--home', home, 'user', 'del', 'alice']);
   t.is(del.code, 0);
   t.is((await qmta(['--home', home, 'user', 'list'])).stdout.split('\n')[0]?.split('\t')[0], 'bob');
@@ -84,6 +85,9 @@ test('permanent failures and usage errors exit 100', async (t) => {
   t.is((await qmta(['--home', home, 'no-such-command'])).code, 100);
   t.is((await qmta(['--home', home, 'user', 'add'])).code, 100, 'missing argument');
   t.is((await qmta(['--home', home, 'user', 'add', 'gus', '--uid', 'root'])).code, 100);
+  const root = await qmta(['--home', home, 'user', 'add', 'gus', '--uid', '0', '--gid', '0']);
+  t.is(root.code, 100, 'uid 0 is never assigned');
+  t.regex(root.stderr, /never delivers as root \(qmail-lspawn's rule\) \(#5\.7\.0\)/);
 });
 
 test('temporary failures exit 111', async (t) => {

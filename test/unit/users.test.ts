@@ -5,7 +5,7 @@ import {
   addUser, apopSecret, checkPassword, delUser, formatAssign, listUsers, loadAssign, lookupUser, parseAssign,
   setPassword, verifyPassword,
 } from '../../ts/users/index.js';
-import { tempDir } from '../helpers/home.js';
+import { defaultOwner, tempDir } from '../helpers/home.js';
 
 const ALIAS = { home: '/q/alias', uid: 7, gid: 8 };
 
@@ -107,7 +107,9 @@ test('addUser writes the qmail-pw2u pair and creates the home with Maildir/', as
   t.is(again.kind, 'perm');
   const other = await addUser(home, 'bob', { homeDir: join(home, 'elsewhere', 'bob') });
   if (other.kind !== 'ok') return t.fail(other.text);
-  t.is(other.value.uid, process.getuid!());
+  t.is(other.value.uid, (await defaultOwner()).uid);
+  t.not(other.value.uid, 0, 'never root');
+  t.is(statSync(join(home, 'elsewhere', 'bob', 'Maildir', 'new')).uid, (await defaultOwner()).uid);
   const table = await loadAssign(home);
   if (table.kind !== 'ok') return t.fail(table.text);
   t.is(lookupUser(table.value, 'bob-Lists', ALIAS).ext, 'Lists');

@@ -19,6 +19,7 @@ import { coreKeys } from './keys/core.js';
 import { injectKeys } from './keys/inject.js';
 import { opsKeys } from './keys/ops.js';
 import { pop3Keys } from './keys/pop3.js';
+import { privilegeKeys } from './keys/privilege.js';
 import { remoteKeys } from './keys/remote.js';
 import { sendKeys } from './keys/send.js';
 import { smtpdKeys } from './keys/smtpd.js';
@@ -27,10 +28,10 @@ import { readControl } from './read.js';
 /** Each area's table; a new area adds one entry here. */
 const AREAS = {
   core: coreKeys, send: sendKeys, smtpd: smtpdKeys, remote: remoteKeys, pop3: pop3Keys, inject: injectKeys, ops: opsKeys,
-  auth: authKeys,
+  auth: authKeys, privilege: privilegeKeys,
 } as const;
 
-const KEYS = { ...coreKeys, ...sendKeys, ...smtpdKeys, ...remoteKeys, ...pop3Keys, ...injectKeys, ...opsKeys, ...authKeys };
+const KEYS = { ...coreKeys, ...sendKeys, ...smtpdKeys, ...remoteKeys, ...pop3Keys, ...injectKeys, ...opsKeys, ...authKeys, ...privilegeKeys };
 
 /** The name of a control file qmta reads (README: "Configuration: control/"). */
 export type ControlName = keyof typeof KEYS;

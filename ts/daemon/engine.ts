@@ -18,7 +18,7 @@ import { loadKeyring, type Keyring } from '../dkim/keyring.js';
 import { signingQueue } from '../dkim/signing-queue.js';
 import { srsForwarding } from '../srs/forward.js';
 import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
-import { createLocalDelivery, type LocalDeliveryPool } from '../local/index.js';
+import { createLocalDelivery, type LocalDeliveryPool, type LocalDeps } from '../local/index.js';
 import { storeClaims, withStore, type LocalStore } from '../local/store.js';
 import type { Log } from '../log/index.js';
 import { createNotifier, type NewMailEvent } from '../notify/index.js';
@@ -52,6 +52,8 @@ export interface EngineOptions {
   readonly newmail?: (e: NewMailEvent) => void;
   /** The application's local delivery target (ts/local/store.ts) for the recipients it claims. */
   readonly store?: LocalStore;
+  /** Partitioned daemon: deliveries to system accounts (ts/local LocalDeps.owners). */
+  readonly owners?: LocalDeps['owners'];
 }
 
 export interface Engine {
@@ -94,6 +96,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
     srs: () => srsForwarding(config.value.current()),
     newmail: createNotifier({ hook: () => config.value.current().newmailhook, log: opts.log, ...(opts.newmail ? { emit: opts.newmail } : {}) }),
     ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
+    ...(opts.owners ? { owners: opts.owners } : {}),
   });
   const builtin = opts.remote ? undefined : createRemoteDelivery(remoteSettings(c, home, opts.remotePort), { log: opts.log });
   const remote: RemoteDelivery = opts.remote ?? builtin!;

@@ -3,6 +3,8 @@
 // signals: SIGTERM/SIGINT finish in-flight deliveries (bounded) and exit 0 within 30 s;
 // SIGHUP rereads control/ and users/; SIGALRM makes every deferred delivery due now;
 // SIGUSR1 reopens the log file (logrotate); control/logmaxbytes rotates it by size.
+// Started as root, it first runs partition.ts (the qmta account, bind, drop) and reads
+// no network byte before the drop.
 //
 // Interface: runDaemon(opts) -> Promise<number> (resolves with 111 when it cannot start;
 // once running it exits the process itself on SIGTERM/SIGINT).
@@ -16,6 +18,10 @@ import { createLogger, sendEvents, tapLog, type QmtaLogger } from '../log/index.
 import { createMetricsHub } from '../metrics/index.js';
 import { describe, isFailure, type Failure } from '../outcome.js';
 import { createEngine, type Engine, type EngineOptions } from './engine.js';
+import { partition } from './partition.js';
+import { closeUnclaimed } from '../net/prebound.js';
+import { deliverAsOwner } from '../lspawn/deliver.js';
+import type { LocalTask } from '../local/task.js';
 import { startServices, stopServices, type RunningService } from './services.js';
 
 export interface DaemonOptions {
@@ -43,6 +49,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (isFailure(created)) return fail(created);
   const pid = await writePidFile(opts.home);
   if (isFailure(pid)) return fail(pid);
+  const parted = await partition(opts.home, opts.engine?.control ?? {});
+  if (isFailure(parted)) {
+    await removePidFile(opts.home);
+    return fail(parted);
+  }
   // Signals are handled from here on, so a SIGTERM during a long start-up still exits cleanly.
   const state: State = { services: [], stopping: false };
   const current = () => state.engine?.config.current();
@@ -55,7 +66,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   // in the scheduler.
   const metrics = createMetricsHub();
   const tapped = tapLog(log, metrics.tap);
-  const engine = await createEngine({ ...opts.engine, home: opts.home, log: tapped });
+  for (const note of parted.value?.notes ?? []) log.info({ event: 'partition' }, note);
+  const p = parted.value;
+  const owners = p ? { uid: p.account.uid, deliver: (task: LocalTask) => deliverAsOwner(p.helper, task) } : undefined;
+  const engine = await createEngine({ ...opts.engine, home: opts.home, log: tapped, ...(owners ? { owners } : {}) });
   if (isFailure(engine)) return abort(opts.home, log, engine);
   state.engine = engine.value;
   await engine.value.start();
@@ -70,6 +84,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     return abort(opts.home, log, services);
   }
   state.services = services.value;
+  closeUnclaimed();
   // One human line on stderr, so `npm start` shows it is up and where to look.
   process.stderr.write(`qmta: running on ${opts.home} (pid ${process.pid}); log: ${join(opts.home, 'log', 'qmta.log')}\n`);
   return new Promise<number>(() => {});

@@ -19,6 +19,7 @@ import { signingQueue } from '../dkim/signing-queue.js';
 import { ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
 import { openQueue } from '../queue/index.js';
+import { becomeQueueOwner } from '../privilege/queue-owner.js';
 import { controlsFromEnv, identityFromEnv, type Env, type InjectControls } from './identity.js';
 import { DEFAULT_MAX_HEADER_BYTES, injectStream, type InjectTarget } from './inject.js';
 import { parseInjectArgs } from './options.js';
@@ -63,6 +64,8 @@ async function target(config: Config, print: boolean, io: CommandIo): Promise<Ou
   if (print) return ok({ kind: 'print', out: io.stdout });
   const ring = await loadKeyring(config.dkimkeys);
   if (ring.kind !== 'ok') return ring;
+  const owner = becomeQueueOwner(config.home);
+  if (owner.kind !== 'ok') return owner;
   const q: Outcome<Queue> = await openQueue(join(config.home, 'queue'));
   return q.kind === 'ok' ? ok({ kind: 'queue', queue: signingQueue(q.value, () => ring.value) }) : q;
 }

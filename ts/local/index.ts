@@ -39,6 +39,9 @@ export interface LocalDeps {
   readonly newmail?: NewMailSink;
   /** SRS for forwarded copies, as configured now (reloaded on SIGHUP); undefined: off. */
   readonly srs?: () => SrsForwarding | undefined;
+  /** Partitioned daemon: a user whose uid is not `uid` (a system account) is delivered by
+   *  `deliver`, as that user (ts/lspawn), never in this process. */
+  readonly owners?: { readonly uid: number; deliver(task: LocalTask): Promise<LocalTaskResult> };
 }
 
 export interface LocalDeliveryPool extends LocalDelivery {
@@ -85,7 +88,9 @@ export function createLocalDelivery(deps: LocalDeps): LocalDeliveryPool {
       };
       let result: LocalTaskResult;
       try {
-        result = await runLocal(task, 'event loop') ?? await runTask(pool, task);
+        const owners = deps.owners;
+        if (owners && task.assignment.uid !== owners.uid) result = await owners.deliver(task);
+        else result = await runLocal(task, 'event loop') ?? await runTask(pool, task);
       } catch (err) {
         return fromException(err);
       }

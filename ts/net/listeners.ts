@@ -12,8 +12,12 @@
 // port 0 stays the port the kernel gave it.
 // Failures: apply() rejects naming every address it could not bind ("cannot listen on
 // KIND HOST:PORT (reason), ..."); the others are open.
+// Privileges: an address that `qmta start` bound as root before dropping (prebound.ts)
+// is listened on through that descriptor; any other is bound here, as the account (a
+// port below 1024 added by SIGHUP then fails with EACCES and is logged).
 
 import type { Server } from 'node:net';
+import { takePrebound } from './prebound.js';
 
 export interface ListenAddress {
   readonly host: string;
@@ -92,11 +96,14 @@ export class Listeners<K extends string> {
 function listen(server: Server, addr: ListenAddress): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(addr.port, addr.host, () => {
+    const fd = takePrebound(addr);
+    const done = () => {
       server.off('error', reject);
       const bound = server.address();
       resolve(typeof bound === 'object' && bound ? bound.port : addr.port);
-    });
+    };
+    if (fd === undefined) server.listen(addr.port, addr.host, done);
+    else server.listen({ fd }, done);
   });
 }
 

@@ -6,7 +6,7 @@
 // Failures: any I/O error -> temp 4.3.0 naming the file (the temporary file is removed).
 
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ok, temp, type Outcome } from '../outcome.js';
 
@@ -16,6 +16,12 @@ export async function writeFileAtomic(path: string, data: string | Buffer, mode 
   try {
     const fh = await open(tmp, 'wx', mode);
     try {
+      // Root editing a partitioned home (users/ belongs to the qmta account): the file
+      // keeps its folder's owner, so the daemon can still read what root wrote.
+      if (process.getuid?.() === 0) {
+        const dir = await stat(dirname(path));
+        await fh.chown(dir.uid, dir.gid);
+      }
       await fh.writeFile(data);
       await fh.sync();
     } finally {

@@ -7,14 +7,18 @@
 //   setPassword(home, name, password, {apop?}) -> Promise<Outcome<void>>
 // addUser writes qmail-pw2u's pair of lines, `=name:name:uid:gid:home:::` and
 // `+name-:name:uid:gid:home:-::`, so name-ext reaches home/.qmail-ext; the home defaults to
-// HOME/mail/NAME (created 0700 with Maildir/{cur,new,tmp}); uid/gid default to qmta's own.
+// HOME/mail/NAME (created 0700 with Maildir/{cur,new,tmp}, owned by uid/gid). uid/gid
+// default to qmta's own; run as root, to the qmta account's (control/qmtauser), never 0:
+// qmail-lspawn refuses to deliver as root, so uid 0 is refused (perm 5.7.0).
 // Failures: bad name -> perm 5.1.3; existing user on add -> perm 5.1.0; unknown user on
 // del/passwd -> perm 5.1.1; empty or oversized password -> perm 5.7.0; I/O -> temp 4.3.x.
 // Guarantees: every file change is an atomic rename after fsync, under the users/ lock.
 
-import { mkdir } from 'node:fs/promises';
+import { chown, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ok, perm, type Outcome } from '../outcome.js';
+import { accountByUid } from '../native.js';
+import { homeAccount } from '../privilege/account.js';
 import { formatAssign, loadAssign, type AssignEntry } from './assign.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { withUsersLock } from './lock.js';
@@ -48,6 +52,10 @@ function checkName(name: string): Outcome<void> {
 export async function addUser(home: string, name: string, opts: AddUserOptions = {}): Promise<Outcome<UserInfo>> {
   const valid = checkName(name);
   if (valid.kind !== 'ok') return valid;
+  if (opts.uid === 0) return perm('5.7.0', 'uid 0 is root: qmta never delivers as root (qmail-lspawn\'s rule)');
+  const owner = await ownerOf(home, opts);
+  if (owner.kind !== 'ok') return owner;
+  const { uid, gid } = owner.value;
   await mkdir(join(home, 'users'), { recursive: true });
   return withUsersLock(home, async () => {
     const table = await loadAssign(home);
@@ -55,8 +63,9 @@ export async function addUser(home: string, name: string, opts: AddUserOptions =
     if (table.value.entries.some((e) => e.user === name)) return perm('5.1.0', `user ${name} already exists`);
     const dir = opts.homeDir === undefined ? join(home, 'mail', name) : resolve(opts.homeDir);
     for (const sub of ['cur', 'new', 'tmp']) await mkdir(join(dir, 'Maildir', sub), { recursive: true, mode: 0o700 });
-    const uid = opts.uid ?? process.getuid?.() ?? 0;
-    const gid = opts.gid ?? process.getgid?.() ?? 0;
+    if (process.getuid?.() === 0) {
+      for (const p of [dir, join(dir, 'Maildir'), ...['cur', 'new', 'tmp'].map((d) => join(dir, 'Maildir', d))]) await chown(p, uid, gid);
+    }
     const base = { user: name, uid, gid, home: dir };
     const added: AssignEntry[] = [
       { ...base, kind: '=', local: name, dash: '', ext: '' },
@@ -66,6 +75,19 @@ export async function addUser(home: string, name: string, opts: AddUserOptions =
     if (w.kind !== 'ok') return w;
     return ok({ name, uid, gid, home: dir, password: false, apop: false });
   });
+}
+
+/** The ids a new user's deliveries run as (see the header). */
+async function ownerOf(home: string, opts: AddUserOptions): Promise<Outcome<{ uid: number; gid: number }>> {
+  if (opts.uid !== undefined) {
+    const known = accountByUid(opts.uid);
+    const gid = opts.gid ?? (known.kind === 'ok' ? known.value?.gid : undefined);
+    if (gid === undefined) return perm('5.1.3', `uid ${opts.uid} has no account here: give --gid`);
+    return ok({ uid: opts.uid, gid });
+  }
+  const account = await homeAccount(home);
+  if (account.kind !== 'ok') return account;
+  return ok({ uid: account.value?.uid ?? process.getuid?.() ?? 0, gid: opts.gid ?? account.value?.gid ?? process.getgid?.() ?? 0 });
 }
 
 /** Removes a user's assign lines, password and APOP secret; the mail stays on disk. */

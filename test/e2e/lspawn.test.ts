@@ -1,0 +1,153 @@
+// The delivery helper (qmail-lspawn's role) end to end, as root: a real system account
+// made with useradd receives mail through `qmta start`; its dot-qmail program runs with
+// its own uid and groups and its maildir file is its own, next to a virtual user's
+// (the qmta account's); uid 0 is refused with qmail's words; and the helper itself,
+// driven directly, refuses uid 0, a home outside the account's, a malformed frame and a
+// message that is not a queue file. Run as an ordinary user there is no helper: `qmta
+// lspawn` refuses to run.
+
+import test from 'ava';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { accountByName, closeFd, encodeLspawnRequest, sendWithFds, socketPair, type LspawnRequest } from '../../ts/native.js';
+import { addUser } from '../../ts/users/index.js';
+import { defaultOwner, tempDir } from '../helpers/home.js';
+import { queueWriter } from '../helpers/queue-writer.js';
+import { until } from '../helpers/wait.js';
+
+const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
+const ROOT = process.getuid!() === 0;
+const SYS = 'qmtasys';
+const GROUP = 'qmtasysextra';
+
+/** The system account of these tests (made once per machine), with an extra group. */
+function systemAccount(): { uid: number; gid: number; home: string; extra: number } {
+  if (spawnSync('getent', ['group', GROUP]).status !== 0) spawnSync('groupadd', ['--system', GROUP]);
+  if (spawnSync('id', [SYS]).status !== 0) spawnSync('useradd', ['--create-home', '--groups', GROUP, SYS]);
+  const a = accountByName(SYS);
+  if (a.kind !== 'ok' || !a.value) throw new Error('useradd did not make the account');
+  const extra = Number(execFileSync('getent', ['group', GROUP], { encoding: 'utf8' }).split(':')[2]);
+  return { uid: a.value.uid, gid: a.value.gid, home: a.value.home, extra };
+}
+
+function statusOf(pid: number): { uid: string; ppid: string } {
+  const s = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return { uid: /^Uid:\s*(\d+)/m.exec(s)![1]!, ppid: /^PPid:\s*(\d+)/m.exec(s)![1]! };
+}
+
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try { return statusOf(p).ppid === String(pid); } catch { return false; }
+  });
+}
+
+test('a system account and a virtual user each get their mail as themselves; uid 0 is refused', async (t) => {
+  if (!ROOT) {
+    const r = spawnSync(process.execPath, [MAIN, 'lspawn', '1000'], { encoding: 'utf8' });
+    t.is(r.status, 100, 'only qmta start as root runs the helper');
+    return;
+  }
+  t.timeout(120_000);
+  const sys = systemAccount();
+  const sysHome = join(sys.home, `qmta-${process.pid}-${Date.now()}`);
+  mkdirSync(join(sysHome, 'Maildir', 'new'), { recursive: true });
+  for (const d of ['cur', 'tmp']) mkdirSync(join(sysHome, 'Maildir', d));
+  writeFileSync(join(sysHome, '.qmail-prog'), '|id -u > "$HOME/prog-uid"; id -G > "$HOME/prog-groups"\n./Maildir/\n');
+  execFileSync('chown', ['-R', `${sys.uid}:${sys.gid}`, sysHome]);
+  t.teardown(() => spawnSync('rm', ['-rf', sysHome]));
+
+  const home = join(tempDir(t), 'home');
+  mkdirSync(join(home, 'control'), { recursive: true });
+  for (const [f, v] of [['me', 'mx.example'], ['locals', 'mx.example'], ['smtplisten', '127.0.0.1:0'], ['submissionlisten', '127.0.0.1:0'], ['pop3listen', '127.0.0.1:0']]) {
+    writeFileSync(join(home, 'control', f!), `${v}\n`);
+  }
+  t.is((await addUser(home, 'joe')).kind, 'ok');
+  t.is((await addUser(home, 'sys', { uid: sys.uid, gid: sys.gid, homeDir: sysHome })).kind, 'ok');
+  const assign = readFileSync(join(home, 'users', 'assign'), 'utf8').replace(/\.\n$/, '=rooty:root:0:0:/root:::\n.\n');
+  writeFileSync(join(home, 'users', 'assign'), assign);
+  writeFileSync(join(home, 'mail', 'joe', '.qmail-prog'), '|id -u > "$HOME/prog-uid"\n./Maildir/\n');
+
+  const child = spawn(process.execPath, [MAIN, '--home', home, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const log = () => existsSync(join(home, 'log', 'qmta.log')) ? readFileSync(join(home, 'log', 'qmta.log'), 'utf8') : '';
+  await until('helper started', () => log().includes('delivery helper started'), 60_000);
+  const owner = await defaultOwner();
+  t.is(statusOf(child.pid!).uid, String(owner.uid), stderr);
+  const helpers = childrenOf(child.pid!).filter((p) => statusOf(p).uid === '0');
+  t.is(helpers.length, 1, 'one root child: the helper');
+
+  const q = queueWriter(t, home);
+  for (const to of ['sys-prog', 'joe-prog', 'rooty']) {
+    t.is((await q.add({ sender: 'a@far.example', recipients: [`${to}@mx.example`] }, Buffer.from(`Subject: ${to}\n\nhi\n`))).kind, 'ok');
+  }
+  const sysNew = join(sysHome, 'Maildir', 'new');
+  await until('the system account\'s delivery', () => readdirSync(sysNew).length === 1, 60_000);
+  t.is(readFileSync(join(sysHome, 'prog-uid'), 'utf8').trim(), String(sys.uid));
+  t.deepEqual(readFileSync(join(sysHome, 'prog-groups'), 'utf8').trim().split(' ').map(Number).sort(), [sys.gid, sys.extra].sort());
+  t.is(statSync(join(sysNew, readdirSync(sysNew)[0]!)).uid, sys.uid);
+  const joeNew = join(home, 'mail', 'joe', 'Maildir', 'new');
+  await until('the virtual user\'s delivery', () => readdirSync(joeNew).length === 1);
+  t.is(readFileSync(join(home, 'mail', 'joe', 'prog-uid'), 'utf8').trim(), String(owner.uid));
+  t.is(statSync(join(joeNew, readdirSync(joeNew)[0]!)).uid, owner.uid);
+  await until('uid 0 refused', () => /deferral: Not allowed to perform deliveries as root\. \(#4\.3\.0\)/.test(log()));
+  child.kill('SIGTERM');
+});
+
+/** Sends one request to a helper started here and returns what it answers on the reply socket. */
+async function ask(control: number, packet: Buffer, input?: number): Promise<string> {
+  const reply = socketPair('stream');
+  if (reply.kind !== 'ok') throw new Error(reply.text);
+  const [ours, theirs] = reply.value;
+  const sent = sendWithFds(control, packet, input === undefined ? [theirs] : [theirs, input]);
+  closeFd(theirs);
+  if (sent.kind !== 'ok') throw new Error(sent.text);
+  return new Promise((resolve) => {
+    const s = new Socket({ fd: ours, readable: true, writable: false });
+    let text = '';
+    s.on('data', (c: Buffer) => { text += c.toString(); });
+    s.on('close', () => resolve(text));
+  });
+}
+
+test('the helper refuses uid 0, a home outside the account\'s, a malformed frame and a non-queue file', async (t) => {
+  if (!ROOT) {
+    t.is(spawnSync(process.execPath, [MAIN, 'lspawn', '0']).status, 100);
+    return;
+  }
+  const sys = systemAccount();
+  const owner = await defaultOwner();
+  const pair = socketPair('seqpacket');
+  if (pair.kind !== 'ok') return t.fail(pair.text);
+  const [control, theirs] = pair.value;
+  const helper = spawn(process.execPath, [MAIN, 'lspawn', String(owner.uid)], { stdio: ['ignore', 'ignore', 'pipe', theirs] });
+  closeFd(theirs);
+  let stderr = '';
+  helper.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const exited = new Promise<number | null>((r) => helper.once('exit', r));
+  const dir = tempDir(t);
+  const rootFile = join(dir, 'not-a-queue-file');
+  writeFileSync(rootFile, 'Subject: x\n\n');
+  const fd = openSync(rootFile, 'r');
+  const base: LspawnRequest = { kind: 'local', uid: sys.uid, gid: sys.gid, user: SYS, home: sys.home, local: SYS, dash: '', ext: '', domain: 'mx.example', sender: 'a@b.c', timeoutMs: 5000 };
+  const packet = (r: LspawnRequest) => { const p = encodeLspawnRequest(r); if (p.kind !== 'ok') throw new Error(p.text); return p.value; };
+  const refused = (text: string) => JSON.parse(text) as { outcome: { kind: string; status: string; text: string } };
+
+  const root = refused(await ask(control, packet({ ...base, uid: 0, gid: 0, home: '/root' }), fd));
+  t.deepEqual(root.outcome, { kind: 'temp', status: '4.3.0', text: 'Not allowed to perform deliveries as root.' });
+  const outside = refused(await ask(control, packet({ ...base, home: '/etc' }), fd));
+  t.regex(outside.outcome.text, /^\/etc is outside the home of qmtasys/);
+  const malformed = refused(await ask(control, Buffer.from('local\x001\x00'), fd));
+  t.regex(malformed.outcome.text, /^malformed request to the delivery helper: /);
+  const notQueue = refused(await ask(control, packet(base), fd));
+  t.is(notQueue.outcome.text, 'the message is not a queue file');
+  t.is(notQueue.outcome.status, '4.3.0');
+  closeSync(fd);
+  t.regex(stderr, /refused: Not allowed to perform deliveries as root\. \(#4\.3\.0\)/, 'refusals are logged');
+  closeFd(control);
+  t.is(await exited, 0, 'the helper ends when the daemon closes its end');
+});
