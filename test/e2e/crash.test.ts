@@ -13,7 +13,7 @@ import { addUser } from '../../ts/users/index.js';
 import { ensureHome } from '../../ts/home/index.js';
 import { defaultOwner, tempDir } from '../helpers/home.js';
 import { queueWriter } from '../helpers/queue-writer.js';
-import { waitFor } from '../helpers/wait.js';
+import { until, waitFor } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 const MESSAGES = 2000;
@@ -62,7 +62,7 @@ test('no message is lost across three SIGKILLs of a running qmta', async (t) => 
   const stderr: string[] = [];
   let child = startQmta(home, stderr);
   const owner = (await defaultOwner()).uid;
-  await waitFor(() => statSync(join(home, 'queue')).uid === owner, 20_000);
+  await until('the queue migrated to the account', () => statSync(join(home, 'queue')).uid === owner, 60_000);
   const writer = queueWriter(t, home);
   const started = Date.now();
 

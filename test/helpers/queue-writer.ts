@@ -32,6 +32,11 @@ export function queueWriter(t: ExecutionContext, home: string): QueueWriter {
     waiting.get(r.n)?.(r.outcome);
     waiting.delete(r.n);
   });
+  child.stdin!.on('error', () => undefined);
+  child.once('exit', (code) => {
+    for (const done of waiting.values()) done({ kind: 'temp', status: '4.3.0', text: `queue writer exited ${code}` });
+    waiting.clear();
+  });
   let n = 0;
   return {
     add(envelope, body) {
