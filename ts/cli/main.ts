@@ -55,6 +55,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['stats'], summary: 'delivery statistics from the logs, as qmailanalog', load: () => import('./stats.js') },
   { names: ['flush'], summary: 'send a passive (dial-up) domain\'s maildir on over SMTP', load: () => import('./flush.js') },
   { names: ['dkim'], summary: 'DKIM signing keys: keygen, show', load: () => import('./dkim.js') },
+  { names: ['systemd-unit'], summary: 'print a systemd unit', load: () => import('./systemd.js') },
   { names: ['lspawn', 'local-run'], summary: 'trust partitioning\'s own commands (hidden)', load: () => import('./lspawn.js') },
 ];
 

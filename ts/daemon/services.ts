@@ -17,6 +17,7 @@ import type { SchedulerSnapshot } from '../send/scheduler.js';
 import type { AssignTable } from '../users/assign.js';
 import { pop3Service } from '../pop3d/service.js';
 import { smtpService } from '../smtpd/service.js';
+import { submitService } from '../submit/server.js';
 
 export interface ServiceContext {
   readonly home: string;
@@ -59,6 +60,7 @@ export type ServiceStarter = (ctx: ServiceContext) => Promise<Outcome<RunningSer
 export const SERVICES: ServiceStarter[] = [
   smtpService,
   pop3Service,
+  submitService,
   metricsService,
 ];
 

@@ -2,6 +2,9 @@
 // fixes its header (ts/inject) and queues it under HOME/queue; a running qmta picks it up
 // from todo/ by its periodic scan (ts/send).
 //
+// With a daemon running, the message goes over its socket (ts/submit); without one, root
+// and the queue's owner write the queue directly and anyone else gets exit 111.
+//
 // Interface: injectCommand(argv, io, home, name) -> exit code (ts/cli/inject.ts registers it,
 // ts/inject/sendmail.ts calls it for sendmail).
 // Queued mail is DKIM-signed with control/dkimkeys (ts/dkim); -n prints it unsigned.
@@ -20,6 +23,8 @@ import { ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
 import { openQueue } from '../queue/index.js';
 import { becomeQueueOwner } from '../privilege/queue-owner.js';
+import { connectSubmit } from '../submit/client.js';
+import { statSync } from 'node:fs';
 import { controlsFromEnv, identityFromEnv, type Env, type InjectControls } from './identity.js';
 import { DEFAULT_MAX_HEADER_BYTES, injectStream, type InjectTarget } from './inject.js';
 import { parseInjectArgs } from './options.js';
@@ -62,12 +67,30 @@ async function mftList(env: Env): Promise<Outcome<string[] | undefined>> {
 /** The queue, signing with control/dkimkeys (or the output for -n). */
 async function target(config: Config, print: boolean, io: CommandIo): Promise<Outcome<InjectTarget>> {
   if (print) return ok({ kind: 'print', out: io.stdout });
+  // A running qmta takes the message over HOME/qmta.sock: it learns our uid from the
+  // kernel (SO_PEERCRED) and decides which senders we may use (ts/submit).
+  const daemon = await connectSubmit(config.home);
+  if (daemon) return ok({ kind: 'queue', queue: daemon });
+  const direct = mayWriteQueue(config.home);
+  if (direct.kind !== 'ok') return direct;
   const ring = await loadKeyring(config.dkimkeys);
   if (ring.kind !== 'ok') return ring;
   const owner = becomeQueueOwner(config.home);
   if (owner.kind !== 'ok') return owner;
   const q: Outcome<Queue> = await openQueue(join(config.home, 'queue'));
   return q.kind === 'ok' ? ok({ kind: 'queue', queue: signingQueue(q.value, () => ring.value) }) : q;
+}
+
+/** No daemon running: root (as the queue's owner) and the queue's owner write it directly;
+ *  anyone else gets a temporary failure (the message stays with the caller: exit 111). */
+function mayWriteQueue(home: string): Outcome<void> {
+  if (process.getuid?.() === 0) return ok(undefined);
+  try {
+    if (statSync(join(home, 'queue')).uid === process.getuid?.()) return ok(undefined);
+  } catch {
+    return ok(undefined); // no queue yet: this caller's own new home
+  }
+  return temp('4.3.0', `qmta is not running for ${home}, and only it may queue mail for uid ${process.getuid?.()}: try again later`);
 }
 
 /** Runs qmail-inject with argv (options and recipients) and returns the exit code. */

@@ -27,7 +27,7 @@ export interface InjectContext extends FixupSetting {
 }
 
 export type InjectTarget =
-  | { readonly kind: 'queue'; readonly queue: Queue }
+  | { readonly kind: 'queue'; readonly queue: Pick<Queue, 'createWriter'> }
   | { readonly kind: 'print'; readonly out: Writable };
 
 /** What {@link Mta.send} queued. */
