@@ -12,6 +12,7 @@
 // Order matters (SECURITY.md): bind before the drop, listen(2) after (ts/net/prebound.ts).
 
 import { chownSync, chmodSync, existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { loadConfig, type Config, type ControlOverrides } from '../config/index.js';
 import type { Account } from '../native.js';
 import { ok, temp, type Outcome } from '../outcome.js';
@@ -66,7 +67,7 @@ export async function partition(home: string, overrides: ControlOverrides): Prom
  * admin's own key must be readable by the account for the same reason (README).
  */
 function prepareTls(c: Config, account: Account): Outcome<string[]> {
-  if (existsSync(c.tlscert) || existsSync(c.tlskey)) return keyReadable(c.tlskey, account);
+  if (existsSync(c.tlscert) || existsSync(c.tlskey)) return keyReadable(c.tlskey, account, join(c.home, 'control'));
   const notes: string[] = [];
   const log = { info: () => undefined, error: () => undefined, warn: (_: object, msg?: string) => void notes.push(msg ?? '') };
   try {
@@ -79,12 +80,23 @@ function prepareTls(c: Config, account: Account): Outcome<string[]> {
   return ok(notes.map((n) => `${n} (${c.tlscert})`));
 }
 
-/** An existing key must be readable by the account (owner, group or other bits). */
-function keyReadable(key: string, account: Account): Outcome<string[]> {
+/**
+ * An existing key must be readable by the account (owner, group or other bits). One in
+ * the home's control/ is given to the account's group (root:qmta 0640, logged): that is
+ * where qmta generates its pair, and a start killed between openssl and the chown leaves
+ * it root's 0600. A key elsewhere (/etc/letsencrypt...) is the admin's: refused, with
+ * what to do.
+ */
+function keyReadable(key: string, account: Account, control: string): Outcome<string[]> {
   if (!existsSync(key)) return ok([]); // loadTls reports the missing half
   const st = statSync(key);
   const bit = st.uid === account.uid ? 0o400 : st.gid === account.gid ? 0o040 : 0o004;
   if ((st.mode & bit) !== 0) return ok([]);
+  if (dirname(key) === control && st.uid === 0) {
+    chownSync(key, 0, account.gid);
+    chmodSync(key, 0o640);
+    return ok([`gave ${key} to group ${account.name} (0640): qmta rereads it on SIGHUP`]);
+  }
   return temp('4.3.0', `${key} is not readable by ${account.name}, which reloads it on SIGHUP: chgrp ${account.name} it and chmod 0640`);
 }
 
