@@ -13,7 +13,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { accountByName, closeFd, encodeLspawnRequest, sendWithFds, socketPair, type LspawnRequest } from '../../ts/native.js';
-import { addUser } from '../../ts/users/index.js';
+import { addUser, setPassword } from '../../ts/users/index.js';
 import { defaultOwner, tempDir } from '../helpers/home.js';
 import { queueWriter } from '../helpers/queue-writer.js';
 import { until } from '../helpers/wait.js';
@@ -61,7 +61,7 @@ test('a system account and a virtual user each get their mail as themselves; uid
 
   const home = join(tempDir(t), 'home');
   mkdirSync(join(home, 'control'), { recursive: true });
-  for (const [f, v] of [['me', 'mx.example'], ['locals', 'mx.example'], ['smtplisten', '127.0.0.1:0'], ['submissionlisten', '127.0.0.1:0'], ['pop3listen', '127.0.0.1:0']]) {
+  for (const [f, v] of [['me', 'mx.example'], ['locals', 'mx.example'], ['smtplisten', '127.0.0.1:0'], ['submissionlisten', '127.0.0.1:0'], ['pop3listen', '127.0.0.1:0'], ['pop3plaintext', '1']]) {
     writeFileSync(join(home, 'control', f!), `${v}\n`);
   }
   t.is((await addUser(home, 'joe')).kind, 'ok');
@@ -95,6 +95,26 @@ test('a system account and a virtual user each get their mail as themselves; uid
   t.is(readFileSync(join(home, 'mail', 'joe', 'prog-uid'), 'utf8').trim(), String(owner.uid));
   t.is(statSync(join(joeNew, readdirSync(joeNew)[0]!)).uid, owner.uid);
   await until('uid 0 refused', () => /deferral: Not allowed to perform deliveries as root\. \(#4\.3\.0\)/.test(log()));
+
+  // POP3 for the system account runs as that account: poplib sees its message, and the
+  // session's lock file in its Maildir is its own while the session lasts.
+  t.is((await setPassword(home, 'sys', 'sys pw')).kind, 'ok');
+  const pop3 = Number(/"pop3: listening"/.test(log()) && /"addresses":\[\{"host":"127\.0\.0\.1","port":(\d+)/.exec(log().split('\n').find((l) => l.includes('pop3: listening'))!)![1]);
+  const py = spawnSync('python3', ['-c', [
+    'import poplib, os, sys',
+    `p = poplib.POP3("127.0.0.1", ${pop3}, timeout=30)`,
+    'p.user("sys"); print(p.pass_("sys pw").decode())',
+    `print(os.stat(${JSON.stringify(join(sysHome, 'Maildir', 'qmta-pop3.lock'))}).st_uid)`,
+    'print(p.stat()[0]); print(b"\\n".join(p.retr(1)[1]).decode()); p.dele(1); print(p.quit().decode())',
+  ].join('\n')], { encoding: 'utf8', timeout: 60_000 });
+  t.is(py.status, 0, py.stderr);
+  const [greeting, lockUid, count, ...rest] = py.stdout.trim().split('\n');
+  t.regex(greeting!, /^\+OK maildrop has 1 messages/);
+  t.is(lockUid, String(sys.uid), 'the POP3 session runs as the system account');
+  t.is(count, '1');
+  t.true(rest.includes('Subject: sys-prog'));
+  t.regex(rest.at(-1)!, /^\+OK bye/);
+  t.deepEqual(readdirSync(join(sysHome, 'Maildir', 'cur')), [], 'deleted at QUIT, by the account');
   child.kill('SIGTERM');
 });
 

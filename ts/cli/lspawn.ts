@@ -1,6 +1,7 @@
 // The hidden commands of trust partitioning, run by qmta itself, never by hand:
 //   qmta lspawn QUEUE-UID          the delivery helper (root; requests on descriptor 3)
 //   qmta local-run -- TIMEOUT ...  one delivery as its mailbox owner (ts/lspawn/local-run.ts)
+//   qmta pop3-run -- user home     a POP3 session as its mailbox owner (ts/lspawn/pop3-run.ts)
 // Exit codes: lspawn 0 when the daemon closed the pair, 111 on an error; local-run 0
 // (its result is the report it prints).
 
@@ -26,4 +27,5 @@ export function register(program: Command, ctx: CliContext): void {
     return r.kind === 'ok' ? 0 : ctx.fail(r);
   });
   hidden(program, 'local-run', async (args) => (await import('../lspawn/local-run.js')).localRun(args));
+  hidden(program, 'pop3-run', async (args) => (await import('../lspawn/pop3-run.js')).pop3Run(args));
 }

@@ -56,7 +56,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { names: ['flush'], summary: 'send a passive (dial-up) domain\'s maildir on over SMTP', load: () => import('./flush.js') },
   { names: ['dkim'], summary: 'DKIM signing keys: keygen, show', load: () => import('./dkim.js') },
   { names: ['systemd-unit'], summary: 'print a systemd unit', load: () => import('./systemd.js') },
-  { names: ['lspawn', 'local-run'], summary: 'trust partitioning\'s own commands (hidden)', load: () => import('./lspawn.js') },
+  { names: ['lspawn', 'local-run', 'pop3-run'], summary: 'trust partitioning\'s own commands (hidden)', load: () => import('./lspawn.js') },
 ];
 
 function version(): string {

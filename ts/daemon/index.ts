@@ -21,6 +21,7 @@ import { createEngine, type Engine, type EngineOptions } from './engine.js';
 import { partition } from './partition.js';
 import { closeUnclaimed } from '../net/prebound.js';
 import { deliverAsOwner } from '../lspawn/deliver.js';
+import { pop3RunAs } from '../lspawn/pop3.js';
 import type { LocalTask } from '../local/task.js';
 import { startServices, stopServices, type RunningService } from './services.js';
 
@@ -78,6 +79,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     home: engine.value.home, config: engine.value.config, queue: engine.value.queue, users: engine.value.users, log: tapped,
     enqueued: (id) => engine.value.scheduler.enqueued(id),
     metrics, scheduler: () => engine.value.scheduler.snapshot(),
+    ...(p ? { pop3RunAs: pop3RunAs(engine.value.home, p.helper) } : {}),
   });
   if (isFailure(services)) {
     await engine.value.stop(GRACE_MS);

@@ -44,6 +44,8 @@ export interface ServiceContext {
    * each decision point after qmta's own checks. Absent: no hooks (the daemon).
    */
   readonly hooks?: HookRunner;
+  /** A partitioned daemon: POP3 sessions of system accounts, run as them (ts/lspawn/pop3.ts). */
+  readonly pop3RunAs?: (login: string) => Promise<Outcome<number> | undefined>;
 }
 
 export interface RunningService {

@@ -80,6 +80,22 @@ export class Conn {
     this.socket.destroy();
   }
 
+  /**
+   * Hands the connection to `peer` both ways (a session run as its mailbox owner, ts/lspawn):
+   * lines received but not yet run go first; when either side closes, so does the other.
+   */
+  relay(peer: Socket): void {
+    const held = Buffer.concat([...this.queue.filter((l): l is string => typeof l === 'string').map((l) => Buffer.from(`${l}\r\n`, 'latin1')), this.splitter.rest()]);
+    this.queue = [];
+    this.socket.off('data', this.onData);
+    peer.on('error', () => undefined);
+    if (held.length > 0) peer.write(held);
+    this.socket.pipe(peer);
+    peer.pipe(this.socket);
+    peer.once('close', () => this.socket.destroy());
+    this.socket.once('close', () => peer.destroy());
+  }
+
   /** Replaces the plain socket with TLS; bytes read before this call are discarded. */
   startTls(context: SecureContext): Promise<void> {
     this.queue = [];

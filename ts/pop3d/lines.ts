@@ -34,6 +34,11 @@ export class LineSplitter {
   }
 
   /** Drops whatever was buffered (STLS: bytes before the handshake must not count). */
+  /** The bytes of a line not yet complete (handed on with the connection, conn.ts relay). */
+  rest(): Buffer {
+    return Buffer.concat(this.pending);
+  }
+
   reset(): void {
     this.pending = [];
     this.pendingLength = 0;

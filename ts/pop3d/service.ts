@@ -46,7 +46,7 @@ export const pop3Service: ServiceStarter = async (ctx) => {
   const c = ctx.config.current();
   try {
     const tls = loadTls({ certFile: c.tlscert, keyFile: c.tlskey }, c.me, ctx.log);
-    const server = await startPop3d({ ...pop3Settings(c), tls }, pop3DepsFromHome(ctx.home, ctx.log));
+    const server = await startPop3d({ ...pop3Settings(c), tls }, { ...pop3DepsFromHome(ctx.home, ctx.log), ...(ctx.pop3RunAs ? { runAs: ctx.pop3RunAs } : {}) });
     // SIGHUP: a renewed certificate pair serves the next handshakes; a bad one keeps the old.
     const reload = (): void => {
       const now = ctx.config.current();

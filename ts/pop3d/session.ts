@@ -14,7 +14,7 @@
 // dropped or timed-out connection releases the lock and changes nothing.
 
 import { stat } from 'node:fs/promises';
-import type { Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { SecureContext } from 'node:tls';
@@ -38,6 +38,9 @@ export interface Pop3Log {
 export interface Pop3Deps extends Authenticator {
   /** users/assign: the user's home directory (its Maildir/ is the maildrop). */
   homeOf(user: string): Promise<Outcome<string | undefined>>;
+  /** A partitioned daemon: for a system account, a socket to a session run as that
+   *  account (ts/lspawn/pop3.ts), which the connection is relayed to; undefined: serve here. */
+  runAs?(user: string): Promise<Outcome<number> | undefined>;
   /** The native maildrop reader; tests may substitute one. */
   readonly store: MaildropStore;
   readonly log?: Pop3Log;
@@ -60,6 +63,18 @@ export function startSession(socket: Socket, ctx: SessionContext): Promise<void>
       void session.gone().then(resolve);
     });
     session.greeted = session.greet();
+  });
+}
+
+/** A session already authenticated: the TRANSACTION state for `user` (run as the mailbox
+ *  owner by the helper, ts/lspawn/pop3-run.ts); closes when the maildrop cannot be opened. */
+export function startTransaction(socket: Socket, ctx: SessionContext, user: string, maildir: string): Promise<void> {
+  return new Promise((resolve) => {
+    const session = new Session(ctx);
+    session.conn = new Conn(socket, ctx.settings.idleTimeoutMs, (line) => session.handle(line), () => {
+      void session.gone().then(resolve);
+    });
+    void session.enterAs(user, maildir);
   });
 }
 
@@ -167,6 +182,9 @@ class Session {
     const home = r.value.home === undefined ? await ctx.deps.homeOf(c.user) : { kind: 'ok' as const, value: r.value.home };
     if (home.kind !== 'ok') return this.conn.write(`-ERR [SYS/TEMP] ${home.text}\r\n`);
     if (home.value === undefined) return this.conn.write('-ERR [SYS/PERM] this user has no mailbox\r\n');
+    const owner = await ctx.deps.runAs?.(c.user);
+    if (owner?.kind === 'ok') return this.conn.relay(new Socket({ fd: owner.value, readable: true, writable: true }));
+    if (owner) return this.conn.write(`-ERR [SYS/TEMP] ${owner.text}\r\n`);
     return this.enter(c.user, join(home.value, 'Maildir'));
   }
 
@@ -176,6 +194,12 @@ class Session {
     await sleep(this.ctx.settings.badPasswordDelayMs);
     await this.conn.write('-ERR [AUTH] authentication failed\r\n');
     if (++this.attempts >= this.ctx.settings.maxAuthPerConnection) this.conn.close();
+  }
+
+  /** enter() for a session that starts in TRANSACTION state; closes if it cannot. */
+  async enterAs(user: string, maildir: string): Promise<void> {
+    await this.enter(user, maildir);
+    if (!this.drop) this.conn.close();
   }
 
   /** Locks and opens the maildrop: the move to TRANSACTION state. */
