@@ -36,6 +36,7 @@ export const BENCHES: readonly Bench[] = [
   { name: 'remote', file: 'remote.js', quick: ['--messages', '500', '--domains', '10', '--runs', '1'] },
   { name: 'inject', file: 'inject.js', quick: ['--runs', '1', '--messages', '50', '--process-messages', '5'] },
   { name: 'dkim', file: 'dkim.js', quick: ['--runs', '1', '--messages', '20'] },
+  { name: 'hooks', file: 'hooks.js', quick: ['--runs', '1', '--messages', '1000'] },
 ];
 
 function read(cmd: string, args: readonly string[]): string {

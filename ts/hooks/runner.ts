@@ -69,8 +69,8 @@ export interface HookRunnerOptions {
 }
 
 type Handler = (...args: never[]) => unknown;
-/** Calls one handler with the decision's input; `ctx.signal` aborts when the call is given up. */
-type Invoke = (handler: Handler, session: HookSession, ctx: HookContext) => unknown;
+/** Calls one handler with the decision's input; `onOver` registers what to release when the call ends. */
+type Invoke = (handler: Handler, session: HookSession, ctx: HookContext, onOver: (f: () => void) => void) => unknown;
 
 /** The runner over `opts.hooks` (see the header). */
 export function createHookRunner(opts: HookRunnerOptions): HookRunner {
@@ -90,10 +90,10 @@ export function createHookRunner(opts: HookRunnerOptions): HookRunner {
     },
     mail: (s, from) => run('mail', s, call(from)),
     rcpt: async (s, to) => withStore(await run('rcpt', s, call(to)), s, to.address, opts),
-    data: (s, m) => run('data', s, (h, snap, ctx) => {
+    data: (s, m) => run('data', s, (h, snap, ctx, onOver) => {
       let stream: Readable | undefined;
       const input: DataInput = { size: m.size, get stream() { return (stream ??= m.open()); } };
-      ctx.signal.addEventListener('abort', () => stream?.destroy(), { once: true });
+      onOver(() => stream?.destroy());
       return (h as (...a: unknown[]) => unknown)(input, snap, ctx);
     }),
   };
@@ -132,7 +132,8 @@ async function runChain(c: Chain): Promise<HookDecision> {
   if (c.handlers.length === 0) return { kind: 'default' };
   const snap = freeze(c.session);
   for (const [i, handler] of c.handlers.entries()) {
-    const answer = await bounded((signal) => c.invoke(handler, snap, { signal }), c.limit);
+    let over: (() => void) | undefined;
+    const answer = await bounded((ctx) => c.invoke(handler, snap, ctx, (f) => (over = f)), c.limit, () => over?.());
     const checked = answer.ok ? safeCheck(c.point, answer.value) : { kind: 'malformed' as const, why: answer.reason };
     switch (checked.kind) {
       case 'none':
@@ -154,21 +155,35 @@ async function runChain(c: Chain): Promise<HookDecision> {
 type Answer = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string };
 
 /** Runs one call with a time limit; a throw, a rejection or the limit is a failed answer. The
- *  call's signal is aborted once it is over either way (a data handler's stream closes). */
-async function bounded(call: (signal: AbortSignal) => unknown, limit: number): Promise<Answer> {
-  const abort = new AbortController();
+ *  call's signal (made only if the handler asks for it) is aborted at the limit; `over`
+ *  runs when the call is given up or has settled (a data handler's stream closes). */
+async function bounded(call: (ctx: HookContext) => unknown, limit: number, over?: () => void): Promise<Answer> {
+  const reason = `no answer within ${limit} ms`;
+  let abort: AbortController | undefined;
+  let expired = false;
+  const ctx: HookContext = {
+    get signal() {
+      abort ??= new AbortController();
+      if (expired && !abort.signal.aborted) abort.abort(new Error(reason));
+      return abort.signal;
+    },
+  };
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<Answer>((resolve) => {
-    timer = setTimeout(() => resolve({ ok: false, reason: `no answer within ${limit} ms` }), limit);
+    timer = setTimeout(() => {
+      expired = true;
+      abort?.abort(new Error(reason));
+      resolve({ ok: false, reason });
+    }, limit);
   });
   try {
-    const value = Promise.resolve(call(abort.signal)).then((v): Answer => ({ ok: true, value: v }));
+    const value = Promise.resolve(call(ctx)).then((v): Answer => ({ ok: true, value: v }));
     return await Promise.race([value.catch((err: unknown): Answer => ({ ok: false, reason: `threw: ${oneLine(err)}` })), late]);
   } catch (err) {
     return { ok: false, reason: `threw: ${oneLine(err)}` };
   } finally {
     clearTimeout(timer);
-    abort.abort(new Error('the hook call is over'));
+    over?.();
   }
 }
 

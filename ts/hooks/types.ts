@@ -44,7 +44,7 @@ export interface HookEnvelope {
 
 /** What every handler gets besides its input and the session. */
 export interface HookContext {
-  /** Aborted when the call is over, or has run out of time (hooks.timeoutMs): stop, the answer is no longer wanted. */
+  /** Aborted when the call runs out of time (hooks.timeoutMs): stop, the answer is no longer wanted. */
   readonly signal: AbortSignal;
 }
 
