@@ -58,7 +58,8 @@ export function crlf(message: Buffer | string): Buffer {
   return Buffer.from(Buffer.from(message).toString('latin1').replace(/\r?\n/g, '\r\n'), 'latin1');
 }
 
-const DKIMPY = `
+/** dkimpy's DNS lookups through dnspython, at the server argv[1]:argv[2]. */
+const PY_DNS = `
 import sys, json, dkim, dns.resolver
 r = dns.resolver.Resolver(configure=False)
 r.nameservers = [sys.argv[1]]
@@ -69,6 +70,9 @@ def dnsfunc(name, timeout=5):
     except Exception:
         return None
     return b''.join(next(iter(a)).strings)
+`;
+
+const DKIMPY = PY_DNS + `
 msg = sys.stdin.buffer.read()
 d = dkim.DKIM(msg)
 n = sum(1 for h in d.headers if h[0].lower() == b'dkim-signature')
@@ -139,4 +143,42 @@ export function opendkimTestkey(t: ExecutionContext, records: readonly Txt[], do
 export function opendkimVerify(t: ExecutionContext, records: readonly Txt[], message: Buffer | string): Promise<Run> {
   const bin = needCommand('opendkim-testmsg', 'opendkim-tools');
   return withPrivateDns(t, records, [bin], crlf(message));
+}
+
+const ARC_VERIFY = PY_DNS + `
+cv, results, reason = dkim.arc_verify(sys.stdin.buffer.read(), dnsfunc=dnsfunc)
+print(json.dumps({'cv': cv.decode(), 'reason': reason, 'sets': [
+    {'i': x['instance'], 'cv': x['cv'].decode(), 'as': x['as-valid'], 'ams': x['ams-valid'], 'd': x['as-domain'].decode()} for x in results]}))
+`;
+
+export interface ArcVerdict {
+  /** The chain's result: pass, fail or none. */
+  readonly cv: string;
+  readonly reason: string;
+  /** Each set, newest first: its instance, cv=, whether its ARC-Seal and ARC-Message-Signature verified, d=. */
+  readonly sets: Array<{ i: number; cv: string; as: boolean; ams: boolean; d: string }>;
+}
+
+/** dkimpy's arc_verify on `message` (sent as CR LF), keys from `dns` (ip:port). */
+export async function dkimpyArcVerify(dns: string, message: Buffer | string): Promise<ArcVerdict> {
+  needPythonModule('dkim', 'python3-dkim');
+  needPythonModule('dns.resolver', 'python3-dnspython');
+  const [host, port] = dns.split(':');
+  const r = await run('/usr/bin/python3', ['-c', ARC_VERIFY, host!, port!], crlf(message));
+  if (r.code !== 0) throw new Error(`dkimpy arc_verify failed: ${r.stderr}`);
+  return JSON.parse(r.stdout) as ArcVerdict;
+}
+
+/** A message DKIM-signed and ARC-sealed (i=1) by dkimpy as `domain` with `keyPath`, after an
+ * Authentication-Results of that domain; LF line ends (the queue's). */
+export async function dkimpySealed(message: string, domain: string, selector: string, keyPath: string): Promise<Buffer> {
+  needPythonModule('dkim', 'python3-dkim');
+  const script = 'import sys, dkim\nmsg = sys.stdin.buffer.read()\nd, s, k = sys.argv[1].encode(), sys.argv[2].encode(), open(sys.argv[3], "rb").read()\n' +
+    'msg = dkim.sign(msg, s, d, k) + msg\n' +
+    'msg = b"Authentication-Results: " + d + b"; spf=pass smtp.mailfrom=" + d + b"\\r\\n" + msg\n' +
+    'sig = dkim.arc_sign(msg, s, d, k, d)\n' +
+    'sys.stdout.buffer.write((b"".join(sig) + msg).replace(b"\\r\\n", b"\\n"))';
+  const r = await run('/usr/bin/python3', ['-c', script, domain, selector, keyPath], crlf(message));
+  if (r.code !== 0) throw new Error(`dkimpy arc_sign failed: ${r.stderr}`);
+  return Buffer.from(r.stdout, 'latin1');
 }

@@ -2,12 +2,12 @@
 // condredirect, bouncesaying, except, preline, qreceipt (ts/helpers, qmail's arguments,
 // environment and exit codes).
 // Interface: register(program, ctx). Arguments pass through untouched (a wrapped program's
-// own options included). The message is stdin (fd 0), as qmail-local gives it.
+// own options included). The message is stdin (fd 0), as qmail-local gives it. forward and
+// condredirect ARC-seal what they queue when control/arcseal is on (ts/dkim/arc-seal.ts).
 
 import type { Command } from 'commander';
 import type { CliContext } from './main.js';
-import { join } from 'node:path';
-import { openQueue } from '../queue/index.js';
+import { openOutgoingQueue } from '../dkim/open-queue.js';
 import { runBouncesaying, runExcept } from '../helpers/bouncesaying.js';
 import { runCondredirect } from '../helpers/condredirect.js';
 import { runForward } from '../helpers/forward.js';
@@ -26,6 +26,9 @@ const HELPERS: ReadonlyArray<readonly [string, string, Helper]> = [
   ['qreceipt', 'answer Notice-Requested-Upon-Delivery-To for this address: address', runQreceipt],
 ];
 
+/** Helpers that send a message on for someone else: ARC-sealed when control/arcseal is on. */
+const SEALED = new Set(['forward', 'condredirect']);
+
 /** Registers the helper subcommands. */
 export function register(program: Command, ctx: CliContext): void {
   for (const [name, description, run] of HELPERS) {
@@ -38,7 +41,7 @@ export function register(program: Command, ctx: CliContext): void {
       .action(async (_args: string[], _opts: unknown, cmd: Command) => {
         const io: HelperIo = {
           env: process.env, stdinFd: 0, stdout: process.stdout, stderr: process.stderr,
-          openQueue: async () => openQueue(join(ctx.home(), 'queue')),
+          openQueue: () => openOutgoingQueue(ctx.home(), { sign: false, seal: SEALED.has(name) }),
         };
         process.exitCode = await run(cmd.args, io);
       });

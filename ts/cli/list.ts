@@ -5,7 +5,7 @@
 //   post|request|bounce NAME --dir D   (run from the list's .qmail files; message on stdin)
 // D defaults to the alias user's home (HOME/alias), A to NAME@me, O to postmaster@me.
 // List mail is DKIM-signed (control/dkimkeys): by the author's domain when it is ours, else
-// by the list's (the envelope sender's domain).
+// by the list's (the envelope sender's domain); posts are ARC-sealed when control/arcseal is on.
 // Exit codes: 0 ok; 100 permanent (bad name/address, no such list, loop); 111 temporary.
 
 import { join } from 'node:path';
@@ -13,10 +13,7 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { CliContext } from './main.js';
 import { loadConfig } from '../config/index.js';
-import { loadKeyring } from '../dkim/keyring.js';
-import { signingQueue } from '../dkim/signing-queue.js';
-import { openQueue } from '../queue/index.js';
-import type { Queue } from '../queue/types.js';
+import { openOutgoingQueue } from '../dkim/open-queue.js';
 import type { Outcome } from '../outcome.js';
 import type { HelperIo } from '../helpers/io.js';
 import { runListBounce } from '../lists/bounce.js';
@@ -27,16 +24,6 @@ import { runListRequest } from '../lists/request.js';
 import { listState, readConfig, readSubscribers, type ListState } from '../lists/store.js';
 
 interface DirOption { dir?: string }
-
-/** The queue, DKIM-signing with control/dkimkeys: posts as their author's domain or the list's. */
-async function openSigningQueue(home: string): Promise<Outcome<Queue>> {
-  const config = await loadConfig(home);
-  if (config.kind !== 'ok') return config;
-  const ring = await loadKeyring(config.value.dkimkeys);
-  if (ring.kind !== 'ok') return ring;
-  const q = openQueue(join(home, 'queue'));
-  return q.kind === 'ok' ? { kind: 'ok', value: signingQueue(q.value, () => ring.value) } : q;
-}
 
 function stateOf(ctx: CliContext, name: string, o: DirOption): ListState {
   return listState(o.dir ?? join(ctx.home(), 'alias'), name);
@@ -110,7 +97,7 @@ export function register(program: Command, ctx: CliContext): void {
       .option('--dir <dir>').action(async (name: string, o: DirOption) => {
         const io: HelperIo = {
           env: process.env, stdinFd: 0, stdout: process.stdout, stderr: process.stderr,
-          openQueue: () => openSigningQueue(ctx.home()),
+          openQueue: () => openOutgoingQueue(ctx.home(), { sign: true, seal: what === 'post' }),
         };
         process.exitCode = await run(stateOf(ctx, name, o), io);
       });

@@ -15,6 +15,7 @@
 import { join } from 'node:path';
 import { createBouncer } from '../bounce/index.js';
 import { loadKeyring, type Keyring } from '../dkim/keyring.js';
+import { arcSettings, sealingQueue } from '../dkim/arc-seal.js';
 import { signingQueue } from '../dkim/signing-queue.js';
 import { srsForwarding } from '../srs/forward.js';
 import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
@@ -91,7 +92,8 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   queue.onCommit((id) => scheduler?.enqueued(id));
   const c = config.value.current();
   const local = createLocalDelivery({
-    queue, users: () => table, alias: { home: join(home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
+    // Forwarded copies (dot-qmail & lines) are ARC-sealed when control/arcseal is on.
+    queue: sealingQueue(queue, () => ({ settings: arcSettings(config.value.current()), keyring })), users: () => table, alias: { home: join(home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
     enqueued: (id) => scheduler?.enqueued(id), concurrency: c.concurrencylocal,
     srs: () => srsForwarding(config.value.current()),
     newmail: createNotifier({ hook: () => config.value.current().newmailhook, log: opts.log, ...(opts.newmail ? { emit: opts.newmail } : {}) }),

@@ -14,6 +14,7 @@
 //   authserv-id (claimsAuthservId) is ours, wherever it came from (RFC 8601 §5).
 // mailauth runs in its strict mode: RFC 6376/7208/8617/8601 as written (a body hash mismatch
 // is dkim=fail, rsa-sha1 is dkim=policy, A-R reports header.d).
+// budgeted(resolver, deadline, now) is the per-message DNS bound (ARC sealing uses it too).
 // Bounds: DNS within control/authtimeout in all and at most MAX_QUERIES queries a message
 // (a message with a thousand signatures costs no more); past either, the queries fail and
 // their checks are temperror. The body is hashed as it streams (mailauth keeps the header
@@ -66,7 +67,7 @@ async function drain(message: Readable): Promise<void> {
 }
 
 /** A resolver that answers nothing past `deadline` or after MAX_QUERIES queries (temperror). */
-function budgeted(base: AuthResolver, deadline: number, now: () => number): AuthResolver {
+export function budgeted(base: AuthResolver, deadline: number, now: () => number): AuthResolver {
   let left = MAX_QUERIES;
   return (name, type) => {
     if (left-- <= 0 || now() >= deadline) return Promise.reject(Object.assign(new Error('DNS budget of this message spent'), { code: 'ETIMEOUT' }));

@@ -1,4 +1,4 @@
-// Control files of mail authentication: DKIM signing keys (ts/dkim), SRS (ts/srs), the
+// Control files of mail authentication: DKIM signing keys and ARC sealing (ts/dkim), SRS (ts/srs), the
 // checks of inbound mail (ts/inbound), MTA-STS and TLS-RPT (ts/remote). See key.ts for the KeySpec contract.
 //
 // dkimkeys: one `domain:selector:keyfile` a line; keyfile is relative to the home (or
@@ -36,6 +36,13 @@ const dkimKeyEntry: ItemParser<DkimKeyEntry> = (text, ctx) => {
   return { value: { domain: domain.toLowerCase(), selector, path: isAbsolute(file) ? file : join(ctx.home, file) } };
 };
 
+/** control/arcseal: '' (off), or the sealing domain ('1' = control/me). */
+const arcSeal: ItemParser<string> = (text, ctx) => {
+  if (text === '' || text === '0') return { value: '' };
+  if (text === '1') return { value: ctx.me.toLowerCase() };
+  return isDnsName(text) ? { value: text.toLowerCase() } : { reason: `not 0, 1 or a domain: "${text}"` };
+};
+
 const srsSecret: ItemParser<string> = (text) =>
   (text.length >= 16 ? { value: text } : { reason: 'an SRS secret needs at least 16 characters' });
 
@@ -45,6 +52,8 @@ export const authKeys = {
   srssecrets: listKey('SRS secrets for forwarded mail: the first signs, every line verifies (none: no SRS)', 'none',
     () => [], srsSecret),
   srsdomain: lineKey('domain of SRS addresses (SRS0=...@srsdomain); must reach this host', 'me', (ctx) => ctx.me),
+  arcseal: lineKey('ARC-seal list posts and forwards (RFC 8617) with the control/dkimkeys RSA key of a domain: 0 = off, 1 = me, or the domain',
+    '0', () => '', arcSeal),
   authservid: lineKey('authserv-id of the Authentication-Results header added to inbound mail', 'me', (ctx) => ctx.me,
     (text) => (/^[!-~]+$/.test(text) && !/[;()"\\]/.test(text) ? { value: text } : { reason: 'not a token' })),
   spfreject: flagKey('1 = refuse SPF fail at MAIL FROM (550 5.7.23; a DNS failure 451 4.7.24); 0 = mark only', false),
