@@ -66,12 +66,15 @@ export declare class SmtpSession {
   feed(chunk: Uint8Array): SmtpStep
   /** Answers the pending decision. */
   answer(code: number, status: string, text: string): SmtpStep
-  /** Opens the queue writer for the next body and writes `prefix` (the Received header). */
-  openBody(prefix: Uint8Array): void
-  /** Throws away the body being written, if any. */
+  /** Starts the next body; `header` (the Received line) is prepended when it is stored. */
+  openBody(header: Uint8Array): void
+  /** Throws away the body being received, if any. */
   dropBody(): void
-  /** Commits the body with its envelope; resolves with the message id once durable. */
-  commit(sender: string, recipients: Array<string>): Promise<string>
+  /**
+   * Delivers the body to the direct recipients and queues it for the others, with
+   * `extra` header lines before the Received line; resolves once all is durable.
+   */
+  commit(sender: string, recipients: Array<SmtpRecipient>, extra?: Uint8Array | undefined | null): Promise<CommitReport>
   /** The TLS handshake after STARTTLS finished: the session resets (RFC 3207). */
   tlsStarted(): void
 }
@@ -100,9 +103,23 @@ export declare function bindTcp(host: string, port: number): number
  * it did not open itself).
  */
 export declare function closeFd(fd: number): void
+/** What a commit did: `delivered`/`fallback` name recipients by their index. */
+export interface CommitReport {
+  /** The id the logs give the direct deliveries ("" when there were none). */
+  id: string
+  bytes: number
+  delivered: Array<DeliveredTo>
+  fallback: Array<FallbackOf>
+  queued?: QueuedAs
+}
 
 /** The version of the native core, so the TS side can check it loaded the right build. */
 export declare function coreVersion(): string
+
+export interface DeliveredTo {
+  index: number
+  files: Array<string>
+}
 
 /** Delivers into a maildir on a core thread; resolves with the name in new/. */
 export declare function deliverMaildir(maildir: string, headers: Uint8Array, bodyPath: string): Promise<string>
@@ -136,6 +153,19 @@ export interface LspawnRequest {
 
 /** Serves delivery requests on descriptor `control` until the daemon closes it. */
 export declare function lspawnServe(control: number, node: string, script: string, queueUid: number): void
+/** The maildirs a direct recipient is written to, and its Return-Path + Delivered-To lines. */
+export interface DirectTarget {
+  maildirs: Array<string>
+  prefix: Buffer
+  /** The Delivered-To line without LF (the loop check). */
+  dtline: string
+}
+
+export interface FallbackOf {
+  index: number
+  status: string
+  text: string
+}
 
 /** One message of the maildrop. */
 export interface MaildropEntry {
@@ -216,6 +246,10 @@ export declare function peerCredentials(fd: number): NativePeer
 
 /** Copies the file open on `fd` into a new unnamed 0600 file in `dir`; returns its descriptor. */
 export declare function privateCopy(fd: number, dir: string): number
+export interface QueuedAs {
+  id: string
+  recipients: Array<number>
+}
 
 /** Opens (creating when missing) the queue at `root`. */
 export declare function queueOpen(root: string, maxRecipients?: number | undefined | null): NativeQueue
@@ -248,6 +282,12 @@ export interface SmtpDecision {
   refusalStatus?: string
   refusalText?: string
   domain?: string
+}
+
+/** A recipient as the policy routed it: delivered at accept time when `direct` is given. */
+export interface SmtpRecipient {
+  address: string
+  direct?: DirectTarget
 }
 
 /** Session settings; absent fields take smtp-proto's defaults. */

@@ -183,6 +183,8 @@ function smtpStep(s: core.SmtpStep): SmtpStep {
   return { replies: s.replies, decision: s.decision ? smtpDecision(s.decision) : undefined, close: s.close, starttls: s.starttls };
 }
 
+export type { CommitReport, SmtpRecipient } from '#native';
+
 /** One native SMTP session queueing into the queue at `queueRoot`. */
 export class SmtpSessionNative {
   readonly #s: core.SmtpSession;
@@ -207,18 +209,19 @@ export class SmtpSessionNative {
     return smtpStep(this.#s.answer(reply.code, reply.status, reply.text));
   }
 
-  /** Opens the queue writer for the coming body and writes `prefix` (the Received header). */
-  openBody(prefix: Buffer): Outcome<void> {
-    return nativeCall(() => this.#s.openBody(prefix));
+  /** Starts the coming body; `header` (the Received line) is prepended when it is stored. */
+  openBody(header: Buffer): void {
+    this.#s.openBody(header);
   }
 
   dropBody(): void {
     this.#s.dropBody();
   }
 
-  /** Commits the body; resolves once durable with the message id. */
-  async commit(sender: string, recipients: readonly string[]): Promise<Outcome<string>> {
-    return nativeAwait(() => this.#s.commit(sender, [...recipients]));
+  /** Writes the direct recipients' maildirs and queues the others (crates/accept), with
+   *  `extra` header lines first; resolves once all of it is durable. */
+  async commit(sender: string, recipients: core.SmtpRecipient[], extra?: Buffer): Promise<Outcome<core.CommitReport>> {
+    return nativeAwait(() => this.#s.commit(sender, recipients, extra));
   }
 
   tlsStarted(): void {

@@ -2,28 +2,32 @@
 //!
 //! Few crossings per chunk: `feed(chunk)` returns one `SmtpStep` (all replies as one
 //! Buffer, at most one decision, close/starttls flags); `answer(code, status, text)`
-//! resumes after a decision. Body bytes never reach JS: `openBody(prefix)` creates the
-//! queue writer (crates/queue) and writes the Received header; the session's sink pours
-//! decoded DATA/BDAT bytes into it; `commit(sender, recipients)` makes it durable on the
-//! queue's group-commit threads and resolves with the message id; `dropBody()` aborts.
+//! resumes after a decision. Body bytes never reach JS: `openBody(header)` starts the
+//! message (crates/accept: memory, then a spool file) and keeps the header lines to
+//! prepend (the Received line); the session's sink pours decoded DATA/BDAT bytes into it;
+//! `commit(sender, recipients, extra)` writes the direct recipients' maildirs and queues
+//! the others (crates/accept) on the core's threads and resolves with the report once all
+//! of it is durable; `dropBody()` aborts.
 //!
-//! Failures: opening the queue or the writer -> QMTA_TEMP/QMTA_PERM error (failure.rs);
-//! commit failures reject the promise the same way; `answer` without a pending decision
-//! or `tlsStarted` without STARTTLS -> QMTA_PERM 5.5.0 (a broken contract, a bug).
-//! Queues are opened once per root and shared by every session (one group-commit pool).
+//! Failures: commit failures reject the promise with QMTA_TEMP/QMTA_PERM (failure.rs);
+//! `answer` without a pending decision or `tlsStarted` without STARTTLS -> QMTA_PERM
+//! 5.5.0 (a broken contract, a bug). Queues are opened once per root and shared by every
+//! session (one group-commit pool).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use napi::bindgen_prelude::{Buffer, Object};
-use napi::{Env, JsError};
+use accept::{Accepted, Message, Recipient, Report, Target};
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::Env;
 use napi_derive::napi;
-use queue::{Envelope, Queue, Writer};
+use queue::Queue;
 use smtp_proto::{BodySink, Decision, Mechanism, Output, Reply, Session, Settings};
 use status::Failure;
 
 use crate::failure::{to_napi, Code};
+use crate::promise::deferred;
 
 // Spelled out as `Result<..>`: napi-derive recognises a fallible export by that name.
 type Error = napi::Error<Code>;
@@ -77,24 +81,69 @@ pub struct SmtpStep {
     pub starttls: bool,
 }
 
-/// The sink: the queue writer of the message being received, if any.
-struct QueueSink {
-    queue: Queue,
-    writer: Option<Writer>,
+/// A recipient as the policy routed it: delivered at accept time when `direct` is given.
+#[napi(object)]
+pub struct SmtpRecipient {
+    pub address: String,
+    pub direct: Option<DirectTarget>,
 }
 
-impl BodySink for QueueSink {
+/// The maildirs a direct recipient is written to, and its Return-Path + Delivered-To lines.
+#[napi(object)]
+pub struct DirectTarget {
+    pub maildirs: Vec<String>,
+    pub prefix: Buffer,
+    /// The Delivered-To line without LF (the loop check).
+    pub dtline: String,
+}
+
+/// What a commit did: `delivered`/`fallback` name recipients by their index.
+#[napi(object)]
+pub struct CommitReport {
+    /// The id the logs give the direct deliveries ("" when there were none).
+    pub id: String,
+    pub bytes: f64,
+    pub delivered: Vec<DeliveredTo>,
+    pub fallback: Vec<FallbackOf>,
+    pub queued: Option<QueuedAs>,
+}
+
+#[napi(object)]
+pub struct DeliveredTo {
+    pub index: u32,
+    pub files: Vec<String>,
+}
+
+#[napi(object)]
+pub struct FallbackOf {
+    pub index: u32,
+    pub status: String,
+    pub text: String,
+}
+
+#[napi(object)]
+pub struct QueuedAs {
+    pub id: String,
+    pub recipients: Vec<u32>,
+}
+
+/// The sink: the message being received, if any, with the header lines it will get.
+struct MessageSink {
+    queue: Queue,
+    message: Option<Message>,
+    header: Vec<u8>,
+}
+
+impl BodySink for MessageSink {
     fn write(&mut self, bytes: &[u8]) -> Result<(), Failure> {
-        match self.writer.as_mut() {
-            Some(w) => w.write(bytes),
+        match self.message.as_mut() {
+            Some(m) => m.write(bytes),
             None => Err(Failure::temp("3.0", "no message body open")),
         }
     }
 
     fn abort(&mut self) {
-        if let Some(w) = self.writer.take() {
-            w.abort();
-        }
+        self.message = None;
     }
 }
 
@@ -184,18 +233,30 @@ fn step(o: Output) -> SmtpStep {
     SmtpStep { replies: o.replies.into(), decision: o.decision.map(decision), close: o.close, starttls: o.starttls }
 }
 
-/// Settles a commit on the JS thread: a Failure rejects with QMTA_TEMP/QMTA_PERM.
-fn settle(env: &Env, r: status::Result<u64>) -> napi::Result<String> {
-    r.map(|id| id.to_string()).map_err(|f| napi::Error::from(JsError::from(to_napi(f)).into_unknown(*env)))
+fn target(t: DirectTarget) -> Target {
+    Target { maildirs: t.maildirs.into_iter().map(PathBuf::from).collect(), prefix: t.prefix.to_vec(), dtline: t.dtline.into_bytes() }
 }
 
-type Resolver = Box<dyn FnOnce(Env) -> napi::Result<String> + Send>;
+fn index(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
+}
+
+fn report(r: Report) -> CommitReport {
+    let path = |p: PathBuf| p.to_string_lossy().into_owned();
+    CommitReport {
+        id: if r.id == 0 { String::new() } else { r.id.to_string() },
+        bytes: r.bytes as f64,
+        delivered: r.delivered.into_iter().map(|(i, files)| DeliveredTo { index: index(i), files: files.into_iter().map(path).collect() }).collect(),
+        fallback: r.fallback.into_iter().map(|(i, f)| FallbackOf { index: index(i), status: f.status, text: f.text }).collect(),
+        queued: r.queued.map(|(id, rs)| QueuedAs { id: id.to_string(), recipients: rs.into_iter().map(index).collect() }),
+    }
+}
 
 /// One SMTP server session bound to a queue.
 #[napi]
 pub struct SmtpSession {
     session: Session,
-    sink: QueueSink,
+    sink: MessageSink,
 }
 
 #[napi]
@@ -204,7 +265,8 @@ impl SmtpSession {
     #[napi(constructor)]
     pub fn new(settings: SmtpSettings, queue_root: String) -> Result<Self, Error> {
         let queue = shared_queue(Path::new(&queue_root)).map_err(to_napi)?;
-        Ok(SmtpSession { session: Session::new(to_settings(settings)), sink: QueueSink { queue, writer: None } })
+        let sink = MessageSink { queue, message: None, header: Vec::new() };
+        Ok(SmtpSession { session: Session::new(to_settings(settings)), sink })
     }
 
     /// The 220 greeting line.
@@ -232,31 +294,33 @@ impl SmtpSession {
         self.session.answer(reply, &mut self.sink).map(step).map_err(to_napi)
     }
 
-    /// Opens the queue writer for the next body and writes `prefix` (the Received header).
+    /// Starts the next body; `header` (the Received line) is prepended when it is stored.
     #[napi]
-    pub fn open_body(&mut self, prefix: &[u8]) -> Result<(), Error> {
-        self.sink.abort();
-        let mut w = self.sink.queue.create_writer().map_err(to_napi)?;
-        w.write(prefix).map_err(to_napi)?;
-        self.sink.writer = Some(w);
-        Ok(())
+    pub fn open_body(&mut self, header: &[u8]) {
+        self.sink.message = Some(Message::new(self.sink.queue.root()));
+        self.sink.header = header.to_vec();
     }
 
-    /// Throws away the body being written, if any.
+    /// Throws away the body being received, if any.
     #[napi]
     pub fn drop_body(&mut self) {
         self.sink.abort();
     }
 
-    /// Commits the body with its envelope; resolves with the message id once durable.
-    #[napi(ts_return_type = "Promise<string>")]
-    pub fn commit<'e>(&mut self, env: &'e Env, sender: String, recipients: Vec<String>) -> napi::Result<Object<'e>> {
-        let (deferred, promise) = env.create_deferred::<String, Resolver>()?;
-        let envelope = Envelope { sender: sender.into_bytes(), recipients: recipients.into_iter().map(String::into_bytes).collect() };
-        match self.sink.writer.take() {
-            Some(w) => w.commit_async(envelope, move |r| deferred.resolve(Box::new(move |env| settle(&env, r)))),
-            None => deferred.resolve(Box::new(|env| settle(&env, Err(Failure::temp("3.0", "no message body to commit"))))),
-        }
+    /// Delivers the body to the direct recipients and queues it for the others, with
+    /// `extra` header lines before the Received line; resolves once all is durable.
+    #[napi(ts_return_type = "Promise<CommitReport>")]
+    pub fn commit<'e>(&mut self, env: &'e Env, sender: String, recipients: Vec<SmtpRecipient>, extra: Option<&[u8]>) -> napi::Result<PromiseRaw<'e, CommitReport>> {
+        let (settle, promise) = deferred(env)?;
+        let Some(message) = self.sink.message.take() else {
+            settle(Err(Failure::temp("3.0", "no message body to commit")));
+            return Ok(promise);
+        };
+        let mut header = extra.map(<[u8]>::to_vec).unwrap_or_default();
+        header.append(&mut self.sink.header);
+        let recipients = recipients.into_iter().map(|r| Recipient { address: r.address, direct: r.direct.map(target) }).collect();
+        let accepted = Accepted { message, header, sender, recipients };
+        accept::commit(accepted, &self.sink.queue, move |r| settle(r.map(report)));
         Ok(promise)
     }
 

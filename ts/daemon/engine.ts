@@ -7,6 +7,8 @@
 // engine.stop(graceMs) (finish in-flight deliveries, bounded), engine.queue (the queue
 // whose commits wake the scheduler: give it to every producer: smtpd, inject, lists),
 // engine.claimedByStore(address) (the application's store takes it: ts/local/store.ts).
+// engine.direct (delivery at accept time: the RCPT plan, and the record of what the SMTP
+// core delivered, logged and announced as qmail-send would).
 // Failures: unreadable/invalid control files or users/assign, or a queue that cannot be
 // opened, or a DKIM key of control/dkimkeys that cannot be loaded -> the Failure (temporary:
 // fix the home and start again). A reload that fails keeps the previous configuration and
@@ -19,18 +21,22 @@ import { arcSettings, sealingQueue } from '../dkim/arc-seal.js';
 import { signingQueue } from '../dkim/signing-queue.js';
 import { srsForwarding } from '../srs/forward.js';
 import { openConfig, type ConfigStore, type ControlOverrides } from '../config/index.js';
+import { planDirect, type DirectPlan } from '../local/direct.js';
 import { createLocalDelivery, type LocalDeliveryPool, type LocalDeps } from '../local/index.js';
 import { storeClaims, withStore, type LocalStore } from '../local/store.js';
 import type { Log } from '../log/index.js';
 import { createNotifier, type NewMailEvent } from '../notify/index.js';
+import type { DeliveryNotice } from '../notify/types.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
 import { openQueue } from '../queue/index.js';
 import type { DurableQueue } from '../queue/types.js';
 import { createRemoteDelivery } from '../remote/index.js';
+import type { DirectRecord } from '../send/direct.js';
 import type { RemoteDelivery } from '../send/remote.js';
 import { Scheduler } from '../send/scheduler.js';
 import type { Clock, SendListener } from '../send/types.js';
-import { loadAssign, type AssignTable } from '../users/assign.js';
+import { loadAssign, type AliasUser, type AssignTable } from '../users/assign.js';
+import { routeTable } from '../route/index.js';
 import { bounceSettings, remoteSettings, router, sendSettings } from './wiring.js';
 
 export interface EngineOptions {
@@ -68,10 +74,19 @@ export interface Engine {
   claimedByStore(address: string): Outcome<boolean>;
   /** The DKIM keys of control/dkimkeys in force (reloaded with control/); for the producers that sign. */
   readonly keyring: () => Keyring;
+  readonly direct: DirectDelivery;
   start(): Promise<void>;
   reload(): Promise<Outcome<void>>;
   runQueue(): void;
   stop(graceMs?: number): Promise<void>;
+}
+
+/** Delivery at accept time, as the SMTP service uses it (ts/local/direct.ts, ts/send/direct.ts). */
+export interface DirectDelivery {
+  /** RCPT time: the maildirs to write before the 250, or undefined (the queue). */
+  plan(address: string, sender: string): DirectPlan | undefined;
+  /** After the 250: qmail-send's log lines and events, and the new-mail notices. */
+  delivered(record: DirectRecord, notices: readonly DeliveryNotice[]): void;
 }
 
 /** Opens the home's configuration, users and queue and builds the scheduler. */
@@ -91,12 +106,13 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   const queue = raw.value;
   queue.onCommit((id) => scheduler?.enqueued(id));
   const c = config.value.current();
+  const alias: AliasUser = { home: join(home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const newmail = createNotifier({ hook: () => config.value.current().newmailhook, log: opts.log, ...(opts.newmail ? { emit: opts.newmail } : {}) });
   const local = createLocalDelivery({
     // Forwarded copies (dot-qmail & lines) are ARC-sealed when control/arcseal is on.
-    queue: sealingQueue(queue, () => ({ settings: arcSettings(config.value.current()), keyring })), users: () => table, alias: { home: join(home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 },
-    enqueued: (id) => scheduler?.enqueued(id), concurrency: c.concurrencylocal,
+    queue: sealingQueue(queue, () => ({ settings: arcSettings(config.value.current()), keyring })), users: () => table, alias,
+    enqueued: (id) => scheduler?.enqueued(id), concurrency: c.concurrencylocal, newmail,
     srs: () => srsForwarding(config.value.current()),
-    newmail: createNotifier({ hook: () => config.value.current().newmailhook, log: opts.log, ...(opts.newmail ? { emit: opts.newmail } : {}) }),
     ...(opts.programTimeoutMs !== undefined ? { programTimeoutMs: opts.programTimeoutMs } : {}),
     ...(opts.owners ? { owners: opts.owners } : {}),
   });
@@ -105,6 +121,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   let route = router(c);
   const original = (a: string): string => route.original?.(a) ?? a;
   const stored = opts.store ? withStore(local, opts.store, original) : undefined;
+  let routes = routeTable(c);
   scheduler = new Scheduler({
     queue, log: opts.log, local: stored ?? local,
     router: { route: (r) => route.route(r), original },
@@ -116,8 +133,17 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
     ...(opts.todoScanMs !== undefined ? { todoScanMs: opts.todoScanMs } : {}),
   });
   const sched = scheduler;
+  const direct: DirectDelivery = {
+    plan: (address, sender) => planDirect(address, sender, {
+      enabled: config.value.current().directmaildir, route: routes, users: table, alias, uid: process.geteuid?.() ?? 0,
+    }),
+    delivered(record, notices) {
+      sched.recordDirect(record);
+      notices.forEach(newmail);
+    },
+  };
   return ok({
-    home, config: config.value, queue, scheduler: sched, users: () => table, keyring: () => keyring,
+    home, config: config.value, queue, scheduler: sched, users: () => table, keyring: () => keyring, direct,
     claimedByStore: (address) => storeClaims(opts.store, address),
     start: () => sched.start(),
     runQueue: () => sched.runQueue(),
@@ -131,6 +157,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
       table = users.value;
       keyring = keys.value;
       route = router(next.value);
+      routes = routeTable(next.value);
       builtin?.update(remoteSettings(next.value, home, opts.remotePort));
       sched.setSettings(sendSettings(next.value));
       local.resize(next.value.concurrencylocal);

@@ -9,6 +9,7 @@
 
 import type { ConfigStore } from '../config/index.js';
 import type { HookRunner } from '../hooks/index.js';
+import type { DirectDelivery } from './engine.js';
 import type { Log } from '../log/index.js';
 import { metricsService, type MetricsHub } from '../metrics/index.js';
 import { isFailure, ok, type Outcome } from '../outcome.js';
@@ -44,8 +45,13 @@ export interface ServiceContext {
    * each decision point after qmta's own checks. Absent: no hooks (the daemon).
    */
   readonly hooks?: HookRunner;
+<<<<<<< HEAD
   /** A partitioned daemon: POP3 sessions of system accounts, run as them (ts/lspawn/pop3.ts). */
   readonly pop3RunAs?: (login: string) => Promise<Outcome<number> | undefined>;
+=======
+  /** Delivery at accept time: the RCPT plan and the record of what was delivered. */
+  readonly direct?: DirectDelivery;
+>>>>>>> 4d1186a (accept at delivery (issue 14, design change 1): a recipient whose whole delivery is maildirs qmta may write is written at accept time, before the 250, and never queued)
 }
 
 export interface RunningService {

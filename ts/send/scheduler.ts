@@ -3,7 +3,8 @@
 //
 // Interface: new Scheduler(deps); start() (recovery, todo/ scan, queue scan, then the
 // queue's garbage collected every CLEANUP_MS, as qmail-send's cleanup); enqueued(id)
-// (in-process commit notification); runQueue() (SIGALRM / `qmta queue run`);
+// (in-process commit notification); recordDirect(r) (a message delivered at accept time,
+// ts/send/direct.ts); runQueue() (SIGALRM / `qmta queue run`);
 // setSettings(s) (SIGHUP); stop(graceMs); snapshot() (counts, for status and tests).
 // Fairness (no "silly qmail syndrome"): a channel picks its next job alternately from
 // fresh mail and from due retries, so new mail keeps at least half the openings however
@@ -18,6 +19,7 @@ import { describe, fromException, isFailure, type Outcome } from '../outcome.js'
 import { sendEvents, type Log, type SendEvents } from '../log/index.js';
 import type { Channel, MessageId, Queue } from '../queue/types.js';
 import { Completer } from './complete.js';
+import { recordDirect, type DirectRecord } from './direct.js';
 import { DueHeap } from './due-heap.js';
 import { Intake, SYSFAIL_MS } from './intake.js';
 import { openJob, type Delivery, type Job } from './job.js';
@@ -122,6 +124,11 @@ export class Scheduler {
   /** A message was committed to todo/: preprocess it now. */
   enqueued(id: MessageId): void {
     this.intake.add(id);
+  }
+
+  /** Logs and announces recipients delivered at accept time, numbered with the rest. */
+  recordDirect(record: DirectRecord): void {
+    recordDirect(this.ev, this.deps.listener ?? {}, () => ++this.deliveryNumber, record);
   }
 
   /** Every deferred job becomes due now (SIGALRM, `qmta queue run`). */

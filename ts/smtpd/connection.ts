@@ -9,19 +9,26 @@
 // client that never reads cannot grow the server's memory.
 //
 // ETRN is answered by ctx.etrn (etrn.ts); its flush runs in the background.
-// Failures: a policy function that throws -> 451 4.3.0 for that command; opening the
-// queue writer fails -> 451 4.3.0; commit fails -> 451 4.3.0, never 5xx and never a
-// false 250 (250 only after the commit promise resolved = durable). Read timeout and
-// session limit -> 421 4.4.2 and close. A socket error closes; an open body is dropped.
+// Delivery at accept time: each accepted recipient is planned (ctx.planDirect: maildirs
+// this process may write, or the queue); at the end of the body the core writes the
+// direct ones and queues the rest (crates/accept) before the 250. Recipients whose direct
+// write failed are queued by the same commit (logged as a warning).
+// Failures: a policy function that throws -> 451 4.3.0 for that command; the commit fails
+// -> 451 with its status, or 554 5.4.6 when the message already carries a direct
+// recipient's Delivered-To line (qmail-local's loop check, made before the 250 instead of
+// a later bounce); never a false 250 (250 only after the commit promise resolved = all
+// durable). Read timeout and session limit -> 421 4.4.2 and close. A socket error closes;
+// an open body is dropped.
 
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
-import { SmtpSessionNative, type NativeSmtpSettings, type SmtpDecision, type SmtpReply, type SmtpStep } from '../native.js';
+import type { DirectPlan } from '../local/direct.js';
+import { SmtpSessionNative, type CommitReport, type NativeSmtpSettings, type SmtpRecipient, type SmtpDecision, type SmtpReply, type SmtpStep } from '../native.js';
 import { assertNever, describe } from '../outcome.js';
 import type { EtrnRequest } from './etrn.js';
 import { decideAuth, decideMail, decideRcpt, type Policy } from './policy.js';
 import { receivedHeader } from './received.js';
-import type { ListenerKind, SmtpdLog } from './types.js';
+import type { DirectDelivered, ListenerKind, SmtpdLog } from './types.js';
 
 export interface ConnectionContext {
   readonly kind: ListenerKind;
@@ -34,6 +41,8 @@ export interface ConnectionContext {
   readonly authFailDelayMs: number;
   readonly sessionLimitMs: number;
   readonly onQueued?: (id: string) => void;
+  readonly planDirect?: (address: string, sender: string) => DirectPlan | undefined;
+  readonly onDelivered?: (d: DirectDelivered) => void;
   /** Answers ETRN (only asked when the session offers it). */
   readonly etrn?: (request: EtrnRequest) => Promise<SmtpReply>;
   readonly onClose: () => void;
@@ -43,6 +52,18 @@ export interface ConnectionContext {
 
 const reply = (code: number, status: string, text: string): SmtpReply => ({ code, status, text });
 
+/** An accepted recipient and, when it is written at accept time, its plan. */
+interface Rcpt {
+  readonly address: string;
+  readonly direct?: DirectPlan;
+}
+
+function nativeRecipient(r: Rcpt): SmtpRecipient {
+  if (!r.direct) return { address: r.address };
+  const { maildirs, rpline, dtline } = r.direct;
+  return { address: r.address, direct: { maildirs: [...maildirs], prefix: Buffer.from(rpline + dtline), dtline: dtline.slice(0, -1) } };
+}
+
 export class SmtpConnection {
   #socket: Socket;
   readonly #ctx: ConnectionContext;
@@ -50,7 +71,7 @@ export class SmtpConnection {
   readonly #ip: string;
   #user: string | undefined;
   #sender = '';
-  #rcpts: string[] = [];
+  #rcpts: Rcpt[] = [];
   #inBody = false;
   #busy = false;
   #draining = false;
@@ -195,7 +216,7 @@ export class SmtpConnection {
       }
       case 'rcpt': {
         const r = await decideRcpt(this.#ctx.policy, peer, d.address);
-        if (r.code === 250) this.#rcpts.push(d.address);
+        if (r.code === 250) this.#rcpts.push({ address: d.address, direct: this.#ctx.planDirect?.(d.address, this.#sender) });
         return r;
       }
       case 'auth': {
@@ -229,8 +250,7 @@ export class SmtpConnection {
       user: this.#user,
       date: this.#ctx.now(),
     });
-    const opened = this.#session.openBody(prefix);
-    if (opened.kind !== 'ok') return reply(451, '4.3.0', `local error opening the queue: ${describe(opened)}`);
+    this.#session.openBody(prefix);
     this.#inBody = true;
     return bdat ? reply(250, '2.0.0', 'go ahead') : reply(354, '', 'go ahead');
   }
@@ -241,17 +261,30 @@ export class SmtpConnection {
       this.#session.dropBody();
       return refusal;
     }
-    const committed = await this.#session.commit(this.#sender, this.#rcpts);
-    const envelope = { sender: this.#sender, recipients: this.#rcpts.length };
+    const rcpts = this.#rcpts;
     this.#rcpts = [];
+    const committed = await this.#session.commit(this.#sender, rcpts.map(nativeRecipient));
+    const envelope = { sender: this.#sender, recipients: rcpts.length };
     if (committed.kind !== 'ok') {
       this.#ctx.log?.error({ ip: this.#ip, ...envelope, failure: describe(committed) }, 'smtp commit failed');
-      return reply(451, '4.3.0', `local error queueing the message: ${describe(committed)}`);
+      return committed.kind === 'perm' ? reply(554, committed.status, committed.text) : reply(451, committed.status, `local error: ${committed.text}`);
     }
     this.#accepted++;
-    this.#ctx.onQueued?.(committed.value);
-    this.#ctx.log?.info({ ip: this.#ip, id: committed.value, ...envelope, user: this.#user }, 'smtp message accepted');
-    return reply(250, '2.0.0', `ok ${committed.value}`);
+    const id = this.#settled(committed.value, rcpts);
+    this.#ctx.log?.info({ ip: this.#ip, id, ...envelope, user: this.#user }, 'smtp message accepted');
+    return reply(250, '2.0.0', `ok ${id}`);
+  }
+
+  /** Hands the commit's results on: the queued id to the scheduler, the direct deliveries
+   *  to the logs and notices; returns the id the 250 names. */
+  #settled(r: CommitReport, rcpts: readonly Rcpt[]): string {
+    for (const f of r.fallback) {
+      this.#ctx.log?.warn({ recipient: rcpts[f.index]!.address, status: f.status, reason: f.text }, `direct delivery to ${rcpts[f.index]!.address} failed, queued: ${f.text} (#${f.status})`);
+    }
+    if (r.queued) this.#ctx.onQueued?.(r.queued.id);
+    const delivered = r.delivered.map((d) => ({ plan: rcpts[d.index]!.direct!, files: d.files }));
+    if (delivered.length > 0) this.#ctx.onDelivered?.({ id: r.id, bytes: r.bytes, sender: this.#sender, delivered });
+    return r.id !== '' ? r.id : r.queued?.id ?? '';
   }
 
   /** STARTTLS said: the rest of the plaintext is never read (the session discarded it). */

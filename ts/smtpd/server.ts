@@ -172,6 +172,8 @@ function run(a: Admission, socket: Socket, kind: ListenerKind, ip: string, relea
     authFailDelayMs: a.settings.authFailDelayMs ?? 1_000,
     sessionLimitMs: a.settings.sessionLimitMs ?? 3_600_000,
     onQueued: a.deps.onQueued,
+    planDirect: a.deps.planDirect,
+    onDelivered: a.deps.onDelivered,
     ...(a.etrn ? { etrn: (r: EtrnRequest) => a.etrn!.decide(r, a.settings.etrn ?? []) } : {}),
     onClose: () => release(conn),
     log: a.deps.log,

@@ -17,9 +17,12 @@
 // open the listeners they add and close those they drop (sessions on them go on).
 // Wake-up: commits made here go through the core's writer, not the DurableQueue object,
 // so each committed id is handed to ctx.enqueued, which wakes the scheduler at once.
+// Delivery at accept time: recipients the engine plans as direct (ctx.direct.plan) are
+// written before the 250 and handed back to the engine for its log lines and notices.
 
 import { join } from 'node:path';
 import type { Config, Network, SmtpRoute } from '../config/index.js';
+import type { DirectDelivery } from '../daemon/engine.js';
 import type { ServiceContext, ServiceStarter } from '../daemon/services.js';
 import { flushDomain, passiveQueue } from '../flush/index.js';
 import { checkRecipient } from '../local/dot-qmail-check.js';
@@ -76,11 +79,26 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
     ...(c.rcptcheck ? { validateRecipient } : {}),
     checkPassword: (user, password) => verifyPassword(ctx.home, user, password),
     onQueued: ctx.enqueued,
+    ...(ctx.direct ? directDeps(ctx.direct) : {}),
     etrn: {
       passive: (domain) => passiveQueue(ctx.home, domain),
       flush: (domain, target) => flushDomain(ctx.home, domain, target, { log: ctx.log }),
     },
     log: ctx.log,
+  };
+}
+
+/** Delivery at accept time: the engine's RCPT plan, and its record of each delivery. */
+function directDeps(direct: DirectDelivery): Pick<SmtpdDeps, 'planDirect' | 'onDelivered'> {
+  return {
+    planDirect: (address, sender) => direct.plan(address, sender),
+    onDelivered: (d) => direct.delivered(
+      { id: d.id, bytes: d.bytes, sender: d.sender, delivered: d.delivered.map((x) => ({ recipient: x.plan.recipient, maildirs: x.files.length })) },
+      d.delivered.map(({ plan, files }) => ({
+        user: plan.user, recipient: plan.recipient, sender: d.sender, home: plan.home, env: plan.env,
+        writes: files.map((file, i) => ({ kind: 'maildir' as const, maildir: plan.maildirs[i]!, file })),
+      })),
+    ),
   };
 }
 

@@ -1,6 +1,7 @@
 // The SMTP listener's contract: settings (ts/config maps control/ files onto them) and
 // dependencies (queue, recipient validation, password check, logger, clock).
 
+import type { DirectPlan } from '../local/direct.js';
 import type { Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
 import type { EtrnDeps } from './etrn.js';
@@ -81,10 +82,24 @@ export interface SmtpdDeps {
   readonly checkPassword?: (user: string, password: string) => Promise<boolean>;
   /** Called with each committed message id (wakes the scheduler). */
   readonly onQueued?: (id: string) => void;
+  /** Delivery at accept time: where an accepted recipient is written before the 250
+   *  (ts/local/direct.ts); undefined, or absent, queues it. */
+  readonly planDirect?: (address: string, sender: string) => DirectPlan | undefined;
+  /** Called after a 250 with the recipients written at accept time (logs, events, notices). */
+  readonly onDelivered?: (d: DirectDelivered) => void;
   /** The passive queues ETRN starts (ts/flush); absent: ETRN not offered. */
   readonly etrn?: EtrnDeps;
   readonly log?: SmtpdLog;
   readonly now?: () => Date;
+}
+
+/** Recipients of one message that were delivered at accept time. */
+export interface DirectDelivered {
+  /** The id the logs give these deliveries. */
+  readonly id: string;
+  readonly bytes: number;
+  readonly sender: string;
+  readonly delivered: readonly { readonly plan: DirectPlan; readonly files: readonly string[] }[];
 }
 
 export interface SmtpdHandle {

@@ -1,13 +1,19 @@
 //! Maildir delivery, qmail-local's protocol (qmail.md §6.2) with the modern unique name.
 //!
-//! Interface: `deliver_maildir(&MaildirDelivery) -> Result<String>`, the name in new/.
+//! Interface:
+//! - `deliver_maildir(&MaildirDelivery) -> Result<String>`, the name in new/: one whole
+//!   delivery of header bytes plus a body file (the queue's), as qmail-local does it;
+//! - the same steps one by one, for a writer that delivers one message into several
+//!   maildirs and shares directory fsyncs with other writers (crates/accept):
+//!   `stage` (tmp/ file written, fsync'd, closed) → `Staged::link` (into new/: the delivery
+//!   moment) → `Staged::sync_new` (new/ fsync'd, through the caller's group sync) → drop
+//!   (tmp/ name removed). `Staged::unlink_new` takes a linked file back out of new/.
 //!
 //! Steps: open the maildir through safe_path (creating maildir, tmp, new, cur 0700 when
 //! missing); create tmp/NAME with O_EXCL (0600; a name clash retries with the next
-//! name, three tries); write the header bytes, then copy the body file inside the kernel
-//! where possible (std's copy uses copy_file_range/sendfile, else a buffered loop: the
-//! body is never held in memory); fsync; close, checked; link tmp/NAME -> new/NAME (the
-//! delivery moment); fsync new/; unlink tmp/NAME (best effort, as qmail).
+//! name, three tries); write the content (header bytes, then the body: a file copied
+//! inside the kernel where possible, never held whole in memory); fsync; close, checked;
+//! link tmp/NAME -> new/NAME; fsync new/; unlink tmp/NAME (best effort, as qmail).
 //!
 //! Failures: a `..` or symlinked path -> temporary 4.7.0; every OS error -> the errno
 //! table (crates/status: all temporary, as qmail, except EFBIG, permanent 5.2.2); bad
@@ -17,13 +23,13 @@
 //! delivers; a reader that grabbed it in that instant gets a duplicate later, never a
 //! loss). A crash leaves at most a file in tmp/ (readers clean tmp/ after 36 h) or, after
 //! the link, a complete message in new/.
-//! Departure from qmail: no 24 h alarm; the body is a local queue file of known size.
+//! Departure from qmail: no 24 h alarm; the body is a local file of known size.
 
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-use std::path::Path;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::path::{Path, PathBuf};
 
 use status::{Failure, Result};
 
@@ -46,20 +52,96 @@ struct Folders {
     new: OwnedFd,
 }
 
+/// A message written to tmp/ and made durable there, not yet delivered.
+pub struct Staged {
+    folders: Folders,
+    name: String,
+    maildir: PathBuf,
+    linked: bool,
+}
+
 /// Delivers into the maildir; returns the unique name of the file now in new/.
 pub fn deliver_maildir(d: &MaildirDelivery) -> Result<String> {
     check_headers(d.headers)?;
     let mut body = open_body(d.body)?;
-    let folders = open_folders(d.maildir)?;
-    let (name, file) = create_tmp(&folders, d.maildir)?;
-    let what = |step: &str| format!("{step} tmp/{name} in {}", d.maildir.display());
-    if let Err(f) = write_tmp(file, d.headers, &mut body, &what) {
-        let _ = sys::unlinkat(folders.tmp.as_fd(), name.as_bytes());
-        return Err(f);
+    let mut staged = stage(d.maildir, |file| {
+        file.write_all(d.headers).and_then(|_| fault::at(Step::HeadersWritten))?;
+        io::copy(&mut body, file).map(drop)
+    })?;
+    staged.link()?;
+    staged.sync_new(|new| sys::fsync(new))?;
+    Ok(staged.name().to_string())
+}
+
+/// Writes a new tmp/ file with `write` (the content, in order), fsyncs and closes it.
+pub fn stage(maildir: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> Result<Staged> {
+    let folders = open_folders(maildir)?;
+    let (name, mut file) = create_tmp(&folders, maildir)?;
+    let staged = Staged { folders, name, maildir: maildir.to_path_buf(), linked: false };
+    let fail = |step: &str| format!("{step} tmp/{} in {}", staged.name, maildir.display());
+    let err = |step: &'static str| move |e: io::Error| Failure::from_io(&e, &fail(step));
+    fault::at(Step::TmpCreated).map_err(err("creating"))?;
+    write(&mut file).and_then(|_| fault::at(Step::BodyWritten)).map_err(err("writing"))?;
+    sys::fsync(file.as_fd()).and_then(|_| fault::at(Step::Synced)).map_err(err("syncing"))?;
+    sys::close_checked(file).and_then(|_| fault::at(Step::Closed)).map_err(err("closing"))?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// The unique name (the same in tmp/ and new/).
+    pub fn name(&self) -> &str {
+        &self.name
     }
-    let published = publish(&folders, &name, d.maildir);
-    let _ = sys::unlinkat(folders.tmp.as_fd(), name.as_bytes());
-    published.map(|_| name)
+
+    /// The maildir's new/ folder.
+    pub fn new_dir(&self) -> PathBuf {
+        self.maildir.join("new")
+    }
+
+    /// The link into new/ is the delivery moment (durable once new/ is fsync'd). A failing
+    /// link removes nothing there (an EEXIST would be somebody else's file).
+    pub fn link(&mut self) -> Result<()> {
+        let (tmp, new) = (self.folders.tmp.as_fd(), self.folders.new.as_fd());
+        sys::linkat(tmp, self.name.as_bytes(), new, self.name.as_bytes())
+            .map_err(|e| Failure::from_io(&e, &self.what("linking")))?;
+        self.linked = true;
+        fault::at(Step::Linked).map_err(|e| {
+            self.unlink_new();
+            Failure::from_io(&e, &self.what("linking"))
+        })
+    }
+
+    /// Makes the link durable with `fsync_new` (given new/'s descriptor: a plain fsync, or a
+    /// group sync that may run on another writer's descriptor). A failure takes the file
+    /// back out of new/.
+    pub fn sync_new(&mut self, fsync_new: impl FnOnce(BorrowedFd) -> io::Result<()>) -> Result<()> {
+        let synced = fsync_new(self.folders.new.as_fd()).and_then(|_| fault::at(Step::NewSynced));
+        synced.map_err(|e| {
+            self.unlink_new();
+            Failure::from_io(&e, &self.what("syncing"))
+        })
+    }
+
+    /// Takes a linked file back out of new/ (a sibling delivery of the same message failed).
+    pub fn unlink_new(&mut self) {
+        if std::mem::take(&mut self.linked) {
+            let _ = sys::unlinkat(self.folders.new.as_fd(), self.name.as_bytes());
+        }
+    }
+
+    fn what(&self, step: &str) -> String {
+        format!("{step} new/{} in {}", self.name, self.maildir.display())
+    }
+}
+
+impl Drop for Staged {
+    /// tmp/NAME goes in every case: after the link new/NAME holds the message. A panic
+    /// stands for a crash and leaves tmp/NAME, as a crash would (readers clean tmp/).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = sys::unlinkat(self.folders.tmp.as_fd(), self.name.as_bytes());
+        }
+    }
 }
 
 fn open_folders(maildir: &Path) -> Result<Folders> {
@@ -79,36 +161,8 @@ fn create_tmp(folders: &Folders, maildir: &Path) -> Result<(String, File)> {
         match sys::openat(folders.tmp.as_raw_fd(), name.as_bytes(), flags, 0o600) {
             Ok(fd) => return Ok((name, File::from(fd))),
             Err(e) if e.raw_os_error() == Some(libc::EEXIST) => last = e,
-            Err(e) => return Err(tmp_failure(&e, maildir, &name)),
+            Err(e) => return Err(Failure::from_io(&e, &format!("creating tmp/{name} in {}", maildir.display()))),
         }
     }
     Err(Failure::from_io(&last, &format!("no unique name in {}/tmp", maildir.display())))
-}
-
-fn tmp_failure(e: &io::Error, maildir: &Path, name: &str) -> Failure {
-    Failure::from_io(e, &format!("creating tmp/{name} in {}", maildir.display()))
-}
-
-/// Headers, body, fsync, checked close: every step is checked.
-fn write_tmp(mut file: File, headers: &[u8], body: &mut File, what: &dyn Fn(&str) -> String) -> Result<()> {
-    let fail = |step: &'static str| move |e: io::Error| Failure::from_io(&e, &what(step));
-    fault::at(Step::TmpCreated).map_err(fail("creating"))?;
-    file.write_all(headers).and_then(|_| fault::at(Step::HeadersWritten)).map_err(fail("writing"))?;
-    io::copy(body, &mut file).and_then(|_| fault::at(Step::BodyWritten)).map_err(fail("writing"))?;
-    sys::fsync(file.as_fd()).and_then(|_| fault::at(Step::Synced)).map_err(fail("syncing"))?;
-    sys::close_checked(file).and_then(|_| fault::at(Step::Closed)).map_err(fail("closing"))
-}
-
-/// The link into new/ is the delivery moment; the fsync of new/ makes it durable.
-/// A failure after our link removes new/NAME again; a failing link removes nothing
-/// there (an EEXIST would be somebody else's file).
-fn publish(folders: &Folders, name: &str, maildir: &Path) -> Result<()> {
-    let what = |step: &str| format!("{step} new/{name} in {}", maildir.display());
-    let (tmp, new) = (folders.tmp.as_fd(), folders.new.as_fd());
-    sys::linkat(tmp, name.as_bytes(), new, name.as_bytes()).map_err(|e| Failure::from_io(&e, &what("linking")))?;
-    let synced = fault::at(Step::Linked).and_then(|_| sys::fsync(new)).and_then(|_| fault::at(Step::NewSynced));
-    synced.map_err(|e| {
-        let _ = sys::unlinkat(new, name.as_bytes());
-        Failure::from_io(&e, &what("syncing"))
-    })
 }

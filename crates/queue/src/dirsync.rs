@@ -1,77 +1,21 @@
-//! Group commit of directory fsyncs.
+//! Group commit of the queue's directory fsyncs (crates/groupsync does the batching).
 //!
-//! Every commit ends with "fsync the todo subdirectory after my link". When many commits
-//! run at once on different threads, one fsync started after all their links covers them
-//! all: a caller registers its request (a ticket), and either finds that a sync which
-//! started after its ticket has completed, or runs one itself covering every ticket
-//! issued so far, while later callers wait for it and then for the next one. That is the
-//! classic group commit of a log flush, applied per subdirectory.
-//!
-//! Guarantee: `sync` returns Ok only after an fsync of the directory that *started after*
-//! the call began, so every entry change the caller made before calling is durable.
-//! Failure: the fsync's I/O error, returned to the caller whose own sync failed (waiters
-//! of a failed sync retry with their own fsync, so each gets its own answer).
-//!
-//! Every `Queue` opened on the same root in one process (the SMTP sessions', the TS
-//! wrapper's, an injector's) shares one `DirSyncs` (`for_root`), so their commits batch
-//! together.
+//! Every commit ends with "fsync the todo subdirectory after my link"; concurrent commits
+//! share that fsync. Every `Queue` opened on the same root in one process (the SMTP
+//! sessions', the TS wrapper's, an injector's) shares one `DirSyncs` (`for_root`), so their
+//! commits batch together.
 
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+pub(crate) use groupsync::DirSync;
 
 use crate::id::BUCKETS;
 use crate::layout::{sync_dir, Folder, Layout};
 use crate::spare::Spares;
-
-#[derive(Default)]
-struct State {
-    issued: u64,
-    synced: u64,
-    running: bool,
-}
-
-/// One directory's group-sync state.
-pub(crate) struct DirSync {
-    path: PathBuf,
-    state: Mutex<State>,
-    done: Condvar,
-}
-
-impl DirSync {
-    pub(crate) fn new(path: PathBuf) -> DirSync {
-        DirSync { path, state: Mutex::default(), done: Condvar::new() }
-    }
-
-    /// Makes every entry change made so far in the directory durable: returns once an
-    /// fsync that started after this call has completed (run here with `fsync`, or by
-    /// another caller).
-    pub(crate) fn sync(&self, fsync: impl Fn(&Path) -> io::Result<()>) -> io::Result<()> {
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.issued += 1;
-        let ticket = s.issued;
-        loop {
-            if s.synced >= ticket {
-                return Ok(());
-            }
-            if s.running {
-                s = self.done.wait(s).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            s.running = true;
-            let covers = s.issued;
-            drop(s);
-            let r = fsync(&self.path);
-            s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            s.running = false;
-            self.done.notify_all();
-            r?;
-            s.synced = s.synced.max(covers);
-        }
-    }
-}
 
 /// Group-sync state for every bucket of every folder, plus a count of fsyncs run.
 pub struct DirSyncs {

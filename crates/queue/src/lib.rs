@@ -105,6 +105,19 @@ pub fn spawn_blocking(op: impl FnOnce() + Send + 'static) {
     pool::submit(op);
 }
 
+/// Runs a job that blocks on the disk but never waits for a queued job (file writes and
+/// fsyncs; a directory group sync may wait for one already running) on the leaf threads,
+/// which are as wide as the disk is useful (pool.rs).
+pub fn spawn_leaf(op: impl FnOnce() + Send + 'static) {
+    pool::leaf(op);
+}
+
+/// A fresh message id for a message that is delivered without entering the queue
+/// (crates/accept): the same number space, so logs name every message alike.
+pub fn fresh_id() -> u64 {
+    id::next()
+}
+
 /// Parses a message id given as text (anything else than an id is refused: 5.3.0).
 pub fn parse_id(s: &str) -> Result<u64> {
     id::parse(s).ok_or_else(|| Failure::perm("3.0", format!("not a queue message id: {s:?}")))

@@ -91,6 +91,13 @@ impl Writer {
         self.check(r, "copying the message body")
     }
 
+    /// Appends everything `src` yields (a spooled message read at its own offsets).
+    pub fn append_reader(&mut self, src: &mut dyn io::Read) -> Result<()> {
+        self.usable()?;
+        let r = self.file().and_then(|b| io::copy(src, b));
+        self.check(r, "copying the message body")
+    }
+
     /// The body file, created (with the pending bytes) if it does not exist yet.
     fn file(&mut self) -> io::Result<&mut BufWriter<File>> {
         if let Body::Pending(buf) = &mut self.body {

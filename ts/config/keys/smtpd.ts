@@ -44,6 +44,8 @@ export const smtpdKeys = {
   maxerrors: intKey('protocol errors after which the client is disconnected', 20),
   smtplinelimit: intKey('maximum text line length in DATA, in bytes including CR LF', 1000),
   rcptcheck: flagKey('1 = refuse unknown local recipients at RCPT (550 5.1.1); 0 = qmail\'s accept-all', true),
+  directmaildir: flagKey('1 = a recipient whose delivery is only maildirs qmta may write is delivered before the 250 '
+    + '(never queued); 0 = every message goes through the queue first, as qmail', true),
   authplaintext: flagKey('1 = offer AUTH without TLS (loopback tests); 0 = AUTH only after TLS', false),
   etrnroutes: listKey('passive (dial-up) domains a relay or AUTH client may start with ETRN, domain:[host][:port]; '
     + 'no host = the asking client\'s IP (RFC 1985), port 25 by default', 'none (ETRN not offered)', () => [], smtpRoute),

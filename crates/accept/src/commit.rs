@@ -1,0 +1,152 @@
+//! Makes an accepted message durable before its 250: each direct recipient's maildirs are
+//! written at once (one leaf job per recipient, all running together), then every other
+//! recipient (remote, programs, forwards, mbox, lists: routed to the queue) and every
+//! direct recipient whose write failed goes into one queue commit. `done` is called once,
+//! on a core thread, when all of it is durable or has failed.
+//!
+//! Interface: `commit(Accepted, &Queue, done)`; the `Report` tells, per recipient index,
+//! the files delivered or the failure that sent it to the queue, and the queue id.
+//! Failures (`done(Err)`): a message whose header has a direct recipient's Delivered-To
+//! line -> permanent 5.4.6 before anything is written; a spool that failed while the
+//! message came in -> its temporary failure; the queue commit failing -> its failure
+//! (then direct recipients already delivered get a duplicate when the client retries:
+//! at-least-once, never a loss).
+//! Guarantee: a recipient is delivered by exactly one path: its maildirs, or the queue.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::path::PathBuf;
+
+use queue::{Envelope, Queue};
+use status::{Failure, Result};
+
+use crate::message::Message;
+use crate::target::{self, Target};
+
+/// One recipient as routed at RCPT time.
+#[derive(Clone, Debug)]
+pub struct Recipient {
+    pub address: String,
+    /// Delivered at accept time into these maildirs; `None` goes through the queue.
+    pub direct: Option<Target>,
+}
+
+/// A received message with its envelope.
+pub struct Accepted {
+    pub message: Message,
+    /// Lines prepended to the stored message (Received, and whatever policy adds).
+    pub header: Vec<u8>,
+    pub sender: String,
+    pub recipients: Vec<Recipient>,
+}
+
+/// What became of each recipient.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// The id the logs give this message's direct deliveries (the queue's number space).
+    pub id: u64,
+    /// Bytes of the message as stored: header lines plus the message.
+    pub bytes: u64,
+    /// Recipient index and the files now in its maildirs' new/.
+    pub delivered: Vec<(usize, Vec<PathBuf>)>,
+    /// Recipient index and why its direct write failed (it went to the queue).
+    pub fallback: Vec<(usize, Failure)>,
+    /// The queue commit's id and the recipient indexes it holds.
+    pub queued: Option<(u64, Vec<usize>)>,
+}
+
+type Done = Box<dyn FnOnce(Result<Report>) + Send>;
+
+struct Job {
+    message: Message,
+    header: Vec<u8>,
+    sender: String,
+    recipients: Vec<Recipient>,
+    queue: Queue,
+    report: Mutex<Report>,
+    pending: AtomicUsize,
+    done: Mutex<Option<Done>>,
+}
+
+/// Delivers and queues `a`; `done` gets the report once everything is durable.
+pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Send + 'static) {
+    if let Some(f) = a.message.failure() {
+        return done(Err(f.clone()));
+    }
+    if a.recipients.iter().filter_map(|r| r.direct.as_ref()).any(|t| target::looping(a.message.head(), t)) {
+        return done(Err(Failure::perm("4.6", "This message is looping: it already has my Delivered-To line.")));
+    }
+    let direct: Vec<usize> = (0..a.recipients.len()).filter(|&i| a.recipients[i].direct.is_some()).collect();
+    let bytes = a.header.len() as u64 + a.message.size();
+    let job = Arc::new(Job {
+        message: a.message,
+        header: a.header,
+        sender: a.sender,
+        recipients: a.recipients,
+        queue: queue.clone(),
+        report: Mutex::new(Report { id: if direct.is_empty() { 0 } else { queue::fresh_id() }, bytes, ..Report::default() }),
+        pending: AtomicUsize::new(direct.len()),
+        done: Mutex::new(Some(Box::new(done))),
+    });
+    if direct.is_empty() {
+        return enqueue(job);
+    }
+    for i in direct {
+        let job = job.clone();
+        queue::spawn_leaf(move || write_direct(job, i));
+    }
+}
+
+fn write_direct(job: Arc<Job>, i: usize) {
+    let Some(t) = job.recipients[i].direct.as_ref() else { return };
+    let r = target::deliver(t, &job.header, &job.message);
+    {
+        let mut report = lock(&job.report);
+        match r {
+            Ok(files) => report.delivered.push((i, files)),
+            Err(f) => report.fallback.push((i, f)),
+        }
+    }
+    if job.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // The queue part may block on a large body's copy: not on a leaf thread.
+        queue::spawn_blocking(move || enqueue(job));
+    }
+}
+
+/// Queues the recipients routed to the queue and the direct ones that failed, if any.
+fn enqueue(job: Arc<Job>) {
+    let mut indexes: Vec<usize> = (0..job.recipients.len()).filter(|&i| job.recipients[i].direct.is_none()).collect();
+    indexes.extend(lock(&job.report).fallback.iter().map(|(i, _)| *i));
+    indexes.sort_unstable();
+    if indexes.is_empty() {
+        return finish(&job, Ok(()));
+    }
+    let env = Envelope {
+        sender: job.sender.clone().into_bytes(),
+        recipients: indexes.iter().map(|&i| job.recipients[i].address.clone().into_bytes()).collect(),
+    };
+    let writer = job.queue.create_writer().and_then(|mut w| {
+        w.write(&job.header)?;
+        w.append_reader(&mut job.message.reader())?;
+        Ok(w)
+    });
+    match writer {
+        Err(f) => finish(&job, Err(f)),
+        Ok(w) => {
+            let job2 = job.clone();
+            w.commit_async(env, move |r| {
+                let r = r.map(|id| lock(&job2.report).queued = Some((id, indexes)));
+                finish(&job2, r);
+            });
+        }
+    }
+}
+
+fn finish(job: &Job, r: Result<()>) {
+    let Some(done) = lock(&job.done).take() else { return };
+    done(r.map(|()| std::mem::take(&mut *lock(&job.report))));
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,110 @@
+//! A recipient delivered at accept time: the maildirs of its dot-qmail (or its default
+//! ./Maildir/), written as qmail-local writes them, with every new/ fsync shared with the
+//! other writers of the same maildir (crates/groupsync).
+//!
+//! Interface: `Target` (what routing decided), `looping` (the Delivered-To loop check of
+//! qmail-local, run before anything is written), `deliver` (all of a target's maildirs).
+//! A target's file is its `prefix` (Return-Path and Delivered-To), the message's common
+//! header lines (Received, ...), then the message.
+//!
+//! Failures: the mailbox writer's (all temporary but EFBIG); a target with several maildirs
+//! is all or nothing: every file is written and fsync'd in tmp/ before the first link, and
+//! a failure after a link takes the linked files back out of new/, so a failed target can
+//! go to the queue without being delivered twice (a reader that grabbed a file in that
+//! instant gets a duplicate, never a loss).
+
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, BorrowedFd};
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use groupsync::Registry;
+use mailbox::Staged;
+use status::Result;
+
+use crate::message::Message;
+
+/// Where and how one recipient is written.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// Maildir folders (absolute), in dot-qmail order.
+    pub maildirs: Vec<PathBuf>,
+    /// "Return-Path: <...>\nDelivered-To: ...\n".
+    pub prefix: Vec<u8>,
+    /// The Delivered-To line without its LF: the message loops if its header has it.
+    pub dtline: Vec<u8>,
+}
+
+/// True when the message's header already holds `t`'s Delivered-To line (qmail-local:
+/// "This message is looping: it already has my Delivered-To line.").
+pub fn looping(head: &[u8], t: &Target) -> bool {
+    header_lines(head).any(|line| line == t.dtline.as_slice())
+}
+
+/// The lines of the header (up to the first empty line), without their LF.
+fn header_lines(head: &[u8]) -> impl Iterator<Item = &[u8]> {
+    head.split(|&b| b == b'\n').take_while(|line| !line.is_empty())
+}
+
+/// Every new/ folder's group sync, shared by all sessions of the process.
+fn new_dirs() -> &'static Registry {
+    static NEW_DIRS: OnceLock<Registry> = OnceLock::new();
+    NEW_DIRS.get_or_init(Registry::default)
+}
+
+/// Writes `t`'s maildirs; returns the files now durable in new/.
+pub fn deliver(t: &Target, header: &[u8], msg: &Message) -> Result<Vec<PathBuf>> {
+    let mut staged = Vec::with_capacity(t.maildirs.len());
+    for md in &t.maildirs {
+        staged.push(mailbox::stage(md, |f| write_content(f, t, header, msg))?);
+    }
+    if let Err(e) = publish(&mut staged) {
+        staged.iter_mut().for_each(Staged::unlink_new);
+        return Err(e);
+    }
+    Ok(staged.iter().map(|s| s.new_dir().join(s.name())).collect())
+}
+
+fn write_content(f: &mut std::fs::File, t: &Target, header: &[u8], msg: &Message) -> io::Result<()> {
+    f.write_all(&t.prefix)?;
+    f.write_all(header)?;
+    io::copy(&mut msg.reader(), f).map(drop)
+}
+
+/// Links every file, then makes each new/ durable through its shared group sync.
+fn publish(staged: &mut [Staged]) -> Result<()> {
+    for s in staged.iter_mut() {
+        s.link()?;
+    }
+    for s in staged.iter_mut() {
+        let sync = new_dirs().get(&s.new_dir());
+        s.sync_new(|fd| sync.sync(|_| fsync(fd)))?;
+    }
+    Ok(())
+}
+
+fn fsync(fd: BorrowedFd) -> io::Result<()> {
+    if unsafe { libc::fsync(fd.as_raw_fd()) } == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(dtline: &str) -> Target {
+        Target { maildirs: vec![], prefix: vec![], dtline: dtline.as_bytes().to_vec() }
+    }
+
+    #[test]
+    fn a_header_with_our_delivered_to_line_loops() {
+        let t = target("Delivered-To: joe@example.com");
+        assert!(looping(b"Received: x\nDelivered-To: joe@example.com\nSubject: y\n\nbody\n", &t));
+        assert!(!looping(b"Delivered-To: joe@example.org\n\nDelivered-To: joe@example.com\n", &t));
+        assert!(!looping(b"Delivered-To: joe@example.com.evil\n\n", &t));
+        assert!(looping(b"Delivered-To: joe@example.com", &t), "a header cut short still counts");
+    }
+}
