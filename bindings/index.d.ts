@@ -9,6 +9,14 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** A received message as the policy reads it: the Received line, then the body. */
+export declare class MessageContent {
+  /** The next bytes, at most `max`; null at the end. */
+  read(max: number): Buffer | null
+  /** Bytes in all: the Received line and the body. */
+  get size(): number
+}
+
 /** An open queue (crates/queue `Queue`). */
 export declare class NativeQueue {
   createWriter(): QueueWriter
@@ -54,29 +62,31 @@ export declare class QueueWriter {
   abort(): void
 }
 
-/** One SMTP server session bound to a queue. */
-export declare class SmtpSession {
-  /** A session with `settings`, queueing into the queue at `queueRoot`. */
-  constructor(settings: SmtpSettings, queueRoot: string)
-  /** The 220 greeting line. */
-  greeting(): Buffer
-  /** The EHLO/HELO name given, if any (for the Received header). */
-  helo(): string | null
-  /** Takes a socket chunk. */
-  feed(chunk: Uint8Array): SmtpStep
-  /** Answers the pending decision. */
-  answer(code: number, status: string, text: string): SmtpStep
-  /** Starts the next body; `header` (the Received line) is prepended when it is stored. */
-  openBody(header: Uint8Array): void
-  /** Throws away the body being received, if any. */
-  dropBody(): void
+/** The core's SMTP service for one queue. */
+export declare class SmtpServer {
   /**
-   * Delivers the body to the direct recipients and queues it for the others, with
-   * `extra` header lines before the Received line; resolves once all is durable.
+   * A service (not listening yet) queueing into `queueRoot`; `wake` is called (with no
+   * arguments) whenever asks or events wait to be taken.
    */
-  commit(sender: string, recipients: Array<SmtpRecipient>, extra?: Uint8Array | undefined | null): Promise<CommitReport>
-  /** The TLS handshake after STARTTLS finished: the session resets (RFC 3207). */
-  tlsStarted(): void
+  constructor(rulesIn: SmtpServerRules, queueRoot: string, wake: () => void)
+  /** New connections follow these rules from now on. */
+  setRules(r: SmtpServerRules): void
+  /** Makes the listeners those of `wanted`; returns what could not be bound, with why. */
+  listen(wanted: Array<SmtpListen>): Array<string>
+  /** Starts accepting (after a privilege drop, when there is one). */
+  start(): void
+  /** The bound listeners: kind, configured host, bound port. */
+  addresses(): Array<SmtpListen>
+  /** The asks and events queued since the last call. */
+  take(): Array<SmtpItem>
+  /** Answers ask `id`; an unknown id (the session is gone) is ignored. */
+  answer(id: number, a: SmtpAnswer): void
+  counters(): SmtpCounters
+  /**
+   * Stops accepting, lets messages in progress finish for up to `graceMs`, closes the
+   * rest; resolves when done (the channel then lets the process exit).
+   */
+  close(graceMs: number): Promise<void>
 }
 
 /** A message file being read out for the wire. */
@@ -269,25 +279,94 @@ export declare function seqpacketPair(): Array<number>
 /** A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd | etrn. */
 export interface SmtpDecision {
   kind: string
+/** An answer: the reply, plus what the ask's shape carries. */
+export interface SmtpAnswer {
+  code: number
+  status: string
+  text: string
+  /** rcpt: deliver at accept time into these maildirs. */
+  direct?: DirectTarget
+  /** auth: the authenticated name (with a 235). */
+  user?: string
+  /** data: header lines to put before the Received line (with a 250). */
+  header?: Buffer
+}
+
+export interface SmtpConnections {
+  listener: string
+  /** accepted | denied | limited | closing */
+  result: string
+  count: number
+}
+
+export interface SmtpCounters {
+  connections: Array<SmtpConnections>
+  open: number
+  /** [code, count] pairs for the replies at the end of a message. */
+  dataReplies: Array<Array<number>>
+  authOk: number
+  authFailed: number
+  starttls: number
+  bytesIn: number
+  messagesBytes: number
+}
+
+/** One ask or event of the channel, flattened: `type` says which fields are set. */
+export interface SmtpItem {
+  /** mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed | closed | error (events). */
+  type: string
+  id?: number
+  sid: number
+  /** The rules generation the session follows. */
+  generation: number
+  listener: string
+  ip: string
+  tls?: SmtpTls
+  helo?: string
+  user?: string
   address?: string
+  sender?: string
   size?: number
   body?: string
   smtputf8?: boolean
   mechanism?: string
-  user?: string
+  login?: string
   password?: string
-  bdat?: boolean
-  hops?: number
-  refusalCode?: number
-  refusalStatus?: string
-  refusalText?: string
   domain?: string
+  recipients?: Array<string>
+  content?: MessageContent
+  report?: CommitReport
+  accepted?: number
+  millis?: number
+  status?: string
+  text?: string
 }
 
-/** A recipient as the policy routed it: delivered at accept time when `direct` is given. */
-export interface SmtpRecipient {
-  address: string
-  direct?: DirectTarget
+export interface SmtpListen {
+  /** smtp | submission | smtps */
+  kind: string
+  host: string
+  port: number
+}
+
+/** What the sessions follow (see crates/smtp-server rules.rs). */
+export interface SmtpServerRules {
+  /** Named in every ask of a session admitted under these rules. */
+  generation: number
+  session: SmtpSettings
+  /** Addresses or CIDR networks answered 554 at connect. */
+  deny: Array<string>
+  maxConnections: number
+  maxPerIp: number
+  timeoutMs: number
+  sessionLimitMs: number
+  /** PEM files; absent: no STARTTLS, and smtps listeners cannot serve. */
+  tlsCert?: string
+  tlsKey?: string
+  /** Ask the policy with each message's content before it is made durable. */
+  askData: boolean
+  /** Fault injection (tests only): a read starting with this text panics the session. */
+  panicOn?: string
 }
 
 /** Session settings; absent fields take smtp-proto's defaults. */
@@ -310,12 +389,9 @@ export interface SmtpSettings {
   etrn?: boolean
 }
 
-/** What one feed/answer produced. */
-export interface SmtpStep {
-  replies: Buffer
-  decision?: SmtpDecision
-  close: boolean
-  starttls: boolean
+export interface SmtpTls {
+  protocol: string
+  cipher: string
 }
 
 /** A connected SOCK_STREAM pair [a, b]. */

@@ -774,9 +774,11 @@ if (
 }
 
 const { NativeQueue, QueueWriter, SmtpSession, WireReader, accountByName, accountByUid, bindTcp, closeFd, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, encodeLspawnRequest, lspawnServe, openMaildrop, peerCredentials, privateCopy, queueOpen, queueRawLoop, sendWithFds, seqpacketPair, streamPair, wireSize } = nativeBinding
+const { MessageContent, NativeQueue, QueueWriter, SmtpServer, WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, queueOpen, queueRawLoop, wireSize } = nativeBinding
+export { MessageContent }
 export { NativeQueue }
 export { QueueWriter }
-export { SmtpSession }
+export { SmtpServer }
 export { WireReader }
 export { accountByName }
 export { accountByUid }

@@ -124,23 +124,14 @@ export function deliverMboxSync(d: MboxDelivery): Outcome<void> {
   return nativeCall(() => core.deliverMboxSync(d.mbox, d.sender, d.headers, d.bodyPath, d.lockWaitMs));
 }
 
-// --- smtp --- (bindings/src/smtp.rs: one native SMTP session per connection; body bytes stay in Rust)
+// --- smtp --- (bindings/src/smtp_server.rs: the core's SMTP listeners; body bytes stay in Rust)
+// The core runs the sessions on its own threads and asks TypeScript what only it decides,
+// through one channel: `wake` is called when asks or events wait; `take()` returns them
+// all; each ask is answered once by its id (ts/smtpd/decide.ts).
 
-/** A question the native SMTP session asks the policy side (ts/smtpd). */
-export type SmtpDecision =
-  | { readonly kind: 'mail'; readonly address: string; readonly size?: number; readonly body?: string; readonly smtputf8: boolean }
-  | { readonly kind: 'rcpt'; readonly address: string }
-  | { readonly kind: 'auth'; readonly mechanism: 'PLAIN' | 'LOGIN'; readonly user: string; readonly password: string }
-  | { readonly kind: 'dataStart'; readonly bdat: boolean }
-  | {
-      readonly kind: 'dataEnd';
-      readonly size: number;
-      readonly hops: number;
-      /** Set when the engine refused the body (smuggling, size, hops...): drop it and send this. */
-      readonly refusal?: SmtpReply;
-    }
-  /** ETRN for a lowercased domain (RFC 1985), outside a transaction. */
-  | { readonly kind: 'etrn'; readonly domain: string };
+export type {
+  CommitReport, DirectTarget, MessageContent, SmtpAnswer, SmtpCounters, SmtpItem, SmtpListen, SmtpServerRules,
+} from '#native';
 
 export interface SmtpReply {
   readonly code: number;
@@ -148,85 +139,17 @@ export interface SmtpReply {
   readonly text: string;
 }
 
-/** What one feed/answer produced: replies to write (one Buffer), the pending decision, flags. */
-export interface SmtpStep {
-  readonly replies: Buffer;
-  readonly decision?: SmtpDecision;
-  readonly close: boolean;
-  readonly starttls: boolean;
-}
-
 export type NativeSmtpSettings = core.SmtpSettings;
+export type NativeSmtpServer = core.SmtpServer;
 
-function smtpDecision(d: core.SmtpDecision): SmtpDecision {
-  switch (d.kind) {
-    case 'mail':
-      return { kind: 'mail', address: d.address ?? '', size: d.size ?? undefined, body: d.body ?? undefined, smtputf8: d.smtputf8 === true };
-    case 'rcpt':
-      return { kind: 'rcpt', address: d.address ?? '' };
-    case 'auth':
-      return { kind: 'auth', mechanism: d.mechanism === 'PLAIN' ? 'PLAIN' : 'LOGIN', user: d.user ?? '', password: d.password ?? '' };
-    case 'dataStart':
-      return { kind: 'dataStart', bdat: d.bdat === true };
-    case 'dataEnd': {
-      const refusal = d.refusalCode ? { code: d.refusalCode, status: d.refusalStatus ?? '', text: d.refusalText ?? '' } : undefined;
-      return { kind: 'dataEnd', size: d.size ?? 0, hops: d.hops ?? 0, refusal };
-    }
-    case 'etrn':
-      return { kind: 'etrn', domain: d.domain ?? '' };
-    default:
-      throw new Error(`unknown SMTP decision ${d.kind}`);
-  }
+/** The core's SMTP service, not yet listening; a bad deny list or certificate is a failure. */
+export function createSmtpServer(rules: core.SmtpServerRules, queueRoot: string, wake: () => void): Outcome<core.SmtpServer> {
+  return nativeCall(() => new core.SmtpServer(rules, queueRoot, wake));
 }
 
-function smtpStep(s: core.SmtpStep): SmtpStep {
-  return { replies: s.replies, decision: s.decision ? smtpDecision(s.decision) : undefined, close: s.close, starttls: s.starttls };
-}
-
-export type { CommitReport, SmtpRecipient } from '#native';
-
-/** One native SMTP session queueing into the queue at `queueRoot`. */
-export class SmtpSessionNative {
-  readonly #s: core.SmtpSession;
-
-  constructor(settings: NativeSmtpSettings, queueRoot: string) {
-    this.#s = new core.SmtpSession(settings, queueRoot);
-  }
-
-  greeting(): Buffer {
-    return this.#s.greeting();
-  }
-
-  helo(): string | undefined {
-    return this.#s.helo() ?? undefined;
-  }
-
-  feed(chunk: Buffer): SmtpStep {
-    return smtpStep(this.#s.feed(chunk));
-  }
-
-  answer(reply: SmtpReply): SmtpStep {
-    return smtpStep(this.#s.answer(reply.code, reply.status, reply.text));
-  }
-
-  /** Starts the coming body; `header` (the Received line) is prepended when it is stored. */
-  openBody(header: Buffer): void {
-    this.#s.openBody(header);
-  }
-
-  dropBody(): void {
-    this.#s.dropBody();
-  }
-
-  /** Writes the direct recipients' maildirs and queues the others (crates/accept), with
-   *  `extra` header lines first; resolves once all of it is durable. */
-  async commit(sender: string, recipients: core.SmtpRecipient[], extra?: Buffer): Promise<Outcome<core.CommitReport>> {
-    return nativeAwait(() => this.#s.commit(sender, recipients, extra));
-  }
-
-  tlsStarted(): void {
-    this.#s.tlsStarted();
-  }
+/** New rules for new connections; a bad deny list or certificate changes nothing. */
+export function setSmtpRules(server: core.SmtpServer, rules: core.SmtpServerRules): Outcome<void> {
+  return nativeCall(() => server.setRules(rules));
 }
 
 // --- queue ---

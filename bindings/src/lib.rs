@@ -12,6 +12,8 @@ mod privilege;
 mod promise;
 mod queue;
 mod smtp;
+mod smtp_channel;
+mod smtp_server;
 mod wire;
 
 /// The version of the native core, so the TS side can check it loaded the right build.

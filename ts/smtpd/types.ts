@@ -2,6 +2,7 @@
 // dependencies (queue, recipient validation, password check, logger, clock).
 
 import type { DirectPlan } from '../local/direct.js';
+import type { SmtpCounters } from '../native.js';
 import type { Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
 import type { EtrnDeps } from './etrn.js';
@@ -90,7 +91,8 @@ export interface SmtpdDeps {
   /** The passive queues ETRN starts (ts/flush); absent: ETRN not offered. */
   readonly etrn?: EtrnDeps;
   readonly log?: SmtpdLog;
-  readonly now?: () => Date;
+  /** Bind now, accept only at handle.start() (a daemon dropping its privileges in between). */
+  readonly deferAccept?: boolean;
 }
 
 /** Recipients of one message that were delivered at accept time. */
@@ -105,6 +107,10 @@ export interface DirectDelivered {
 export interface SmtpdHandle {
   /** Bound addresses now, in the order listened (port 0 resolved). */
   readonly addresses: readonly { readonly kind: ListenerKind; readonly host: string; readonly port: number }[];
+  /** Starts accepting, when deps.deferAccept held it back. */
+  start(): void;
+  /** What the sessions did so far (cumulative counts, for the metrics exporter). */
+  counters(): SmtpCounters;
   /** New rules (rcpthosts, relay clients, deny list, badmailfrom, limits, certificate) for new
    *  connections, then the listeners of `settings` (new ones opened, dropped ones closed;
    *  their sessions go on). Rejects on a malformed network list or certificate (nothing

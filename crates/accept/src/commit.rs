@@ -33,7 +33,8 @@ pub struct Recipient {
 
 /// A received message with its envelope.
 pub struct Accepted {
-    pub message: Message,
+    /// Shared: the policy side may still hold a reader of it (content checks).
+    pub message: Arc<Message>,
     /// Lines prepended to the stored message (Received, and whatever policy adds).
     pub header: Vec<u8>,
     pub sender: String,
@@ -58,7 +59,7 @@ pub struct Report {
 type Done = Box<dyn FnOnce(Result<Report>) + Send>;
 
 struct Job {
-    message: Message,
+    message: Arc<Message>,
     header: Vec<u8>,
     sender: String,
     recipients: Vec<Recipient>,

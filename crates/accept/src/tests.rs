@@ -45,10 +45,10 @@ fn target(maildirs: &[&Path], who: &str) -> Target {
     }
 }
 
-fn message(dir: &Path, body: &[u8]) -> Message {
+fn message(dir: &Path, body: &[u8]) -> std::sync::Arc<Message> {
     let mut m = Message::new(dir);
     m.write(body).unwrap();
-    m
+    std::sync::Arc::new(m)
 }
 
 fn run(a: Accepted, q: &Queue) -> Result<Report> {

@@ -1,0 +1,340 @@
+//! N-API surface of crates/smtp-server: the `SmtpServer` class (the core's SMTP listeners),
+//! its rules, and the items of its decision channel (smtp_channel.rs) as plain objects.
+//! No logic: convert, call, convert back.
+//!
+//! Failures: rules with a bad deny entry or an unreadable certificate, or a runtime that
+//! cannot start -> QMTA_TEMP error (nothing changed); `listen` returns the addresses it
+//! could not bind, with the reason.
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use accept::Message;
+use napi::bindgen_prelude::{Buffer, PromiseRaw};
+use napi::Env;
+use napi_derive::napi;
+use smtp_proto::Reply;
+use smtp_server::{Answer, Ask, Event, Kind, Network, Peer, Rules, Server};
+use status::Failure;
+
+use crate::failure::{to_napi, Code};
+use crate::promise::deferred;
+use crate::smtp::{report, target, to_settings, CommitReport, DirectTarget, SmtpSettings};
+use crate::smtp_channel::{Channel, Item, Shape, Wake};
+
+/// What the sessions follow (see crates/smtp-server rules.rs).
+#[napi(object)]
+pub struct SmtpServerRules {
+    /// Named in every ask of a session admitted under these rules.
+    pub generation: u32,
+    pub session: SmtpSettings,
+    /// Addresses or CIDR networks answered 554 at connect.
+    pub deny: Vec<String>,
+    pub max_connections: u32,
+    pub max_per_ip: u32,
+    pub timeout_ms: f64,
+    pub session_limit_ms: f64,
+    /// PEM files; absent: no STARTTLS, and smtps listeners cannot serve.
+    pub tls_cert: Option<String>,
+    pub tls_key: Option<String>,
+    /// Ask the policy with each message's content before it is made durable.
+    pub ask_data: bool,
+    /// Fault injection (tests only): a read starting with this text panics the session.
+    pub panic_on: Option<String>,
+}
+
+#[napi(object)]
+pub struct SmtpListen {
+    /// smtp | submission | smtps
+    pub kind: String,
+    pub host: String,
+    pub port: u32,
+}
+
+#[napi(object)]
+pub struct SmtpTls {
+    pub protocol: String,
+    pub cipher: String,
+}
+
+/// One ask or event of the channel, flattened: `type` says which fields are set.
+#[napi(object, object_from_js = false)]
+pub struct SmtpItem {
+    /// mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed | closed | error (events).
+    pub r#type: String,
+    pub id: Option<f64>,
+    pub sid: f64,
+    /// The rules generation the session follows.
+    pub generation: u32,
+    pub listener: String,
+    pub ip: String,
+    pub tls: Option<SmtpTls>,
+    pub helo: Option<String>,
+    pub user: Option<String>,
+    pub address: Option<String>,
+    pub sender: Option<String>,
+    pub size: Option<f64>,
+    pub body: Option<String>,
+    pub smtputf8: Option<bool>,
+    pub mechanism: Option<String>,
+    pub login: Option<String>,
+    pub password: Option<String>,
+    pub domain: Option<String>,
+    pub recipients: Option<Vec<String>>,
+    pub content: Option<MessageContent>,
+    pub report: Option<CommitReport>,
+    pub accepted: Option<u32>,
+    pub millis: Option<f64>,
+    pub status: Option<String>,
+    pub text: Option<String>,
+}
+
+/// An answer: the reply, plus what the ask's shape carries.
+#[napi(object)]
+pub struct SmtpAnswer {
+    pub code: u32,
+    pub status: String,
+    pub text: String,
+    /// rcpt: deliver at accept time into these maildirs.
+    pub direct: Option<DirectTarget>,
+    /// auth: the authenticated name (with a 235).
+    pub user: Option<String>,
+    /// data: header lines to put before the Received line (with a 250).
+    pub header: Option<Buffer>,
+}
+
+/// A received message as the policy reads it: the Received line, then the body.
+#[napi]
+pub struct MessageContent {
+    message: Arc<Message>,
+    header: Arc<Vec<u8>>,
+    pos: u64,
+}
+
+#[napi]
+impl MessageContent {
+    /// The next bytes, at most `max`; null at the end.
+    #[napi]
+    pub fn read(&mut self, max: u32) -> napi::Result<Option<Buffer>> {
+        use std::io::Read;
+        let (hl, want) = (self.header.len() as u64, max.max(1) as usize);
+        let mut out = vec![0u8; want];
+        let n = if self.pos < hl {
+            let rest = &self.header[self.pos as usize..];
+            let n = rest.len().min(want);
+            out[..n].copy_from_slice(&rest[..n]);
+            n
+        } else {
+            let mut r = self.message.reader();
+            std::io::copy(&mut (&mut r).take(self.pos - hl), &mut std::io::sink())?;
+            r.read(&mut out)?
+        };
+        self.pos += n as u64;
+        out.truncate(n);
+        Ok((n > 0).then(|| out.into()))
+    }
+
+    /// Bytes in all: the Received line and the body.
+    #[napi(getter)]
+    pub fn size(&self) -> f64 {
+        (self.header.len() as u64 + self.message.size()) as f64
+    }
+}
+
+fn rules(r: SmtpServerRules) -> Result<Rules, String> {
+    let deny = r.deny.iter().map(|d| Network::parse(d)).collect::<Result<_, _>>()?;
+    let tls = match (r.tls_cert, r.tls_key) {
+        (Some(c), Some(k)) => Some(smtp_server::tls::acceptor(&c, &k)?),
+        _ => None,
+    };
+    let ms = |v: f64| Duration::from_millis(v.max(1.0) as u64);
+    Ok(Rules {
+        generation: u64::from(r.generation),
+        session: to_settings(r.session), deny, max_connections: r.max_connections as usize, max_per_ip: r.max_per_ip as usize,
+        timeout: ms(r.timeout_ms), session_limit: ms(r.session_limit_ms), tls, ask_data: r.ask_data,
+        panic_on: r.panic_on.map(String::into_bytes),
+    })
+}
+
+fn temp(text: String) -> napi::Error<Code> {
+    to_napi(Failure::temp("3.0", text))
+}
+
+fn peer_item(kind: &str, id: Option<u64>, p: Peer) -> SmtpItem {
+    SmtpItem {
+        r#type: kind.into(), id: id.map(|i| i as f64), sid: p.sid as f64, generation: u32::try_from(p.generation).unwrap_or(u32::MAX), listener: p.kind.name().into(), ip: ip(p.ip),
+        tls: p.tls.map(|t| SmtpTls { protocol: t.protocol, cipher: t.cipher }), helo: p.helo, user: p.user,
+        address: None, sender: None, size: None, body: None, smtputf8: None, mechanism: None, login: None, password: None,
+        domain: None, recipients: None, content: None, report: None, accepted: None, millis: None, status: None, text: None,
+    }
+}
+
+fn ip(a: IpAddr) -> String {
+    a.to_string()
+}
+
+fn ask_item(id: u64, peer: Peer, ask: Ask) -> SmtpItem {
+    match ask {
+        Ask::Mail { address, size, body, smtputf8 } => {
+            SmtpItem { address: Some(address), size: size.map(|s| s as f64), body, smtputf8: Some(smtputf8), ..peer_item("mail", Some(id), peer) }
+        }
+        Ask::Rcpt { sender, address } => SmtpItem { sender: Some(sender), address: Some(address), ..peer_item("rcpt", Some(id), peer) },
+        Ask::Auth { mechanism, user, password } => {
+            SmtpItem { mechanism: Some(mechanism.into()), login: Some(user), password: Some(password), ..peer_item("auth", Some(id), peer) }
+        }
+        Ask::Etrn { domain } => SmtpItem { domain: Some(domain), ..peer_item("etrn", Some(id), peer) },
+        Ask::Data { sender, recipients, message, header } => SmtpItem {
+            sender: Some(sender), recipients: Some(recipients), size: Some((header.len() as u64 + message.size()) as f64),
+            content: Some(MessageContent { message, header, pos: 0 }), ..peer_item("data", Some(id), peer)
+        },
+    }
+}
+
+fn event_item(e: Event) -> SmtpItem {
+    match e {
+        Event::Accepted { peer, sender, recipients, report: r } => {
+            SmtpItem { sender: Some(sender), recipients: Some(recipients), report: Some(report(r)), ..peer_item("accepted", None, peer) }
+        }
+        Event::Failed { peer, sender, recipients, failure } => SmtpItem {
+            sender: Some(sender), size: Some(recipients as f64), status: Some(failure.status), text: Some(failure.text), ..peer_item("failed", None, peer)
+        },
+        Event::Closed { peer, accepted, millis } => SmtpItem { accepted: Some(accepted), millis: Some(millis as f64), ..peer_item("closed", None, peer) },
+        Event::Error { peer, text } => SmtpItem { text: Some(text), ..peer_item("error", None, peer) },
+    }
+}
+
+fn answer(shape: Shape, a: SmtpAnswer) -> Answer {
+    let reply = Reply { code: u16::try_from(a.code).unwrap_or(0), status: a.status, text: a.text };
+    match shape {
+        Shape::Reply => Answer::Reply(reply),
+        Shape::Rcpt => Answer::Rcpt(reply, a.direct.map(target)),
+        Shape::Auth => Answer::Auth(reply, a.user),
+        Shape::Data => {
+            let header = a.header.map(|b| b.to_vec()).unwrap_or_default();
+            Answer::Data((reply.code != 250).then_some(reply), header)
+        }
+    }
+}
+
+#[napi(object)]
+pub struct SmtpConnections {
+    pub listener: String,
+    /// accepted | denied | limited | closing
+    pub result: String,
+    pub count: f64,
+}
+
+#[napi(object)]
+pub struct SmtpCounters {
+    pub connections: Vec<SmtpConnections>,
+    pub open: f64,
+    /// [code, count] pairs for the replies at the end of a message.
+    pub data_replies: Vec<Vec<f64>>,
+    pub auth_ok: f64,
+    pub auth_failed: f64,
+    pub starttls: f64,
+    pub bytes_in: f64,
+    pub messages_bytes: f64,
+}
+
+/// The core's SMTP service for one queue.
+#[napi]
+pub struct SmtpServer {
+    server: Server,
+    channel: Arc<Channel>,
+}
+
+#[napi]
+impl SmtpServer {
+    /// A service (not listening yet) queueing into `queueRoot`; `wake` is called (with no
+    /// arguments) whenever asks or events wait to be taken.
+    #[napi(constructor)]
+    pub fn new(rules_in: SmtpServerRules, queue_root: String, #[napi(ts_arg_type = "() => void")] wake: Wake) -> Result<Self, napi::Error<Code>> {
+        let rules = rules(rules_in).map_err(temp)?;
+        let queue = crate::smtp::shared_queue(Path::new(&queue_root)).map_err(to_napi)?;
+        let channel = Arc::new(Channel::new(wake));
+        let server = Server::new(channel.clone(), queue, rules).map_err(|e| temp(format!("starting the SMTP threads: {e}")))?;
+        Ok(SmtpServer { server, channel })
+    }
+
+    /// New connections follow these rules from now on.
+    #[napi]
+    pub fn set_rules(&self, r: SmtpServerRules) -> Result<(), napi::Error<Code>> {
+        self.server.set_rules(rules(r).map_err(temp)?);
+        Ok(())
+    }
+
+    /// Makes the listeners those of `wanted`; returns what could not be bound, with why.
+    #[napi]
+    pub fn listen(&self, wanted: Vec<SmtpListen>) -> Vec<String> {
+        let mut bad = Vec::new();
+        let want: Vec<(Kind, String, u16)> = wanted
+            .into_iter()
+            .filter_map(|w| match (Kind::parse(&w.kind), u16::try_from(w.port)) {
+                (Some(k), Ok(p)) => Some((k, w.host, p)),
+                _ => {
+                    bad.push(format!("{} {}:{} (not a listener)", w.kind, w.host, w.port));
+                    None
+                }
+            })
+            .collect();
+        bad.extend(self.server.apply(&want));
+        bad
+    }
+
+    /// Starts accepting (after a privilege drop, when there is one).
+    #[napi]
+    pub fn start(&self) {
+        self.server.start();
+    }
+
+    /// The bound listeners: kind, configured host, bound port.
+    #[napi]
+    pub fn addresses(&self) -> Vec<SmtpListen> {
+        self.server.addresses().into_iter().map(|b| SmtpListen { kind: b.kind.name().into(), host: b.host, port: u32::from(b.port) }).collect()
+    }
+
+    /// The asks and events queued since the last call.
+    #[napi]
+    pub fn take(&self) -> Vec<SmtpItem> {
+        self.channel.take().into_iter().map(|i| match i {
+            Item::Ask { id, peer, ask } => ask_item(id, peer, ask),
+            Item::Event(e) => event_item(e),
+        }).collect()
+    }
+
+    /// Answers ask `id`; an unknown id (the session is gone) is ignored.
+    #[napi]
+    pub fn answer(&self, id: f64, a: SmtpAnswer) {
+        if let Some((shape, responder)) = self.channel.responder(id as u64) {
+            let _ = responder.send(answer(shape, a));
+        }
+    }
+
+    #[napi]
+    pub fn counters(&self) -> SmtpCounters {
+        let s = self.server.counters();
+        SmtpCounters {
+            connections: s.connections.into_iter().map(|(k, a, n)| SmtpConnections { listener: k.name().into(), result: format!("{a:?}").to_lowercase(), count: n as f64 }).collect(),
+            open: s.open as f64,
+            data_replies: s.data_replies.into_iter().map(|(c, n)| vec![f64::from(c), n as f64]).collect(),
+            auth_ok: s.auth_ok as f64, auth_failed: s.auth_failed as f64, starttls: s.starttls as f64,
+            bytes_in: s.bytes_in as f64, messages_bytes: s.messages_bytes as f64,
+        }
+    }
+
+    /// Stops accepting, lets messages in progress finish for up to `graceMs`, closes the
+    /// rest; resolves when done (the channel then lets the process exit).
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close<'e>(&self, env: &'e Env, grace_ms: f64) -> napi::Result<PromiseRaw<'e, ()>> {
+        let (settle, promise) = deferred(env)?;
+        let channel = self.channel.clone();
+        self.server.close(Duration::from_millis(grace_ms.max(0.0) as u64), move || {
+            channel.close();
+            settle(Ok(()));
+        });
+        Ok(promise)
+    }
+}

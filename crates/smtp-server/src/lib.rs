@@ -1,0 +1,25 @@
+//! smtp-server: qmta's SMTP listeners in the core (DESIGN.md, "the core owns the SMTP
+//! sockets"). Accept, read, write and TLS (rustls) run on the core's own threads and drive
+//! the sans-I/O engine of crates/smtp-proto; DATA goes from the socket to the maildirs or
+//! the queue (crates/accept) without leaving Rust. The policy side (TypeScript, through
+//! the bindings' decision channel) decides what only it can: MAIL, RCPT (and where each
+//! recipient is delivered), AUTH, ETRN, and a message's content when it reads content.
+//!
+//! Interface: `Server` (server.rs), `Rules` (rules.rs), the `Policy` contract (policy.rs),
+//! `tls::acceptor`, `Snapshot` (counters for the metrics exporter).
+//! Failures and guarantees: each file's header; the 250 after DATA is sent only once the
+//! message is durable (crates/accept).
+
+mod conn;
+mod counters;
+mod io;
+pub mod policy;
+mod received;
+mod rules;
+mod server;
+pub mod tls;
+
+pub use counters::{Admission, Snapshot};
+pub use policy::{Answer, Ask, Event, Kind, Peer, Policy, Responder, TlsInfo};
+pub use rules::{Network, Rules};
+pub use server::{Bound, Server};
