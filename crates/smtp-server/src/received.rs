@@ -33,7 +33,7 @@ pub fn received(peer: &Peer, host: &str, now: SystemTime) -> Vec<u8> {
 
 const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/// qmail's date form, UTC: "24 Nov 2026 23:00:00 -0000".
+/// qmail's date form, UTC: "25 Nov 2026 23:00:00 -0000".
 pub fn date(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
@@ -63,7 +63,7 @@ mod tests {
     #[test]
     fn dates_are_qmails() {
         assert_eq!(date(UNIX_EPOCH), "1 Jan 1970 00:00:00 -0000");
-        assert_eq!(date(UNIX_EPOCH + Duration::from_secs(1_795_647_600)), "24 Nov 2026 23:00:00 -0000");
+        assert_eq!(date(UNIX_EPOCH + Duration::from_secs(1_795_647_600)), "25 Nov 2026 23:00:00 -0000");
         assert_eq!(date(UNIX_EPOCH + Duration::from_secs(951_782_400)), "29 Feb 2000 00:00:00 -0000");
     }
 
@@ -75,6 +75,6 @@ mod tests {
             helo: Some("evil\nX-Injected: yes".into()), user: Some("bob".into()), generation: 0,
         };
         let line = String::from_utf8(received(&peer, "mx.example.org", UNIX_EPOCH + Duration::from_secs(1_795_647_600))).unwrap();
-        assert_eq!(line, "Received: from unknown (HELO evil?X-Injected:?yes) (192.0.2.1)\n  (authenticated user bob)\n  by mx.example.org (qmta) with ESMTPSA (TLSv1.3 TLS_AES_256_GCM_SHA384); 24 Nov 2026 23:00:00 -0000\n");
+        assert_eq!(line, "Received: from unknown (HELO evil?X-Injected:?yes) (192.0.2.1)\n  (authenticated user bob)\n  by mx.example.org (qmta) with ESMTPSA (TLSv1.3 TLS_AES_256_GCM_SHA384); 25 Nov 2026 23:00:00 -0000\n");
     }
 }

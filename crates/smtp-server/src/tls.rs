@@ -65,13 +65,14 @@ mod tests {
 
     #[test]
     fn missing_or_empty_files_are_errors() {
-        assert!(acceptor("/nonexistent/cert.pem", "/nonexistent/key.pem").unwrap_err().contains("cannot read"));
+        let err = |c: &str, k: &str| acceptor(c, k).err().unwrap_or_default();
+        assert!(err("/nonexistent/cert.pem", "/nonexistent/key.pem").contains("cannot read"));
         let dir = std::env::temp_dir().join(format!("qmta-tls-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let empty = dir.join("empty.pem");
         std::fs::write(&empty, "").unwrap();
         let e = empty.to_str().unwrap();
-        assert!(acceptor(e, e).unwrap_err().contains("no certificate"));
+        assert!(err(e, e).contains("no certificate"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
