@@ -45,6 +45,7 @@ pub use channel::{Channel, Recipient};
 pub use envelope::{Envelope, DEFAULT_MAX_RECIPIENTS, MAX_ADDRESS, MAX_RECIPIENTS_CEILING};
 pub use id::BUCKETS;
 pub use read::{MessageInfo, Stats, TodoEntry};
+pub use pool::batch_policy;
 pub use recover::{Recovery, GARBAGE_AGE};
 pub use writer::Writer;
 

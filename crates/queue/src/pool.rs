@@ -92,7 +92,7 @@ fn spawn_worker(i: usize, pool: Arc<Pool>) {
 /// Marks the calling thread SCHED_BATCH (best effort). A queue thread woken by the event
 /// loop's thread then waits for that thread to block or for another core, instead of
 /// preempting it on its own core: queue work is throughput, the event loop is latency.
-pub(crate) fn batch_policy() {
+pub fn batch_policy() {
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: pid 0 is the calling thread; param is a valid sched_param for SCHED_BATCH.
     unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
