@@ -292,23 +292,32 @@ export interface SmtpAnswer {
   header?: Buffer
 }
 
+export interface SmtpAuthCounts {
+  mechanism: string
+  success: number
+  failure: number
+}
+
 export interface SmtpConnections {
   listener: string
-  /** accepted | denied | limited | closing */
+  /** accepted | refused_deny | refused_limit | refused_closing | tls_failed */
   result: string
   count: number
 }
 
+/** Cumulative counts (crates/smtp-server counters.rs), for the metrics exporter. */
 export interface SmtpCounters {
   connections: Array<SmtpConnections>
-  open: number
+  sessions: Array<SmtpSessionCounts>
   /** [code, count] pairs for the replies at the end of a message. */
   dataReplies: Array<Array<number>>
-  authOk: number
-  authFailed: number
-  starttls: number
-  bytesIn: number
-  messagesBytes: number
+  auth: Array<SmtpAuthCounts>
+  receivedBytes: number
+  /** Session lengths: the bounds (s), the cumulative count at each, the sum (s) and count. */
+  sessionBounds: Array<number>
+  sessionCumulative: Array<number>
+  sessionSeconds: number
+  sessionCount: number
 }
 
 /** One ask or event of the channel, flattened: `type` says which fields are set. */
@@ -338,6 +347,8 @@ export interface SmtpItem {
   report?: CommitReport
   accepted?: number
   millis?: number
+  /** closed: [code, count] pairs of the replies the session was sent. */
+  replies?: Array<Array<number>>
   status?: string
   text?: string
 }
@@ -367,6 +378,13 @@ export interface SmtpServerRules {
   askData: boolean
   /** Fault injection (tests only): a read starting with this text panics the session. */
   panicOn?: string
+}
+
+export interface SmtpSessionCounts {
+  listener: string
+  total: number
+  starttls: number
+  open: number
 }
 
 /** Session settings; absent fields take smtp-proto's defaults. */

@@ -87,6 +87,8 @@ pub struct SmtpItem {
     pub report: Option<CommitReport>,
     pub accepted: Option<u32>,
     pub millis: Option<f64>,
+    /// closed: [code, count] pairs of the replies the session was sent.
+    pub replies: Option<Vec<Vec<u32>>>,
     pub status: Option<String>,
     pub text: Option<String>,
 }
@@ -167,7 +169,7 @@ fn peer_item(kind: &str, id: Option<u64>, p: Peer) -> SmtpItem {
         r#type: kind.into(), id: id.map(|i| i as f64), sid: p.sid as f64, generation: u32::try_from(p.generation).unwrap_or(u32::MAX), listener: p.kind.name().into(), ip: ip(p.ip),
         tls: p.tls.map(|t| SmtpTls { protocol: t.protocol, cipher: t.cipher }), helo: p.helo, user: p.user,
         address: None, sender: None, size: None, body: None, smtputf8: None, mechanism: None, login: None, password: None,
-        domain: None, recipients: None, content: None, report: None, accepted: None, millis: None, status: None, text: None,
+        domain: None, recipients: None, content: None, report: None, accepted: None, millis: None, replies: None, status: None, text: None,
     }
 }
 
@@ -200,7 +202,10 @@ fn event_item(e: Event) -> SmtpItem {
         Event::Failed { peer, sender, recipients, failure } => SmtpItem {
             sender: Some(sender), size: Some(recipients as f64), status: Some(failure.status), text: Some(failure.text), ..peer_item("failed", None, peer)
         },
-        Event::Closed { peer, accepted, millis } => SmtpItem { accepted: Some(accepted), millis: Some(millis as f64), ..peer_item("closed", None, peer) },
+        Event::Closed { peer, accepted, millis, replies } => SmtpItem {
+            accepted: Some(accepted), millis: Some(millis as f64), replies: Some(replies.into_iter().map(|(c, n)| vec![u32::from(c), n]).collect()),
+            ..peer_item("closed", None, peer)
+        },
         Event::Error { peer, text } => SmtpItem { text: Some(text), ..peer_item("error", None, peer) },
     }
 }
@@ -221,22 +226,40 @@ fn answer(shape: Shape, a: SmtpAnswer) -> Answer {
 #[napi(object)]
 pub struct SmtpConnections {
     pub listener: String,
-    /// accepted | denied | limited | closing
+    /// accepted | refused_deny | refused_limit | refused_closing | tls_failed
     pub result: String,
     pub count: f64,
 }
 
 #[napi(object)]
+pub struct SmtpSessionCounts {
+    pub listener: String,
+    pub total: f64,
+    pub starttls: f64,
+    pub open: f64,
+}
+
+#[napi(object)]
+pub struct SmtpAuthCounts {
+    pub mechanism: String,
+    pub success: f64,
+    pub failure: f64,
+}
+
+/// Cumulative counts (crates/smtp-server counters.rs), for the metrics exporter.
+#[napi(object)]
 pub struct SmtpCounters {
     pub connections: Vec<SmtpConnections>,
-    pub open: f64,
+    pub sessions: Vec<SmtpSessionCounts>,
     /// [code, count] pairs for the replies at the end of a message.
     pub data_replies: Vec<Vec<f64>>,
-    pub auth_ok: f64,
-    pub auth_failed: f64,
-    pub starttls: f64,
-    pub bytes_in: f64,
-    pub messages_bytes: f64,
+    pub auth: Vec<SmtpAuthCounts>,
+    pub received_bytes: f64,
+    /// Session lengths: the bounds (s), the cumulative count at each, the sum (s) and count.
+    pub session_bounds: Vec<f64>,
+    pub session_cumulative: Vec<f64>,
+    pub session_seconds: f64,
+    pub session_count: f64,
 }
 
 /// The core's SMTP service for one queue.
@@ -316,12 +339,17 @@ impl SmtpServer {
     #[napi]
     pub fn counters(&self) -> SmtpCounters {
         let s = self.server.counters();
+        let n = |v: u64| v as f64;
         SmtpCounters {
-            connections: s.connections.into_iter().map(|(k, a, n)| SmtpConnections { listener: k.name().into(), result: format!("{a:?}").to_lowercase(), count: n as f64 }).collect(),
-            open: s.open as f64,
-            data_replies: s.data_replies.into_iter().map(|(c, n)| vec![f64::from(c), n as f64]).collect(),
-            auth_ok: s.auth_ok as f64, auth_failed: s.auth_failed as f64, starttls: s.starttls as f64,
-            bytes_in: s.bytes_in as f64, messages_bytes: s.messages_bytes as f64,
+            connections: s.connections.into_iter().map(|(k, a, c)| SmtpConnections { listener: k.name().into(), result: a.label().into(), count: n(c) }).collect(),
+            sessions: s.sessions.into_iter().map(|(k, total, tls, open)| SmtpSessionCounts { listener: k.name().into(), total: n(total), starttls: n(tls), open: n(open) }).collect(),
+            data_replies: s.data_replies.into_iter().map(|(c, v)| vec![f64::from(c), n(v)]).collect(),
+            auth: s.auth.into_iter().map(|(m, ok, bad)| SmtpAuthCounts { mechanism: m.into(), success: n(ok), failure: n(bad) }).collect(),
+            received_bytes: n(s.received_bytes),
+            session_bounds: smtp_server::SESSION_BOUNDS.to_vec(),
+            session_cumulative: s.session_cumulative.into_iter().map(n).collect(),
+            session_seconds: s.session_seconds,
+            session_count: n(s.session_count),
         }
     }
 

@@ -119,7 +119,10 @@ export class Decider {
         return log?.error({ ip: item.ip, sender: item.sender, recipients: item.size, failure: `${item.status} ${item.text}` }, 'smtp commit failed');
       case 'closed':
         this.#plans.delete(item.sid);
-        return log?.info({ ip: item.ip, kind: item.listener, tls: item.tls !== undefined, user: item.user, accepted: item.accepted, ms: item.millis }, 'smtp session closed');
+        return log?.info({
+          ip: item.ip, kind: item.listener, tls: item.tls !== undefined, user: item.user, accepted: item.accepted, ms: item.millis,
+          replies: Object.fromEntries((item.replies ?? []).map(([code, n]) => [String(code), n])),
+        }, 'smtp session closed');
       case 'error':
         return log?.error({ ip: item.ip, err: item.text }, 'smtp engine error');
       default:

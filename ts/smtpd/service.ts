@@ -29,6 +29,7 @@ import { checkRecipient } from '../local/dot-qmail-check.js';
 import { ok, temp } from '../outcome.js';
 import { routeTable } from '../route/index.js';
 import { verifyPassword } from '../users/passwd.js';
+import { smtpMetrics } from './metrics.js';
 import { startSmtpd } from './server.js';
 import type { EtrnRoute, SmtpdDeps, SmtpdSettings } from './types.js';
 
@@ -70,7 +71,12 @@ export function smtpdSettings(c: Config): SmtpdSettings {
 export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
   const c = ctx.config.current();
   const alias = { home: join(ctx.home, 'alias'), uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  // The embedding application's store takes some local recipients itself (ts/local/store.ts):
+  // they exist by its word, and are never written at accept time.
+  const claimed = (address: string) => ctx.claimedByStore?.(address) ?? ok(false);
   const validateRecipient = async (address: string) => {
+    const byStore = claimed(address);
+    if (byStore.kind !== 'ok' || byStore.value) return byStore;
     const now = ctx.config.current();
     return checkRecipient(address, { route: routeTable(now), users: ctx.users(), alias });
   };
@@ -79,7 +85,7 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
     ...(c.rcptcheck ? { validateRecipient } : {}),
     checkPassword: (user, password) => verifyPassword(ctx.home, user, password),
     onQueued: ctx.enqueued,
-    ...(ctx.direct ? directDeps(ctx.direct) : {}),
+    ...(ctx.direct ? directDeps(ctx.direct, (a) => { const o = claimed(a); return o.kind !== 'ok' || o.value; }) : {}),
     etrn: {
       passive: (domain) => passiveQueue(ctx.home, domain),
       flush: (domain, target) => flushDomain(ctx.home, domain, target, { log: ctx.log }),
@@ -89,9 +95,9 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
 }
 
 /** Delivery at accept time: the engine's RCPT plan, and its record of each delivery. */
-function directDeps(direct: DirectDelivery): Pick<SmtpdDeps, 'planDirect' | 'onDelivered'> {
+function directDeps(direct: DirectDelivery, queued: (address: string) => boolean): Pick<SmtpdDeps, 'planDirect' | 'onDelivered'> {
   return {
-    planDirect: (address, sender) => direct.plan(address, sender),
+    planDirect: (address, sender) => (queued(address) ? undefined : direct.plan(address, sender)),
     onDelivered: (d) => direct.delivered(
       { id: d.id, bytes: d.bytes, sender: d.sender, delivered: d.delivered.map((x) => ({ recipient: x.plan.recipient, maildirs: x.files.length })) },
       d.delivered.map(({ plan, files }) => ({
@@ -106,6 +112,7 @@ function directDeps(direct: DirectDelivery): Pick<SmtpdDeps, 'planDirect' | 'onD
 export const smtpService: ServiceStarter = async (ctx) => {
   try {
     const server = await startSmtpd(smtpdSettings(ctx.config.current()), smtpdDeps(ctx));
+    ctx.metrics?.setSmtpSource({ snapshot: () => smtpMetrics(server.counters()) });
     const reload = (): void => {
       server.update(smtpdSettings(ctx.config.current())).catch((err: unknown) => {
         ctx.log.error({ event: 'smtp', err: (err as Error).message }, `smtp: reload incomplete: ${(err as Error).message}`);

@@ -27,6 +27,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::{sleep_until, timeout};
 
+use crate::counters::Admission;
 use crate::io::{upgrade, Stream};
 use crate::policy::{Answer, Ask, Event, Kind, Peer};
 use crate::received::received;
@@ -64,6 +65,8 @@ struct Conn {
     sender: String,
     rcpts: Vec<Recipient>,
     accepted: u32,
+    /// Reply codes sent, with counts (the session's log line; qmta stats reads it).
+    replies: Vec<(u16, u32)>,
 }
 
 enum Flow {
@@ -77,13 +80,14 @@ pub(crate) async fn serve(core: Arc<Core>, tcp: TcpStream, ip: IpAddr, kind: Kin
     let started = Instant::now();
     let peer = Peer { sid: core.sid(), kind, ip, tls: None, helo: None, user: None, generation: rules.generation };
     let session = Session::new(rules.settings_for(kind));
-    let mut c = Conn { core: core.clone(), rules, session, sink: Sink { message: None, header: Vec::new() }, peer, sender: String::new(), rcpts: Vec::new(), accepted: 0 };
+    let sink = Sink { message: None, header: Vec::new() };
+    let mut c = Conn { core: core.clone(), rules, session, sink, peer, sender: String::new(), rcpts: Vec::new(), accepted: 0, replies: Vec::new() };
     if let Some(mut io) = c.open(tcp).await {
         c.run(&mut io, started).await;
         io.shutdown().await;
     }
     let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-    core.policy.tell(Event::Closed { peer: c.peer, accepted: c.accepted, millis });
+    core.policy.tell(Event::Closed { peer: c.peer, accepted: c.accepted, millis, replies: c.replies });
     drop(slot);
 }
 
@@ -91,15 +95,22 @@ impl Conn {
     /// The stream after the implicit-TLS handshake (smtps), with the greeting sent.
     async fn open(&mut self, tcp: TcpStream) -> Option<Stream> {
         let mut io = match (self.peer.kind, self.rules.tls.clone()) {
-            (Kind::Smtps, Some(acceptor)) => {
-                let (io, info) = timeout(HANDSHAKE, upgrade(tcp, &acceptor)).await.ok()?.ok()?;
-                self.peer.tls = Some(info);
-                io
-            }
+            (Kind::Smtps, Some(acceptor)) => match timeout(HANDSHAKE, upgrade(tcp, &acceptor)).await {
+                Ok(Ok((io, info))) => {
+                    self.peer.tls = Some(info);
+                    io
+                }
+                _ => {
+                    self.core.counters.connection(Kind::Smtps, Admission::TlsFailed);
+                    return None;
+                }
+            },
             (Kind::Smtps, None) => return None,
             _ => Stream::Plain(tcp),
         };
-        io.write_all(&self.session.greeting()).await.ok()?;
+        let greeting = self.session.greeting();
+        self.tally(&greeting);
+        io.write_all(&greeting).await.ok()?;
         Some(io)
     }
 
@@ -121,7 +132,6 @@ impl Conn {
                 Ok(Ok(0) | Err(_)) => return,
                 Ok(Ok(n)) => n,
             };
-            self.core.counters.read(n);
             let injected = self.rules.panic_on.as_deref().is_some_and(|p| buf[..n].starts_with(p));
             let out = match self.engine(|s, sink| if injected { panic!("injected fault") } else { s.feed(&buf[..n], sink) }) {
                 Some(out) => out,
@@ -146,7 +156,23 @@ impl Conn {
     }
 
     async fn bye(&mut self, io: &mut Stream, line: &str) {
-        let _ = timeout(self.rules.timeout, io.write_all(format!("{line}\r\n").as_bytes())).await;
+        let bytes = format!("{line}\r\n").into_bytes();
+        self.tally(&bytes);
+        let _ = timeout(self.rules.timeout, io.write_all(&bytes)).await;
+    }
+
+    /// Counts the code of each reply in `bytes` (its last line: "NNN " at a line start).
+    fn tally(&mut self, bytes: &[u8]) {
+        for line in bytes.split(|&b| b == b'\n') {
+            let code = match line {
+                [a, b, c, b' ', ..] if [a, b, c].iter().all(|d| d.is_ascii_digit()) => u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'),
+                _ => continue,
+            };
+            match self.replies.iter_mut().find(|(c, _)| *c == code) {
+                Some((_, n)) => *n += 1,
+                None => self.replies.push((code, 1)),
+            }
+        }
     }
 
     /// Runs a call into the engine; a panic there (a bug) ends this session only.
@@ -180,6 +206,7 @@ impl Conn {
             close |= out.close;
             starttls |= out.starttls;
         }
+        self.tally(&replies);
         if !replies.is_empty() && timeout(self.rules.timeout, io.write_all(&replies)).await.map_or(true, |r| r.is_err()) {
             return Flow::Close;
         }
@@ -202,7 +229,7 @@ impl Conn {
                 self.peer.tls = Some(info);
                 self.peer.helo = None;
                 self.sink.abort();
-                self.core.counters.starttls();
+                self.core.counters.starttls(self.peer.kind);
                 if self.session.tls_started().is_err() {
                     return Flow::Close;
                 }
@@ -259,7 +286,7 @@ impl Conn {
         match self.ask(Ask::Auth { mechanism, user, password }).await {
             Answer::Auth(r, name) => {
                 let ok = r.is_positive() && name.is_some();
-                self.core.counters.auth(ok);
+                self.core.counters.auth(mechanism, ok);
                 if ok {
                     self.peer.user = name;
                 }

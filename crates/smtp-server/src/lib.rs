@@ -19,7 +19,7 @@ mod rules;
 mod server;
 pub mod tls;
 
-pub use counters::{Admission, Snapshot};
+pub use counters::{Admission, Snapshot, SESSION_BOUNDS};
 pub use policy::{Answer, Ask, Event, Kind, Peer, Policy, Responder, TlsInfo};
 pub use rules::{Network, Rules};
 pub use server::{Bound, Server};

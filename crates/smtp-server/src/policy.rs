@@ -92,8 +92,8 @@ pub enum Event {
     Accepted { peer: Peer, sender: String, recipients: Vec<String>, report: Report },
     /// A message could not be made durable (its 4xx/5xx was sent).
     Failed { peer: Peer, sender: String, recipients: usize, failure: Failure },
-    /// The session ended.
-    Closed { peer: Peer, accepted: u32, millis: u64 },
+    /// The session ended; `replies` counts the reply codes it was sent.
+    Closed { peer: Peer, accepted: u32, millis: u64, replies: Vec<(u16, u32)> },
     /// Something went wrong inside the core for one session (it was closed with 421).
     Error { peer: Peer, text: String },
 }

@@ -107,12 +107,14 @@ impl Core {
 pub(crate) struct Slot {
     core: Arc<Core>,
     ip: IpAddr,
+    kind: Kind,
+    started: Instant,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         self.core.leave(self.ip);
-        self.core.counters.session_closed();
+        self.core.counters.session_closed(self.kind, self.started.elapsed());
     }
 }
 
@@ -305,8 +307,8 @@ fn admit(core: &Arc<Core>, stream: TcpStream, ip: IpAddr, kind: Kind) {
         core.handle.spawn(refuse(stream, line));
         return;
     }
-    core.counters.session_opened();
-    let slot = Slot { core: core.clone(), ip };
+    core.counters.session_opened(kind);
+    let slot = Slot { core: core.clone(), ip, kind, started: Instant::now() };
     core.handle.spawn(crate::conn::serve(core.clone(), stream, ip, kind, rules, slot));
 }
 
