@@ -1,0 +1,203 @@
+// Delivery at accept time through a running `qmta start`, with Python's smtplib as the
+// client: a local maildir recipient is in new/ when the 250 arrives and never queued
+// (concurrencylocal 0 holds every queued delivery, so only the direct path can deliver);
+// qmail-send's log lines and the new-mail hook tell the same story as for a queued
+// message; control/directmaildir 0 restores the queue-first path; a mixed local + remote +
+// program message has each recipient delivered once; the loop check refuses at DATA;
+// and the faults: a read-only maildir and a full disk fall back to the queue, a full queue
+// too gives 451, and no partial file ever appears in new/.
+
+import test, { type ExecutionContext } from 'ava';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { QMTA_MAIN, runQmta } from '../helpers/cli.js';
+import { tempDir } from '../helpers/home.js';
+import { freePorts } from '../helpers/net.js';
+import { until } from '../helpers/wait.js';
+import { smtpPeer } from './remote-peers.js';
+
+interface Daemon {
+  readonly home: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  log(): Record<string, unknown>[];
+}
+
+/** A home with users joe and ann, `control` files written, then `qmta start` on it. */
+async function daemon(t: ExecutionContext, control: Record<string, string> = {}, home = join(tempDir(t), 'h')): Promise<Daemon> {
+  const [port] = await freePorts(1);
+  mkdirSync(join(home, 'control'), { recursive: true });
+  const files = { smtplisten: `127.0.0.1:${port}`, submissionlisten: '127.0.0.1:0', pop3listen: '127.0.0.1:0', me: 'mx.test', locals: 'localhost', ...control };
+  for (const [f, v] of Object.entries(files)) writeFileSync(join(home, 'control', f), `${v}\n`);
+  for (const u of ['joe', 'ann']) t.is((await runQmta(['--home', home, 'user', 'add', u])).code, 0);
+  const child = spawn(process.execPath, [QMTA_MAIN, '--home', home, 'start'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+  const log = () => {
+    try {
+      return readFileSync(join(home, 'log', 'qmta.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      return [];
+    }
+  };
+  await until('qmta listening', () => {
+    if (child.exitCode !== null) throw new Error(`qmta start exited ${child.exitCode}: ${stderr}`);
+    return log().some((r) => r.msg === 'smtpd listening');
+  }, 60_000);
+  return { home, port: port!, child, log };
+}
+
+/** Sends with smtplib; prints the 250's reply text, then the names in each maildir's new/ as
+ *  listed the instant sendmail() returned (before anything else can happen). */
+const SEND = `
+import json, os, smtplib, sys
+port, sender, rcpts, maildirs, message = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
+with smtplib.SMTP('127.0.0.1', port) as s:
+    s.ehlo()
+    s.mail(sender)
+    for r in rcpts:
+        code, text = s.rcpt(r)
+        assert code == 250, (r, code, text)
+    code, text = s.data(message)
+    seen = {m: sorted(os.listdir(os.path.join(m, 'new'))) for m in maildirs}
+print(json.dumps({'code': code, 'text': text.decode(), 'seen': seen}))
+`;
+
+interface Sent {
+  readonly code: number;
+  readonly text: string;
+  readonly seen: Record<string, string[]>;
+}
+
+function send(d: Daemon, rcpts: string[], message: string, maildirs: string[] = []): Sent {
+  const r = spawnSync('python3', ['-c', SEND, String(d.port), 'a@far.example', JSON.stringify(rcpts), JSON.stringify(maildirs), message],
+    { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`smtplib: ${r.stderr}`);
+  return JSON.parse(r.stdout) as Sent;
+}
+
+const maildir = (d: Daemon, user: string) => join(d.home, 'mail', user, 'Maildir');
+const files = (dir: string) => (existsSync(join(dir, 'new')) ? readdirSync(join(dir, 'new')) : []);
+const queued = async (d: Daemon) => (await runQmta(['--home', d.home, 'queue', 'stat'])).stdout;
+
+test('a maildir recipient is in new/ when the 250 arrives, never queued; the log and the new-mail hook tell the same story', async (t) => {
+  const hook = join(tempDir(t), 'newmail');
+  const d = await daemon(t, { concurrencylocal: '0', newmailhook: `env > '${hook}'` });
+  const r = send(d, ['joe@localhost'], 'Subject: direct\n\nhello\n', [maildir(d, 'joe')]);
+  t.is(r.code, 250);
+  const id = /^2\.0\.0 ok (\d+)$/.exec(r.text)?.[1];
+  t.truthy(id, r.text);
+  t.is(r.seen[maildir(d, 'joe')]!.length, 1, 'delivered before the 250 reached the client');
+  const text = readFileSync(join(maildir(d, 'joe'), 'new', files(maildir(d, 'joe'))[0]!), 'utf8');
+  t.regex(text, /^Return-Path: <a@far\.example>\nDelivered-To: joe@localhost\nReceived: from unknown \(HELO [^)]+\) \(127\.0\.0\.1\)\n {2}by mx\.test \(qmta\) with ESMTP; .*\nSubject: direct\n\nhello\n$/);
+  t.regex(await queued(d), /messages in queue: 0\b/);
+  await until('the new-mail hook', () => existsSync(hook) && readFileSync(hook, 'utf8').includes('NEWMAIL_FILE='), 15_000);
+  t.true(readFileSync(hook, 'utf8').includes('NEWMAIL_RECIPIENT=joe@localhost'));
+  const story = await until('the log lines', () => {
+    const mine = d.log().filter((l) => l.id === id || (typeof l.delivery === 'number' && l.result !== undefined));
+    return mine.some((l) => l.event === 'end msg') && mine;
+  });
+  t.deepEqual(story.map((l) => l.msg), [
+    `new msg ${id}`, `info msg ${id}: bytes ${Number(story[1]!.bytes)} from <a@far.example>`,
+    `starting delivery 1: msg ${id} to local joe@localhost`, 'delivery 1: success: did 1+0+0', `end msg ${id}`,
+    ...story.slice(5).map((l) => l.msg),
+  ]);
+});
+
+test('control/directmaildir 0 keeps qmail\'s queue-first path (concurrencylocal 0 holds it in the queue)', async (t) => {
+  const d = await daemon(t, { concurrencylocal: '0', directmaildir: '0' });
+  const r = send(d, ['joe@localhost'], 'Subject: queued\n\nhello\n', [maildir(d, 'joe')]);
+  t.is(r.code, 250);
+  t.deepEqual(r.seen[maildir(d, 'joe')], []);
+  t.regex(await queued(d), /messages in queue: 1\b/);
+  t.deepEqual(files(maildir(d, 'joe')), []);
+});
+
+test('a mixed local, remote and program message: the local recipient before the 250, each recipient exactly once', async (t) => {
+  const peer = await smtpPeer(t);
+  const out = join(tempDir(t), 'prog-out');
+  const d = await daemon(t, { smtproutes: `:127.0.0.1:${peer.port}` });
+  writeFileSync(join(d.home, 'mail', 'ann', '.qmail-prog'), `|cat > '${out}'\n`);
+  const r = send(d, ['joe@localhost', 'far@remote.example', 'ann-prog@localhost'], 'Subject: mixed\n\nthree ways\n', [maildir(d, 'joe')]);
+  t.is(r.code, 250);
+  t.is(r.seen[maildir(d, 'joe')]!.length, 1);
+  await until('the remote copy', () => peer.received.length === 1, 30_000);
+  await until('the program\'s copy', () => existsSync(out) && readFileSync(out, 'utf8').includes('three ways'), 30_000);
+  t.deepEqual(peer.received[0]!.to, ['far@remote.example']);
+  // A program gets the message as queued (qmail: preline adds Return-Path and Delivered-To).
+  t.regex(readFileSync(out, 'utf8'), /^Received: from unknown .*\n {2}by mx\.test \(qmta\) with ESMTP; .*\nSubject: mixed\n\nthree ways\n$/);
+  await until('an empty queue', async () => /messages in queue: 0\b/.test(await queued(d)), 30_000);
+  t.is(files(maildir(d, 'joe')).length, 1);
+  t.is(peer.received.length, 1);
+});
+
+test('a message already carrying the recipient\'s Delivered-To line is refused at DATA (554 5.4.6), nothing delivered', async (t) => {
+  const d = await daemon(t);
+  const r = spawnSync('python3', ['-c', `
+import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
+s.ehlo(); s.mail('a@far.example'); s.rcpt('joe@localhost')
+print(s.data('Delivered-To: joe@localhost\\nSubject: loop\\n\\nagain\\n'))
+`, String(d.port)], { encoding: 'utf8' });
+  t.regex(r.stdout, /^\(554, b'5\.4\.6 This message is looping: it already has my Delivered-To line\.'\)/);
+  t.deepEqual(files(maildir(d, 'joe')), []);
+  t.regex(await queued(d), /messages in queue: 0\b/);
+});
+
+/** `mount ARGS TARGET`; the teardown unmounts. These tests need root, as CI runs them. */
+function mount(t: ExecutionContext, args: string[], target: string): void {
+  execFileSync('mount', [...args, target]);
+  t.teardown(() => { try { execFileSync('umount', ['-l', target]); } catch { /* already gone */ } });
+}
+
+test('a read-only maildir falls back to the queue: 250, delivered once it is writable, never a partial file', async (t) => {
+  const d = await daemon(t);
+  const md = maildir(d, 'joe');
+  mount(t, ['--bind', md], md);
+  execFileSync('mount', ['-o', 'remount,ro,bind', md]);
+  const r = send(d, ['joe@localhost', 'ann@localhost'], 'Subject: ro\n\nread-only\n', [md, maildir(d, 'ann')]);
+  t.is(r.code, 250);
+  t.deepEqual(r.seen[md], []);
+  t.is(r.seen[maildir(d, 'ann')]!.length, 1, 'the writable maildir is written at once');
+  await until('the fallback warning', () => d.log().some((l) => String(l.msg).startsWith('direct delivery to joe@localhost failed, queued:')));
+  await until('a deferral', () => d.log().some((l) => l.event === 'delivery' && l.result === 'deferral'), 30_000);
+  t.deepEqual(readdirSync(join(md, 'new')), []);
+  execFileSync('mount', ['-o', 'remount,rw,bind', md]);
+  d.child.kill('SIGALRM');
+  await until('joe\'s copy', () => files(md).length === 1, 30_000);
+  t.true(readFileSync(join(md, 'new', files(md)[0]!), 'utf8').endsWith('read-only\n'));
+  t.is(files(maildir(d, 'ann')).length, 1, 'ann was not delivered twice');
+});
+
+test('a full disk: the maildir\'s falls back to the queue; with the queue full too the reply is 451 4.3.0, nothing half-written', async (t) => {
+  // The whole home on a 2 MB tmpfs, filled once the daemon runs; joe's maildir on its own 64 KB one.
+  const home = join(tempDir(t), 'h');
+  mkdirSync(home);
+  mount(t, ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs'], home);
+  const d = await daemon(t, {}, home);
+  const md = maildir(d, 'joe');
+  mount(t, ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs'], md);
+  for (const sub of ['tmp', 'new', 'cur']) mkdirSync(join(md, sub));
+  writeFileSync(join(md, 'filler'), Buffer.alloc(60 * 1024));
+  const body = `Subject: big\n\n${`${'x'.repeat(79)}\n`.repeat(100)}`;
+  const r = send(d, ['joe@localhost'], body, [md]);
+  t.is(r.code, 250, 'the queue took what the full maildir could not');
+  t.deepEqual(r.seen[md], []);
+  t.deepEqual(readdirSync(join(md, 'tmp')), [], 'the failed write left nothing in tmp/');
+  await until('the fallback warning', () => d.log().some((l) => String(l.msg).startsWith('direct delivery to joe@localhost failed, queued:') && String(l.msg).includes('#4.3.1')));
+
+  const free = Number(execFileSync('df', ['--output=avail', '-B1', home], { encoding: 'utf8' }).split('\n')[1]);
+  writeFileSync(join(home, 'filler'), Buffer.alloc(Math.max(0, free - 1024)));
+  const annMd = maildir(d, 'ann');
+  const code = spawnSync('python3', ['-c', `
+import smtplib, sys
+s = smtplib.SMTP('127.0.0.1', int(sys.argv[1]))
+s.ehlo(); s.mail('a@far.example'); s.rcpt('ann@localhost'); s.rcpt('joe@localhost')
+print(s.data(sys.argv[2]))
+`, String(d.port), body], { encoding: 'utf8' });
+  t.regex(code.stdout, /^\(451, b'4\.3\.0 /, code.stderr);
+  t.deepEqual(files(annMd), [], 'no partial file in new/');
+  t.deepEqual(readdirSync(join(annMd, 'tmp')), []);
+});
