@@ -162,16 +162,39 @@ export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2
   }
 }
 
+/** Issue 14's goal: 200,000 messages from 50 connections into qmta, in one run. */
+export async function runGoal(o: Settings): Promise<string> {
+  const started: Started = { qmta: [], postfix: [] };
+  try {
+    const goal = { ...o, messages: 200_000, size: 4096, connections: [50] };
+    const m = await measureQmta(goal, 50, 0, started);
+    const seconds = goal.messages / m.endToEndRate;
+    return [
+      `# issue 14's goal: ${goal.messages} messages of ${goal.size} B from 50 smtp-source connections to ${o.users} users, each durable in its maildir before its 250`,
+      `# load average ${loadavg()[0]!.toFixed(2)} at end`,
+      `qmta: ${seconds.toFixed(1)} s end to end (target 60 s), ${m.endToEndRate.toFixed(0)} msg/s; accept ${m.acceptanceRate.toFixed(0)} msg/s;`
+        + ` server CPU ${m.cpuSeconds.toFixed(1)} s (${((m.cpuSeconds / goal.messages) * 1e6).toFixed(0)} µs a message);`
+        + ` peak PSS ${(m.peakPssBytes / 2 ** 20).toFixed(0)} MB; delivered ${m.delivered}${m.exactlyOnce === false ? ' NOT exactly once' : ' exactly once'}`,
+    ].join('\n');
+  } finally {
+    await cleanUp(started);
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       messages: { type: 'string' }, size: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' },
       runs: { type: 'string' }, reuse: { type: 'boolean' }, dir: { type: 'string' }, 'cpu-prof': { type: 'string' },
-      metrics: { type: 'boolean' },
+      metrics: { type: 'boolean' }, goal: { type: 'boolean' },
     },
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const prof = values['cpu-prof'];
+  if (values.goal) {
+    console.log(await runGoal(settings({ users: num(values.users), dir: values.dir, metrics: values.metrics })));
+    return;
+  }
   const r = await runSmtpE2eBench({
     messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
     connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics,

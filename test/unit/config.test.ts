@@ -269,7 +269,7 @@ test('the control table lists every qmail control file and each qmta addition wi
   const qmta = ['smtplisten', 'submissionlisten', 'smtpslisten', 'pop3listen', 'pop3slisten', 'tlscert', 'tlskey',
     'relayclients', 'denyclients', 'maxrcpt', 'maxconnections', 'maxconnectionsperip', 'sessiontimeout', 'maxerrors',
     'smtplinelimit', 'rcptcheck', 'authplaintext', 'dnsservers', 'tlsrequired', 'remoteauth', 'concurrencyperdomain',
-    'pop3plaintext', 'checkpassword', 'bouncemaxbytes'];
+    'pop3plaintext', 'checkpassword', 'bouncemaxbytes', 'directmaildir'];
   for (const n of [...qmail, ...qmta]) t.true(names.has(n), n);
   t.is(names.size, rows.length, 'no name is defined twice');
   for (const r of rows) t.true(r.meaning.length > 10 && r.default.length > 0, r.name);

@@ -3,14 +3,22 @@
 //! One input drives one session: the first byte chooses the settings, the next bytes are
 //! cut into chunks (sizes taken from the input itself), and decisions are answered from
 //! the input too (accept, refuse, temporary failure, malformed), so every path is reachable.
+//! The body goes into crates/accept's Message, as in the core's SMTP server, so the layer
+//! between the engine and the disk is fuzzed too.
 //! Invariants checked: no panic; replies are whole CR LF-terminated lines with a 3-digit
-//! code; no message stores more than databytes; after close nothing more is produced.
+//! code; no message stores more than databytes; the Message reads back exactly the bytes
+//! the engine stored; the Delivered-To loop check reads any header; after close nothing
+//! more is produced.
 
+use std::io::Read;
+
+use accept::{looping, Message, Target};
 use smtp_proto::{BodySink, Decision, Reply, Session, Settings};
 use status::Failure;
 
 struct Sink {
-    stored: u64,
+    stored: Vec<u8>,
+    message: Option<Message>,
     fail: bool,
 }
 
@@ -19,11 +27,26 @@ impl BodySink for Sink {
         if self.fail {
             return Err(Failure::temp("3.1", "disk full"));
         }
-        self.stored += bytes.len() as u64;
-        Ok(())
+        self.stored.extend_from_slice(bytes);
+        self.message.get_or_insert_with(|| Message::new(&std::env::temp_dir())).write(bytes)
     }
     fn abort(&mut self) {
-        self.stored = 0;
+        self.stored.clear();
+        self.message = None;
+    }
+}
+
+impl Sink {
+    /// The end of a body: the Message holds what was stored; the loop check runs on it.
+    fn end(&mut self, dtline: &[u8]) {
+        if let Some(m) = self.message.take() {
+            let mut back = Vec::new();
+            m.reader().read_to_end(&mut back).expect("reading the message back");
+            assert_eq!(back, self.stored, "the message differs from what the engine stored");
+            let t = Target { maildirs: Vec::new(), prefix: Vec::new(), dtline: dtline.to_vec() };
+            let _ = looping(m.head(), &t);
+        }
+        self.stored.clear();
     }
 }
 
@@ -74,7 +97,7 @@ pub fn exercise(data: &[u8]) {
     let s = settings(flags);
     let databytes = s.databytes;
     let mut session = Session::new(s);
-    let mut sink = Sink { stored: 0, fail: flags & 2 != 0 && flags & 1 == 0 };
+    let mut sink = Sink { stored: Vec::new(), message: None, fail: flags & 2 != 0 && flags & 1 == 0 };
     let (mut input, mut closed, mut picks) = (rest, false, rest.iter().rev().copied().cycle());
     while !input.is_empty() {
         let n = (usize::from(input[0]) % 64 + 1).min(input.len());
@@ -91,10 +114,10 @@ pub fn exercise(data: &[u8]) {
             let Some(d) = out.decision else { break };
             if matches!(d, Decision::DataEnd { .. }) {
                 // The policy side commits or drops this body now: databytes holds per message.
-                sink.stored = 0;
+                sink.end(&rest[..rest.len().min(24)]);
             }
             out = session.answer(answer_for(&d, picks.next().unwrap_or(3)), &mut sink).expect("pending");
         }
-        assert!(databytes == 0 || sink.stored <= databytes, "stored past databytes");
+        assert!(databytes == 0 || sink.stored.len() as u64 <= databytes, "stored past databytes");
     }
 }
