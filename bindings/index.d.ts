@@ -113,6 +113,7 @@ export declare function bindTcp(host: string, port: number): number
  * it did not open itself).
  */
 export declare function closeFd(fd: number): void
+
 /** What a commit did: `delivered`/`fallback` name recipients by their index. */
 export interface CommitReport {
   /** The id the logs give the direct deliveries ("" when there were none). */
@@ -143,8 +144,22 @@ export declare function deliverMbox(mbox: string, sender: string, headers: Uint8
 /** Appends to an mbox on this thread (for worker threads). */
 export declare function deliverMboxSync(mbox: string, sender: string, headers: Uint8Array, bodyPath: string, lockWaitMs?: number | undefined | null): void
 
+/** The maildirs a direct recipient is written to, and its Return-Path + Delivered-To lines. */
+export interface DirectTarget {
+  maildirs: Array<string>
+  prefix: Buffer
+  /** The Delivered-To line without LF (the loop check). */
+  dtline: string
+}
+
 /** The packet for a request (crates/lspawn frame.rs); refuses what the helper would. */
 export declare function encodeLspawnRequest(r: LspawnRequest): Buffer
+
+export interface FallbackOf {
+  index: number
+  status: string
+  text: string
+}
 
 export interface LspawnRequest {
   /** "local" or "pop3". */
@@ -163,19 +178,6 @@ export interface LspawnRequest {
 
 /** Serves delivery requests on descriptor `control` until the daemon closes it. */
 export declare function lspawnServe(control: number, node: string, script: string, queueUid: number): void
-/** The maildirs a direct recipient is written to, and its Return-Path + Delivered-To lines. */
-export interface DirectTarget {
-  maildirs: Array<string>
-  prefix: Buffer
-  /** The Delivered-To line without LF (the loop check). */
-  dtline: string
-}
-
-export interface FallbackOf {
-  index: number
-  status: string
-  text: string
-}
 
 /** One message of the maildrop. */
 export interface MaildropEntry {
@@ -256,6 +258,7 @@ export declare function peerCredentials(fd: number): NativePeer
 
 /** Copies the file open on `fd` into a new unnamed 0600 file in `dir`; returns its descriptor. */
 export declare function privateCopy(fd: number, dir: string): number
+
 export interface QueuedAs {
   id: string
   recipients: Array<number>
@@ -276,9 +279,6 @@ export declare function sendWithFds(fd: number, bytes: Uint8Array, fds: Array<nu
 /** A connected SOCK_SEQPACKET pair [a, b]. */
 export declare function seqpacketPair(): Array<number>
 
-/** A decision, flattened: `kind` is mail | rcpt | auth | dataStart | dataEnd | etrn. */
-export interface SmtpDecision {
-  kind: string
 /** An answer: the reply, plus what the ask's shape carries. */
 export interface SmtpAnswer {
   code: number
@@ -358,6 +358,8 @@ export interface SmtpListen {
   kind: string
   host: string
   port: number
+  /** A socket already bound to host:port (not listening), handed over to the core. */
+  fd?: number
 }
 
 /** What the sessions follow (see crates/smtp-server rules.rs). */

@@ -773,8 +773,7 @@ if (
   }
 }
 
-const { NativeQueue, QueueWriter, SmtpSession, WireReader, accountByName, accountByUid, bindTcp, closeFd, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, encodeLspawnRequest, lspawnServe, openMaildrop, peerCredentials, privateCopy, queueOpen, queueRawLoop, sendWithFds, seqpacketPair, streamPair, wireSize } = nativeBinding
-const { MessageContent, NativeQueue, QueueWriter, SmtpServer, WireReader, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, openMaildrop, queueOpen, queueRawLoop, wireSize } = nativeBinding
+const { MessageContent, NativeQueue, QueueWriter, SmtpServer, WireReader, accountByName, accountByUid, bindTcp, closeFd, coreVersion, deliverMaildir, deliverMaildirSync, deliverMbox, deliverMboxSync, encodeLspawnRequest, lspawnServe, openMaildrop, peerCredentials, privateCopy, queueOpen, queueRawLoop, sendWithFds, seqpacketPair, streamPair, wireSize } = nativeBinding
 export { MessageContent }
 export { NativeQueue }
 export { QueueWriter }

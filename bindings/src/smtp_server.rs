@@ -16,7 +16,7 @@ use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use smtp_proto::Reply;
-use smtp_server::{Answer, Ask, Event, Kind, Network, Peer, Rules, Server};
+use smtp_server::{Answer, Ask, Event, Kind, Network, Peer, Rules, Server, Wanted};
 use status::Failure;
 
 use crate::failure::{to_napi, Code};
@@ -51,6 +51,8 @@ pub struct SmtpListen {
     pub kind: String,
     pub host: String,
     pub port: u32,
+    /// A socket already bound to host:port (not listening), handed over to the core.
+    pub fd: Option<i32>,
 }
 
 #[napi(object)]
@@ -293,10 +295,10 @@ impl SmtpServer {
     #[napi]
     pub fn listen(&self, wanted: Vec<SmtpListen>) -> Vec<String> {
         let mut bad = Vec::new();
-        let want: Vec<(Kind, String, u16)> = wanted
+        let want: Vec<Wanted> = wanted
             .into_iter()
             .filter_map(|w| match (Kind::parse(&w.kind), u16::try_from(w.port)) {
-                (Some(k), Ok(p)) => Some((k, w.host, p)),
+                (Some(kind), Ok(port)) => Some(Wanted { kind, host: w.host, port, fd: w.fd }),
                 _ => {
                     bad.push(format!("{} {}:{} (not a listener)", w.kind, w.host, w.port));
                     None
@@ -316,7 +318,7 @@ impl SmtpServer {
     /// The bound listeners: kind, configured host, bound port.
     #[napi]
     pub fn addresses(&self) -> Vec<SmtpListen> {
-        self.server.addresses().into_iter().map(|b| SmtpListen { kind: b.kind.name().into(), host: b.host, port: u32::from(b.port) }).collect()
+        self.server.addresses().into_iter().map(|b| SmtpListen { kind: b.kind.name().into(), host: b.host, port: u32::from(b.port), fd: None }).collect()
     }
 
     /// The asks and events queued since the last call.

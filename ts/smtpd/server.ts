@@ -4,7 +4,8 @@
 // this side answers the decisions (decide.ts) and keeps the rules current.
 //
 // Order: the listeners are bound, then accepting starts (deps.deferAccept: not until
-// handle.start(), so a daemon can bind as root, drop its privileges, then accept).
+// handle.start()). A daemon started as root binds its addresses before dropping root
+// (ts/net/prebound.ts); the core takes those sockets and calls listen(2) itself.
 // Reload: update() hands new rules to the core for new connections (a broken certificate
 // or deny list rejects, nothing changed), then makes the listeners those of the new
 // settings (new ones opened, dropped ones closed; their sessions go on). Sessions keep the
@@ -20,6 +21,7 @@ import { createSmtpServer, setSmtpRules, type NativeSmtpServer, type SmtpListen,
 import { describe } from '../outcome.js';
 import { createEtrn, type Etrn } from './etrn.js';
 import { Decider, type DecideRules } from './decide.js';
+import { takePrebound } from '../net/prebound.js';
 import { networkList } from './networks.js';
 import { ensureTlsFiles } from './tls.js';
 import type { ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdSettings } from './types.js';
@@ -103,8 +105,12 @@ class Versions {
   }
 }
 
+/** The wanted listeners, each with the socket `qmta start` bound for it as root, if any. */
 function listenList(settings: ListenSettings): SmtpListen[] {
-  return KINDS.flatMap((kind) => (settings[kind] ?? []).map((a) => ({ kind, host: a.host, port: a.port })));
+  return KINDS.flatMap((kind) => (settings[kind] ?? []).map((a) => {
+    const fd = takePrebound(a);
+    return { kind, host: a.host, port: a.port, ...(fd !== undefined ? { fd } : {}) };
+  }));
 }
 
 function decideRules(settings: SmtpdSettings, deps: SmtpdDeps): DecideRules {

@@ -22,4 +22,4 @@ pub mod tls;
 pub use counters::{Admission, Snapshot, SESSION_BOUNDS};
 pub use policy::{Answer, Ask, Event, Kind, Peer, Policy, Responder, TlsInfo};
 pub use rules::{Network, Rules};
-pub use server::{Bound, Server};
+pub use server::{Bound, Server, Wanted};

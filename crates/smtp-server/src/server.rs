@@ -2,7 +2,8 @@
 //!
 //! Interface: `Server::new(policy, queue, rules)`, `apply(wanted)` (the listening set made
 //! equal to a list of (kind, host, port): unwanted ones stop accepting, their sessions go
-//! on; missing ones are bound), `start()` (accepting begins; bound before it, so a daemon
+//! on; missing ones are bound, or listen(2) is called on a socket bound beforehand by a
+//! daemon that was root then), `start()` (accepting begins; bound before it, so a daemon
 //! can bind as root, drop its privileges, then start: no byte is read before), `set_rules`
 //! (new connections follow them), `addresses()`, `counters()`, `close(grace, done)`.
 //!
@@ -20,6 +21,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
@@ -40,6 +42,15 @@ pub(crate) enum Phase {
     Running,
     Draining,
     Stopped,
+}
+
+/// A listener wanted: its kind and address, and maybe a socket already bound there.
+#[derive(Clone, Debug)]
+pub struct Wanted {
+    pub kind: Kind,
+    pub host: String,
+    pub port: u16,
+    pub fd: Option<RawFd>,
 }
 
 /// A listener as configured and as bound (port 0 resolved).
@@ -155,10 +166,12 @@ impl Server {
         *self.core.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
     }
 
-    /// Makes the listening set `wanted`; returns the addresses that could not be bound.
-    pub fn apply(&self, wanted: &[(Kind, String, u16)]) -> Vec<String> {
+    /// Makes the listening set `wanted`; returns the addresses that could not be bound. A
+    /// wanted address may come with a socket already bound to it (by a daemon still root):
+    /// it is used (and owned) instead of binding anew.
+    pub fn apply(&self, wanted: &[Wanted]) -> Vec<String> {
         let mut listeners = self.listeners.lock().unwrap_or_else(|p| p.into_inner());
-        let is = |l: &Listening, (kind, host, port): &(Kind, String, u16)| l.bound.kind == *kind && l.bound.host == *host && l.configured == *port;
+        let is = |l: &Listening, w: &Wanted| l.bound.kind == w.kind && l.bound.host == w.host && l.configured == w.port;
         listeners.retain(|l| {
             let keep = wanted.iter().any(|w| is(l, w));
             if !keep {
@@ -169,15 +182,35 @@ impl Server {
         let mut failed = Vec::new();
         for w in wanted {
             if listeners.iter().any(|l| is(l, w)) {
+                if let Some(fd) = w.fd {
+                    // Already listening there: the spare socket is ours to close.
+                    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
                 continue;
             }
-            let (kind, host, port) = w;
-            match self.bind(host, *port) {
-                Ok(listener) => listeners.push(self.listening(*kind, host, *port, listener)),
-                Err(e) => failed.push(format!("{} {host}:{port} ({})", kind.name(), explain(&e))),
+            let bound = match w.fd {
+                Some(fd) => self.listen_on(fd),
+                None => self.bind(&w.host, w.port),
+            };
+            match bound {
+                Ok(listener) => listeners.push(self.listening(w.kind, &w.host, w.port, listener)),
+                Err(e) => failed.push(format!("{} {}:{} ({})", w.kind.name(), w.host, w.port, explain(&e))),
             }
         }
         failed
+    }
+
+    /// listen(2) on a socket bound elsewhere (ts/net/prebound.ts); the descriptor is ours.
+    fn listen_on(&self, fd: RawFd) -> io::Result<TcpListener> {
+        // SAFETY: the caller hands over a bound TCP socket it no longer uses.
+        let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+        if unsafe { libc::listen(owned.as_raw_fd(), 511) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let std_listener = std::net::TcpListener::from(owned);
+        std_listener.set_nonblocking(true)?;
+        let _guard = self.core.handle.enter();
+        TcpListener::from_std(std_listener)
     }
 
     fn bind(&self, host: &str, port: u16) -> io::Result<TcpListener> {
