@@ -45,13 +45,10 @@ export interface ServiceContext {
    * each decision point after qmta's own checks. Absent: no hooks (the daemon).
    */
   readonly hooks?: HookRunner;
-<<<<<<< HEAD
   /** A partitioned daemon: POP3 sessions of system accounts, run as them (ts/lspawn/pop3.ts). */
   readonly pop3RunAs?: (login: string) => Promise<Outcome<number> | undefined>;
-=======
   /** Delivery at accept time: the RCPT plan and the record of what was delivered. */
   readonly direct?: DirectDelivery;
->>>>>>> 4d1186a (accept at delivery (issue 14, design change 1): a recipient whose whole delivery is maildirs qmta may write is written at accept time, before the 250, and never queued)
 }
 
 export interface RunningService {
