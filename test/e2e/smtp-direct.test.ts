@@ -9,7 +9,7 @@
 
 import test, { type ExecutionContext } from 'ava';
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { QMTA_MAIN, runQmta } from '../helpers/cli.js';
 import { tempDir } from '../helpers/home.js';
@@ -82,9 +82,17 @@ const maildir = (d: Daemon, user: string) => join(d.home, 'mail', user, 'Maildir
 const files = (dir: string) => (existsSync(join(dir, 'new')) ? readdirSync(join(dir, 'new')) : []);
 const queued = async (d: Daemon) => (await runQmta(['--home', d.home, 'queue', 'stat'])).stdout;
 
+/** Started as root, qmta runs as its own account (issue 15): files it or its users' programs
+ *  write go where that account may write, e.g. under the home it owns. */
+function owned(d: Daemon, ...paths: string[]): void {
+  const { uid, gid } = statSync(d.home);
+  for (const p of paths) chownSync(p, uid, gid);
+}
+
 test('a maildir recipient is in new/ when the 250 arrives, never queued; the log and the new-mail hook tell the same story', async (t) => {
-  const hook = join(tempDir(t), 'newmail');
-  const d = await daemon(t, { concurrencylocal: '0', newmailhook: `env > '${hook}'` });
+  const home = join(tempDir(t), 'h');
+  const hook = join(home, 'newmail');
+  const d = await daemon(t, { concurrencylocal: '0', newmailhook: `env > '${hook}'` }, home);
   const r = send(d, ['joe@localhost'], 'Subject: direct\n\nhello\n', [maildir(d, 'joe')]);
   t.is(r.code, 250);
   const id = /^2\.0\.0 ok (\d+)$/.exec(r.text)?.[1];
@@ -117,8 +125,8 @@ test('control/directmaildir 0 keeps qmail\'s queue-first path (concurrencylocal 
 
 test('a mixed local, remote and program message: the local recipient before the 250, each recipient exactly once', async (t) => {
   const peer = await smtpPeer(t);
-  const out = join(tempDir(t), 'prog-out');
   const d = await daemon(t, { smtproutes: `:127.0.0.1:${peer.port}` });
+  const out = join(d.home, 'mail', 'ann', 'prog-out');
   writeFileSync(join(d.home, 'mail', 'ann', '.qmail-prog'), `|cat > '${out}'\n`);
   const r = send(d, ['joe@localhost', 'far@remote.example', 'ann-prog@localhost'], 'Subject: mixed\n\nthree ways\n', [maildir(d, 'joe')]);
   t.is(r.code, 250);
@@ -180,6 +188,7 @@ test('a full disk: the maildir\'s falls back to the queue; with the queue full t
   const md = maildir(d, 'joe');
   mount(t, ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs'], md);
   for (const sub of ['tmp', 'new', 'cur']) mkdirSync(join(md, sub));
+  owned(d, md, ...['tmp', 'new', 'cur'].map((sub) => join(md, sub)));
   writeFileSync(join(md, 'filler'), Buffer.alloc(60 * 1024));
   const body = `Subject: big\n\n${`${'x'.repeat(79)}\n`.repeat(100)}`;
   const r = send(d, ['joe@localhost'], body, [md]);
