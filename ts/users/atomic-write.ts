@@ -3,6 +3,8 @@
 //
 // Interface: writeFileAtomic(path, data, mode) -> Promise<Outcome<void>>.
 // Steps: write PATH.tmp.PID.RANDOM (O_EXCL), fsync, rename over PATH, fsync the directory.
+// Run by root, the new file gets its folder's owner (users/ of a partitioned home belongs
+// to the qmta account, which must keep reading it).
 // Failures: any I/O error -> temp 4.3.0 naming the file (the temporary file is removed).
 
 import { randomBytes } from 'node:crypto';
