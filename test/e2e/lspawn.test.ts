@@ -12,26 +12,16 @@ import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, 
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { accountByName, closeFd, encodeLspawnRequest, sendWithFds, socketPair, type LspawnRequest } from '../../ts/native.js';
+import { closeFd, encodeLspawnRequest, sendWithFds, socketPair, type LspawnRequest } from '../../ts/native.js';
 import { addUser, setPassword } from '../../ts/users/index.js';
 import { defaultOwner, tempDir } from '../helpers/home.js';
 import { queueWriter } from '../helpers/queue-writer.js';
 import { until } from '../helpers/wait.js';
+import { systemAccount, SYSTEM_USER } from '../helpers/accounts.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 const ROOT = process.getuid!() === 0;
-const SYS = 'qmtasys';
-const GROUP = 'qmtasysextra';
-
-/** The system account of these tests (made once per machine), with an extra group. */
-function systemAccount(): { uid: number; gid: number; home: string; extra: number } {
-  if (spawnSync('getent', ['group', GROUP]).status !== 0) spawnSync('groupadd', ['--system', GROUP]);
-  if (spawnSync('id', [SYS]).status !== 0) spawnSync('useradd', ['--create-home', '--groups', GROUP, SYS]);
-  const a = accountByName(SYS);
-  if (a.kind !== 'ok' || !a.value) throw new Error('useradd did not make the account');
-  const extra = Number(execFileSync('getent', ['group', GROUP], { encoding: 'utf8' }).split(':')[2]);
-  return { uid: a.value.uid, gid: a.value.gid, home: a.value.home, extra };
-}
+const SYS = SYSTEM_USER;
 
 function statusOf(pid: number): { uid: string; ppid: string } {
   const s = readFileSync(`/proc/${pid}/status`, 'utf8');
