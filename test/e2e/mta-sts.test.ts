@@ -10,49 +10,24 @@
 // Each outcome shows in the day's TLS-RPT JSON file.
 
 import test, { type ExecutionContext } from 'ava';
-import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:https';
 import { join } from 'node:path';
 import { createRemoteDelivery } from '../../ts/remote/index.js';
+import { multiNameCert } from '../helpers/certs.js';
 import { tempDir } from '../helpers/home.js';
 import { txtOption } from '../helpers/mailauth-peers.js';
 import { dnsmasq, request, smtpPeer, testSettings } from './remote-peers.js';
-
-/** A certificate for `names` signed by itself (its own CA for the test). */
-function cert(t: ExecutionContext, names: readonly string[]): { key: Buffer; cert: Buffer } {
-  const dir = tempDir(t);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-subj', `/CN=${names[0]}`, '-addext', `subjectAltName=${names.map((n) => `DNS:${n}`).join(',')}`,
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
-  return { key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) };
-}
+import { policy, policyServer } from './sts-server.js';
 
 const DOMAINS = ['good.test', 'unlisted.test', 'badcert.test', 'testing.test', 'big.test', 'gone.test', 'slow.test', 'missing.test'];
 /** Domains whose MX (127.0.0.3) shows a certificate that does not verify: mail reaches it only without an enforced policy. */
 const BAD_CERT = new Set(['badcert.test', 'slow.test', 'missing.test']);
 
-/** The policy server: one policy file per mta-sts.DOMAIN host (by the Host header); slow.test's
- * requests are counted and never answered. */
-async function policyServer(t: ExecutionContext, tls: { key: Buffer; cert: Buffer }, files: Map<string, string>, held: { count: number }): Promise<number> {
-  const server = createServer(tls, (req, res) => {
-    const domain = (req.headers.host ?? '').replace(/^mta-sts\./, '').replace(/:\d+$/, '');
-    if (domain === 'slow.test') return void held.count++;
-    const body = files.get(domain);
-    if (req.url !== '/.well-known/mta-sts.txt' || body === undefined) return void res.writeHead(404).end();
-    res.writeHead(200, { 'content-type': 'text/plain' }).end(body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  t.teardown(() => { server.closeAllConnections(); server.close(); });
-  return (server.address() as { port: number }).port;
-}
-
-const policy = (mode: string, mx: string) => `version: STSv1\nmode: ${mode}\nmx: ${mx}\nmax_age: 86400\n`;
 
 async function setUp(t: ExecutionContext) {
-  const web = cert(t, DOMAINS.map((d) => `mta-sts.${d}`));
-  const mx = cert(t, DOMAINS.map((d) => `mx.${d}`));
-  const stranger = cert(t, ['somewhere.else']);
+  const web = multiNameCert(t, DOMAINS.map((d) => `mta-sts.${d}`));
+  const mx = multiNameCert(t, DOMAINS.map((d) => `mx.${d}`));
+  const stranger = multiNameCert(t, ['somewhere.else']);
   const files = new Map<string, string>([
     ['good.test', policy('enforce', 'mx.good.test')], ['unlisted.test', policy('enforce', 'other.unlisted.test')],
     ['badcert.test', policy('enforce', 'mx.badcert.test')], ['testing.test', policy('testing', 'other.testing.test')],

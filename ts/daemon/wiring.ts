@@ -41,6 +41,7 @@ export function remoteSettings(c: Config, home: string, port?: number): RemoteSe
     concurrencyPerDomain: c.concurrencyperdomain,
     tcptoPath: join(home, 'queue', 'lock', 'tcpto'),
     mtaSts: c.mtasts,
+    dane: c.dane,
     stateDir: join(home, 'queue', 'lock'),
     ...(c.tlsrpt ? { tlsReportDir: join(home, 'log', 'tlsrpt') } : {}),
     ...(port !== undefined ? { port } : {}),

@@ -6,8 +6,9 @@
 // TLS required but unavailable): the caller tries the next address. 'done' = an SMTP
 // dialogue happened, and any SMTP-level answer is final for this attempt (qmail).
 // TLS fallback: when an opportunistic handshake fails, the address is remembered as
-// plaintext-only and reconnected at once without STARTTLS; under control/tlsrequired a
-// failed handshake moves on to the next address instead.
+// plaintext-only and reconnected at once without STARTTLS; under control/tlsrequired, or for
+// a DANE host (usable TLSA records: the certificate must match them, dane-match.ts), a failed
+// handshake or match moves on to the next address instead.
 // Logs one line per session opened, with its TLS result (protocol, verified or not).
 // Sessions: a completed session is kept idle for reuse (session-cache.ts); a reused one
 // skips the greeting, EHLO, TLS and AUTH it already went through.
@@ -15,10 +16,11 @@
 // §4.5.3.1.8: servers must accept at least 100).
 
 import { isIP } from 'node:net';
-import type { ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { openWireStream } from '../native.js';
 import { assertNever, type Failure, type Outcome } from '../outcome.js';
 import { connectTcp, ConnectionLost, SmtpConnection } from './connection.js';
+import { daneMismatch, peerChain } from './dane-match.js';
 import type { Extensions } from './ehlo.js';
 import type { RemoteLog } from './deliver.js';
 import type { Target } from './mx.js';
@@ -68,13 +70,14 @@ export async function tryTarget(target: Target, job: AttemptJob, ctx: AttemptCon
   if (ctx.downed.isDown(target.ip)) return { kind: 'next', failure: report.noConnection(`${target.ip} is down: recent connect timeouts`) };
   const first = await connectAndRun(target, job, ctx, tlsMode(target, job, ctx));
   if (first.kind !== 'tls-failed') return first;
-  if (job.tlsRequired) return { kind: 'next', failure: first.failure };
+  if (job.tlsRequired || target.tlsa) return { kind: 'next', failure: first.failure };
   ctx.plaintext.remember(target.ip);
   const again = await connectAndRun(target, job, ctx, 'off');
   return again.kind === 'tls-failed' ? { kind: 'next', failure: again.failure } : again;
 }
 
 function tlsMode(target: Target, job: AttemptJob, ctx: AttemptContext): TlsMode {
+  if (target.tlsa) return 'dane';
   if (job.tlsRequired) return 'required';
   return ctx.plaintext.isPlaintext(target.ip) ? 'off' : 'opportunistic';
 }
@@ -120,7 +123,7 @@ function reportTls(job: AttemptJob, target: Target, setup: Setup['kind'], conn: 
   if (!job.tlsReport) return;
   if (setup === 'ready') job.tlsReport(target, conn.verified ? 'success' : conn.secure ? 'certificate-not-trusted' : 'starttls-not-supported');
   else if (setup === 'skip') job.tlsReport(target, 'starttls-not-supported');
-  else if (setup === 'tls-failed') job.tlsReport(target, 'certificate-not-trusted');
+  else if (setup === 'tls-failed') job.tlsReport(target, target.tlsa ? 'validation-failure' : 'certificate-not-trusted');
 }
 
 function policyFor(target: Target, job: AttemptJob, ctx: AttemptContext, tls: TlsMode): SessionPolicy {
@@ -129,7 +132,11 @@ function policyFor(target: Target, job: AttemptJob, ctx: AttemptContext, tls: Tl
     ...(isIP(target.host) === 0 ? { servername: target.host } : {}),
     ...(ctx.tlsCa !== undefined ? { ca: ctx.tlsCa } : {}),
   };
-  return { helohost: ctx.helohost, tls, tlsOptions, auth: job.auth, loopback: isLoopback(target.ip) };
+  const tlsa = target.tlsa;
+  const check = tls === 'dane' && tlsa
+    ? (socket: TLSSocket) => { const why = daneMismatch(peerChain(socket), tlsa, [target.host]); return why && `DANE: ${why}`; }
+    : undefined;
+  return { helohost: ctx.helohost, tls, tlsOptions, auth: job.auth, loopback: isLoopback(target.ip), ...(check ? { check } : {}) };
 }
 
 /** Greeting, EHLO, TLS, AUTH; a connection lost meanwhile is a failed setup ("connection died"). */

@@ -2,7 +2,7 @@
 // replies and write commands with a deadline each, upgrade to TLS in place.
 //
 // Interface: connectTcp(target, timeoutMs) -> Promise<ConnectResult>;
-// new SmtpConnection(socket, timeoutMs): read(), write(data), startTls(opts), quit().
+// new SmtpConnection(socket, timeoutMs): read(), write(data), startTls(opts, check?), quit().
 // Failures: read/write/upgrade throw ConnectionLost (kind 'timeout' | 'closed' |
 // 'protocol' | 'tls'); transaction.ts catches it at its boundary and turns it into
 // qmail's temporary "Connected to <ip> but connection died" outcome: inside this module
@@ -60,6 +60,8 @@ export class SmtpConnection {
   #parser = new ReplyParser();
   #replies: Reply[] = [];
   #lost: ConnectionLost | undefined;
+  /** The certificate passed startTls's check (DANE) instead of PKIX verification. */
+  #checked = false;
   readonly #waiters = new Set<() => void>();
   readonly #timeoutMs: number;
 
@@ -85,16 +87,17 @@ export class SmtpConnection {
     return 'encrypted' in this.#socket && this.#socket.encrypted === true;
   }
 
-  /** True once the connection runs over TLS with a certificate that verified. */
+  /** True once the connection runs over TLS with a certificate that verified (PKIX or DANE). */
   get verified(): boolean {
     const s = this.#socket;
-    return 'encrypted' in s && s.encrypted === true && s.authorized;
+    return 'encrypted' in s && s.encrypted === true && (s.authorized || this.#checked);
   }
 
   /** What the delivery log records about TLS: none, or the protocol and whether the certificate verified. */
   get tls(): string {
     const s = this.#socket;
     if (!('encrypted' in s) || s.encrypted !== true) return 'none';
+    if (this.#checked) return `${s.getProtocol() ?? 'TLS'} verified (DANE)`;
     return `${s.getProtocol() ?? 'TLS'} ${s.authorized ? 'verified' : `unverified (${String(s.authorizationError)})`}`;
   }
 
@@ -118,8 +121,10 @@ export class SmtpConnection {
     if (this.#lost) throw this.#lost;
   }
 
-  /** Upgrades to TLS after a 220 to STARTTLS; throws ConnectionLost('tls') on failure. */
-  async startTls(options: ConnectionOptions): Promise<void> {
+  /** Upgrades to TLS after a 220 to STARTTLS; throws ConnectionLost('tls') on failure.
+   * `check` judges the server's certificates once the handshake is done (DANE: dane-match.ts):
+   * a reason ends the connection before anything is sent over it. */
+  async startTls(options: ConnectionOptions, check?: (socket: TLSSocket) => string | undefined): Promise<void> {
     const plain = this.#socket;
     plain.removeAllListeners('data');
     this.#replies = [];
@@ -131,6 +136,12 @@ export class SmtpConnection {
     secure.once('secureConnect', () => { up = true; this.#notify(); });
     await this.#wait('TLS handshake', () => up);
     if (this.#lost) throw new ConnectionLost('tls', `TLS handshake failed: ${this.#lost.message}`);
+    const refused = check?.(secure);
+    if (refused !== undefined) {
+      this.#fail('tls', refused);
+      throw new ConnectionLost('tls', refused);
+    }
+    this.#checked = check !== undefined;
   }
 
   /** Sends QUIT without waiting for the answer (qmail), then closes. */

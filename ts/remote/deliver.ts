@@ -4,9 +4,9 @@
 // Interface: createRemoteDelivery(settings, deps?) -> RemoteService (RemoteDelivery plus
 // downed, limiter, update(settings), close()).
 // deliver(req): waits for a slot (concurrencyremote in total, concurrencyperdomain per
-// domain), finds the route (smtproutes, else MX), applies the domain's MTA-STS policy to MX
-// routes (sts-apply.ts: enforce keeps listed MX hosts only, with verified TLS; no host left
-// -> temp 4.7.5), computes the wire size, and tries the
+// domain), finds the route (smtproutes, else MX), applies DANE or else the domain's MTA-STS
+// policy to MX routes (tls-plan.ts: TLSA-matched TLS; sts-apply.ts: enforce keeps listed MX
+// hosts only, with verified TLS; no host left -> temp), computes the wire size, and tries the
 // addresses in order until one gives an SMTP dialogue; resolves with one outcome per
 // recipient, in request order.
 // Failures: routing/DNS failures apply to every recipient (mx.ts); no usable address ->
@@ -30,7 +30,8 @@ import { PlaintextHosts } from './plaintext-memory.js';
 import { SessionCache } from './session-cache.js';
 import { authFor, findRoute, tlsRequiredFor } from './routes.js';
 import type { RemoteSettings } from './settings.js';
-import { applySts, createStsService, type StsService } from './sts-apply.js';
+import { createStsService, createTlsReporter } from './sts-apply.js';
+import { daneTrusted, planTls, type TlsServices } from './tls-plan.js';
 import { DownedHosts } from './tcpto.js';
 
 export interface RemoteLog {
@@ -76,7 +77,8 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
   let closed = false;
   let current = prepare(initial, deps, keep);
   // Policies and reports outlive a reload; whether they apply is read per delivery.
-  const sts = initial.mtaSts ? createStsService(() => current.settings, deps.log) : undefined;
+  const reporter = createTlsReporter(initial, deps.log);
+  const tls: TlsServices = { sts: initial.mtaSts ? createStsService(() => current.settings, reporter) : undefined, reporter };
 
   return {
     downed,
@@ -85,7 +87,7 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
       const release = await limiter.acquire(req.domain);
       let outcomes: Outcome<string>[];
       try {
-        outcomes = closed ? req.recipients.map(() => SHUT_DOWN) : await deliverGroup(current, deps, req, sts);
+        outcomes = closed ? req.recipients.map(() => SHUT_DOWN) : await deliverGroup(current, deps, req, tls);
       } catch (err) {
         deps.log?.error({ id: req.id, err: String(err) }, 'remote: delivery threw');
         outcomes = req.recipients.map(() => fromException(err));
@@ -102,7 +104,8 @@ export function createRemoteDelivery(initial: RemoteSettings, deps: RemoteDeps =
       closed = true;
       sessions.closeAll();
       for (const conn of open) conn.destroy();
-      await sts?.close();
+      await tls.sts?.close();
+      await reporter?.close();
     },
   };
 }
@@ -118,6 +121,9 @@ interface Prepared {
 
 /** Everything derived from one version of the settings; the memories carry over. */
 function prepare(settings: RemoteSettings, deps: RemoteDeps, keep: Pick<AttemptContext, 'downed' | 'plaintext' | 'open' | 'sessions'>): Prepared {
+  if (settings.dane && !daneTrusted(settings)) {
+    deps.log?.warn({ dnsservers: settings.dnsServers }, 'remote: control/dane is on but DANE is ignored: control/dnsservers must name only validating resolvers on loopback');
+  }
   return {
     settings,
     dns: deps.dns ?? createResolver(settings),
@@ -133,15 +139,15 @@ function prepare(settings: RemoteSettings, deps: RemoteDeps, keep: Pick<AttemptC
   };
 }
 
-/** Route, size, MTA-STS, then the addresses in order until one gives an SMTP dialogue. */
-async function deliverGroup(p: Prepared, deps: RemoteDeps, req: RemoteRequest, sts: StsService | undefined): Promise<Outcome<string>[]> {
+/** Route, size, DANE or MTA-STS, then the addresses in order until one gives an SMTP dialogue. */
+async function deliverGroup(p: Prepared, deps: RemoteDeps, req: RemoteRequest, tls: TlsServices): Promise<Outcome<string>[]> {
   const { settings } = p;
   const all = (f: Failure): Outcome<string>[] => req.recipients.map(() => f);
   const route = findRoute(settings.smtproutes, req.domain);
   const targets = await findTargets(p.dns, req.domain, route, { port: settings.port, isLocal: p.isLocal, random: deps.random });
   if (targets.kind !== 'ok') return all(targets);
-  const plan = sts && settings.mtaSts && route.kind === 'mx' && !literalAddress(req.domain)
-    ? await applySts(sts, req.domain, targets.value)
+  const plan = route.kind === 'mx' && !literalAddress(req.domain)
+    ? await planTls(tls, settings, req.domain, targets.value)
     : ok({ targets: targets.value, tlsRequired: false, tlsReport: undefined });
   if (plan.kind !== 'ok') return all(plan);
   const size = wireSize(req.bodyPath);

@@ -19,6 +19,7 @@
 
 import { isIP } from 'node:net';
 import { assertNever, ok, perm, temp, type Outcome } from '../outcome.js';
+import type { Tlsa } from './dane.js';
 import type { Route } from './routes.js';
 
 export interface Target {
@@ -28,6 +29,8 @@ export interface Target {
   /** The MX (or relay) name, for TLS server names and logs; the ip for literals. */
   readonly host: string;
   readonly port: number;
+  /** Usable TLSA records of this MX host (DANE, dane.ts): TLS is mandatory and must match them. */
+  readonly tlsa?: readonly Tlsa[];
 }
 
 /** The node:dns Resolver methods used here (a Resolver instance fits). */

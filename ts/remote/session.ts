@@ -9,11 +9,13 @@
 // TLS policy: 'opportunistic' tries STARTTLS when offered and tolerates certificate
 // errors (an unverified encrypted channel beats plaintext); 'required'
 // (control/tlsrequired) verifies the certificate against the MX name and never sends in
-// clear; 'off' for hosts remembered as failing the handshake (plaintext-memory.ts).
+// clear; 'dane' (usable TLSA records, RFC 7672) is 'required' with the certificates matched
+// against the TLSA records instead of PKIX; 'off' for hosts remembered as failing the
+// handshake (plaintext-memory.ts).
 // A 4xx/5xx to STARTTLS continues in plaintext unless TLS is required (RFC 3207 §4).
 // ConnectionLost propagates: the caller reports "connection died".
 
-import type { ConnectionOptions } from 'node:tls';
+import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import type { Failure } from '../outcome.js';
 import { authenticate } from './auth.js';
 import { ConnectionLost, type SmtpConnection } from './connection.js';
@@ -21,12 +23,14 @@ import { NO_EXTENSIONS, parseEhlo, type Extensions } from './ehlo.js';
 import { report } from './reports.js';
 import type { RemoteAuth } from './settings.js';
 
-export type TlsMode = 'opportunistic' | 'required' | 'off';
+export type TlsMode = 'opportunistic' | 'required' | 'dane' | 'off';
 
 export interface SessionPolicy {
   readonly helohost: string;
   readonly tls: TlsMode;
   readonly tlsOptions: ConnectionOptions;
+  /** 'dane': judges the certificates after the handshake (dane-match.ts), instead of PKIX. */
+  readonly check?: (socket: TLSSocket) => string | undefined;
   readonly auth: RemoteAuth | undefined;
   /** The peer is a loopback address: AUTH may go without TLS. */
   readonly loopback: boolean;
@@ -71,13 +75,13 @@ export async function openSession(conn: SmtpConnection, ip: string, policy: Sess
 
 /** STARTTLS when offered; a Setup only when the session cannot go on as it is. */
 async function startTls(conn: SmtpConnection, ip: string, ext: Extensions, policy: SessionPolicy): Promise<Setup | undefined> {
-  const required = policy.tls === 'required';
+  const required = policy.tls === 'required' || policy.tls === 'dane';
   if (!ext.startTls) return required ? { kind: 'skip', failure: report.tlsRequired(ip, 'does not offer STARTTLS') } : undefined;
   await conn.write('STARTTLS\r\n');
   const r = await conn.read();
   if (r.code !== 220) return required ? { kind: 'skip', failure: report.tlsRequired(ip, `refused STARTTLS (${r.code})`) } : undefined;
   try {
-    await conn.startTls(policy.tlsOptions);
+    await conn.startTls(policy.tlsOptions, policy.check);
     return undefined;
   } catch (err) {
     if (!(err instanceof ConnectionLost)) throw err;

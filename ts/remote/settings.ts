@@ -3,7 +3,7 @@
 //
 // Control names (qmail's where qmail had one): smtproutes, helohost, timeoutconnect,
 // timeoutremote, concurrencyremote; qmta's own: dnsservers, tlsrequired, remoteauth,
-// concurrencyperdomain. ts/config/keys/remote.ts parses them; ts/daemon/wiring.ts
+// concurrencyperdomain, mtasts, dane. ts/config/keys/remote.ts parses them; ts/daemon/wiring.ts
 // converts its entries into these shapes (a constraint kept at both ends).
 
 /** One control/smtproutes entry: `key:relay[:port]`; relay '' means "use MX as usual";
@@ -59,6 +59,9 @@ export interface RemoteSettings {
   readonly tcptoPath?: string;
   /** control/mtasts: apply recipient domains' MTA-STS policies (RFC 8461; ts/remote/sts-apply.ts). */
   readonly mtaSts: boolean;
+  /** control/dane: DANE for MX deliveries (RFC 7672; ts/remote/tls-plan.ts), honoured only
+   * when every dnsServers entry is a validating resolver on loopback. */
+  readonly dane: boolean;
   /** Port of MTA-STS policy hosts (443; tests point it elsewhere). */
   readonly mtaStsPort: number;
   /** Seconds one policy fetch may take in all: connect, TLS, headers and body (30). */
@@ -86,6 +89,7 @@ export const defaultRemoteSettings: RemoteSettings = {
   downedHostSkip: 3600,
   sessionIdle: 5,
   mtaSts: false,
+  dane: false,
   mtaStsPort: 443,
   mtaStsTimeout: 30,
 };

@@ -1,7 +1,8 @@
 // MTA-STS applied to one delivery (RFC 8461 §4, §5): which MX targets may be used and whether
 // TLS must verify, with every outcome counted for TLS-RPT (RFC 8460).
 //
-// Interface: createStsService(settings, log?) -> StsService { sts, reporter, close() };
+// Interface: createStsService(settings, reporter?) -> StsService { sts, reporter, close() }
+// (the TLS-RPT reporter is shared with DANE: createTlsReporter(settings, log?));
 // applySts(service, domain, targets) -> Outcome<{ targets, tlsRequired, tlsReport }>.
 //   enforce  targets whose MX name the policy does not list are dropped; the rest need TLS
 //            with a certificate valid for the MX name (as control/tlsrequired): no target
@@ -19,7 +20,7 @@ import { fetchPolicyText } from './mta-sts-fetch.js';
 import { MtaSts, stsTargets, type StsPolicy } from './mta-sts.js';
 import type { Target } from './mx.js';
 import type { RemoteSettings } from './settings.js';
-import { TlsReporter, type TlsFailureType } from './tls-report.js';
+import { TlsReporter, type ReportPolicy, type TlsFailureType } from './tls-report.js';
 
 export interface StsService {
   readonly sts: MtaSts;
@@ -33,8 +34,15 @@ export interface StsPlan {
   readonly tlsReport: ((target: Target, result: 'success' | TlsFailureType) => void) | undefined;
 }
 
+/** The TLS-RPT reporter of the settings (none without control/tlsrpt). */
+export function createTlsReporter(s: RemoteSettings, log?: { warn(o: object, msg?: string): void }): TlsReporter | undefined {
+  return s.tlsReportDir
+    ? new TlsReporter({ dir: s.tlsReportDir, organization: s.helohost, contact: `postmaster@${s.helohost}`, ...(log ? { log } : {}) })
+    : undefined;
+}
+
 /** MTA-STS over the settings in force (read at each lookup: DNS servers, CA, port). */
-export function createStsService(settings: () => RemoteSettings, log?: { warn(o: object, msg?: string): void }): StsService {
+export function createStsService(settings: () => RemoteSettings, reporter: TlsReporter | undefined): StsService {
   const resolver = () => {
     const s = settings();
     const r = new Resolver({ timeout: s.dnsTimeout * 1000, tries: s.dnsTries });
@@ -50,20 +58,17 @@ export function createStsService(settings: () => RemoteSettings, log?: { warn(o:
     },
     ...(first.stateDir ? { path: join(first.stateDir, 'mta-sts.json') } : {}),
   });
-  const reporter = first.tlsReportDir
-    ? new TlsReporter({ dir: first.tlsReportDir, organization: first.helohost, contact: `postmaster@${first.helohost}`, ...(log ? { log } : {}) })
-    : undefined;
-  return { sts, reporter, close: async () => { await sts.saved(); await reporter?.close(); } };
+  return { sts, reporter, close: () => sts.saved().then(() => undefined) };
 }
 
 /** The targets and TLS rule MTA-STS gives mail for `domain`. */
 export async function applySts(svc: StsService, domain: string, targets: readonly Target[]): Promise<Outcome<StsPlan>> {
   const { policy, fetchError } = await svc.sts.lookup(domain);
   const r = svc.reporter;
-  if (fetchError) r?.failure(domain, policy, 'sts-policy-fetch-error');
+  if (fetchError) r?.failure(domain, reportPolicy(policy), 'sts-policy-fetch-error');
   if (!policy || policy.mode === 'none') return ok({ targets: [...targets], tlsRequired: false, tlsReport: undefined });
   const { allowed, refused } = stsTargets(policy, targets.map((t) => t.host));
-  for (const mx of refused) r?.failure(domain, policy, 'validation-failure', mx);
+  for (const mx of refused) r?.failure(domain, reportPolicy(policy), 'validation-failure', mx);
   const tlsReport = r ? reporterFor(r, domain, policy) : undefined;
   if (policy.mode === 'testing') return ok({ targets: [...targets], tlsRequired: false, tlsReport });
   const kept = targets.filter((t) => allowed.has(t.host));
@@ -73,9 +78,14 @@ export async function applySts(svc: StsService, domain: string, targets: readonl
   return ok({ targets: kept, tlsRequired: true, tlsReport });
 }
 
+function reportPolicy(p: StsPolicy | undefined): ReportPolicy | undefined {
+  return p && { type: 'sts', strings: p.lines, mx: p.mx };
+}
+
 function reporterFor(r: TlsReporter, domain: string, policy: StsPolicy) {
+  const p = reportPolicy(policy);
   return (target: Target, result: 'success' | TlsFailureType) => {
-    if (result === 'success') r.success(domain, policy);
-    else r.failure(domain, policy, result, target.host, target.ip);
+    if (result === 'success') r.success(domain, p);
+    else r.failure(domain, p, result, target.host, target.ip);
   };
 }

@@ -1,24 +1,34 @@
 // TLS-RPT (RFC 8460): what happened to the TLS sessions of deliveries to domains with an
-// MTA-STS policy, counted per policy domain and UTC day, written as the RFC's aggregate
-// report (JSON) for the operator to send to the domain's rua (qmta does not mail them).
+// MTA-STS policy or DANE TLSA records, counted per policy domain, policy and UTC day, written as
+// the RFC's aggregate report (JSON) for the operator to send to the domain's rua (qmta does
+// not mail them).
 //
-// Interface: new TlsReporter({ dir, organization, contact, now? }); success(domain, policy,
-// mx); failure(domain, policy, type, mx?, ip?, detail?); flush() writes
-// DIR/YYYY-MM-DD/DOMAIN.json for every day and domain counted since the last flush (the
-// whole day's aggregate: a rewrite, never an append); close() flushes and stops the timer.
+// Interface: new TlsReporter({ dir, organization, contact, now? }); success(domain, policy);
+// failure(domain, policy, type, mx?, ip?); flush() writes DIR/YYYY-MM-DD/DOMAIN.json for
+// every day and domain counted since the last flush (the whole day's aggregate, one entry per
+// policy: 'sts' (the policy file), 'tlsa' (an MX host's TLSA records), or no-policy-found; a
+// rewrite, never an append); close() flushes and stops the timer.
 // Files are rewritten atomically every FLUSH_MS while something changed, and a finished day
-// is dropped from memory once written. Failure details are bounded (MAX_DETAILS per domain
+// is dropped from memory once written. Failure details are bounded (MAX_DETAILS per policy
 // and day; past that, failures are counted in the summary only).
 // Failures: a write error is logged by the caller's log, if any, and retried at the next flush.
 
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../users/atomic-write.js';
-import type { StsPolicy } from './mta-sts.js';
 
 export type TlsFailureType =
   | 'sts-policy-fetch-error' | 'validation-failure' | 'starttls-not-supported' | 'certificate-not-trusted'
-  | 'certificate-host-mismatch' | 'certificate-expired';
+  | 'certificate-host-mismatch' | 'certificate-expired' | 'tlsa-invalid' | 'dnssec-invalid';
+
+/** A policy as RFC 8460 §4.3 reports it. */
+export interface ReportPolicy {
+  readonly type: 'sts' | 'tlsa';
+  /** policy-string: the policy file's lines, or the TLSA records. */
+  readonly strings: readonly string[];
+  /** mx-host: the policy's MX patterns, or the MX host of the TLSA records. */
+  readonly mx: readonly string[];
+}
 
 export interface TlsReporterOptions {
   readonly dir: string;
@@ -31,7 +41,7 @@ export interface TlsReporterOptions {
 }
 
 interface Day {
-  policy: StsPolicy | undefined;
+  readonly policy: ReportPolicy | undefined;
   success: number;
   failure: number;
   details: Map<string, { type: TlsFailureType; mx: string; ip: string; count: number }>;
@@ -40,8 +50,13 @@ interface Day {
 export const FLUSH_MS = 60_000;
 export const MAX_DETAILS = 100;
 
+/** Per date, per domain, per policy key. */
+type Days = Map<string, Map<string, Map<string, Day>>>;
+
+const policyKey = (p: ReportPolicy | undefined): string => (p ? `${p.type}|${p.mx.join(',')}` : 'none');
+
 export class TlsReporter {
-  readonly #days = new Map<string, Map<string, Day>>();
+  readonly #days: Days = new Map();
   readonly #dirty = new Set<string>();
   readonly #now: () => number;
   readonly #timer: NodeJS.Timeout;
@@ -53,12 +68,12 @@ export class TlsReporter {
   }
 
   /** A session to one of the domain's MX hosts met its policy. */
-  success(domain: string, policy: StsPolicy | undefined): void {
+  success(domain: string, policy: ReportPolicy | undefined): void {
     this.#day(domain, policy).success++;
   }
 
-  /** A session (or the policy fetch) failed as `type`. */
-  failure(domain: string, policy: StsPolicy | undefined, type: TlsFailureType, mx = '', ip = ''): void {
+  /** A session (or the policy's lookup) failed as `type`. */
+  failure(domain: string, policy: ReportPolicy | undefined, type: TlsFailureType, mx = '', ip = ''): void {
     const d = this.#day(domain, policy);
     d.failure++;
     const key = `${type}|${mx}|${ip}`;
@@ -67,13 +82,15 @@ export class TlsReporter {
     else if (d.details.size < MAX_DETAILS) d.details.set(key, { type, mx, ip, count: 1 });
   }
 
-  #day(domain: string, policy: StsPolicy | undefined): Day {
+  #day(domain: string, policy: ReportPolicy | undefined): Day {
     const date = new Date(this.#now()).toISOString().slice(0, 10);
-    const days = this.#days.get(date) ?? new Map<string, Day>();
+    const days = this.#days.get(date) ?? new Map<string, Map<string, Day>>();
     this.#days.set(date, days);
-    const d = days.get(domain.toLowerCase()) ?? { policy, success: 0, failure: 0, details: new Map() };
-    d.policy = policy ?? d.policy;
-    days.set(domain.toLowerCase(), d);
+    const policies = days.get(domain.toLowerCase()) ?? new Map<string, Day>();
+    days.set(domain.toLowerCase(), policies);
+    const key = policyKey(policy);
+    const d = policies.get(key) ?? { policy, success: 0, failure: 0, details: new Map() };
+    policies.set(key, d);
     this.#dirty.add(date);
     return d;
   }
@@ -104,23 +121,27 @@ export class TlsReporter {
     await this.flush();
   }
 
-  #report(date: string, domain: string, d: Day): object {
-    const policy = d.policy
-      ? { 'policy-type': 'sts', 'policy-string': d.policy.lines, 'policy-domain': domain, 'mx-host': d.policy.mx }
-      : { 'policy-type': 'no-policy-found', 'policy-domain': domain };
+  #report(date: string, domain: string, policies: Map<string, Day>): object {
     return {
       'organization-name': this.o.organization,
       'date-range': { 'start-datetime': `${date}T00:00:00Z`, 'end-datetime': `${date}T23:59:59Z` },
       'contact-info': this.o.contact,
       'report-id': `${date}_${domain}@${this.o.organization}`,
-      policies: [{
-        policy,
-        summary: { 'total-successful-session-count': d.success, 'total-failure-session-count': d.failure },
-        'failure-details': [...d.details.values()].map((x) => ({
-          'result-type': x.type, ...(x.ip ? { 'receiving-ip': x.ip } : {}), ...(x.mx ? { 'receiving-mx-hostname': x.mx } : {}),
-          'failed-session-count': x.count,
-        })),
-      }],
+      policies: [...policies.values()].map((d) => policyReport(domain, d)),
     };
   }
+}
+
+function policyReport(domain: string, d: Day): object {
+  const policy = d.policy
+    ? { 'policy-type': d.policy.type, 'policy-string': d.policy.strings, 'policy-domain': domain, 'mx-host': d.policy.mx }
+    : { 'policy-type': 'no-policy-found', 'policy-domain': domain };
+  return {
+    policy,
+    summary: { 'total-successful-session-count': d.success, 'total-failure-session-count': d.failure },
+    'failure-details': [...d.details.values()].map((x) => ({
+      'result-type': x.type, ...(x.ip ? { 'receiving-ip': x.ip } : {}), ...(x.mx ? { 'receiving-mx-hostname': x.mx } : {}),
+      'failed-session-count': x.count,
+    })),
+  };
 }

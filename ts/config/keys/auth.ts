@@ -1,5 +1,5 @@
 // Control files of mail authentication: DKIM signing keys and ARC sealing (ts/dkim), SRS (ts/srs), the
-// checks of inbound mail (ts/inbound), MTA-STS and TLS-RPT (ts/remote). See key.ts for the KeySpec contract.
+// checks of inbound mail (ts/inbound), MTA-STS, DANE and TLS-RPT (ts/remote). See key.ts for the KeySpec contract.
 //
 // dkimkeys: one `domain:selector:keyfile` a line; keyfile is relative to the home (or
 // absolute). Every line of a domain signs (several selectors = dual signing, e.g. RSA and
@@ -59,6 +59,7 @@ export const authKeys = {
   spfreject: flagKey('1 = refuse SPF fail at MAIL FROM (550 5.7.23; a DNS failure 451 4.7.24); 0 = mark only', false),
   dmarcreject: flagKey('1 = honour DMARC p=reject (550 5.7.1; a DNS failure 451 4.7.1); 0 = mark only', false),
   mtasts: flagKey('1 = apply recipient domains\' MTA-STS policies (RFC 8461: enforce defers mail to unlisted MX hosts or unverified TLS)', true),
+  dane: flagKey('1 = DANE for MX deliveries (RFC 7672: usable TLSA records make TLS mandatory and matched); only with validating resolvers on loopback in dnsservers', false),
   tlsrpt: flagKey('1 = write daily TLS-RPT reports (RFC 8460) of MTA-STS domains to log/tlsrpt/DATE/DOMAIN.json', true),
   authtimeout: intKey('seconds the checks of one message may spend on DNS (SPF at MAIL FROM; DKIM, ARC, DMARC after DATA)', 20, { floor: 1 }),
 };
