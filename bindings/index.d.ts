@@ -9,12 +9,17 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** A received message as the policy reads it: the Received line, then the body. */
+/**
+ * A received message as the policy reads it: the Received line, then the body. Reads are
+ * positional, so each reader (a check, a hook, the signer) keeps its own place.
+ */
 export declare class MessageContent {
-  /** The next bytes, at most `max`; null at the end. */
-  read(max: number): Buffer | null
+  /** At most `max` bytes from `position`; an empty Buffer at the end. */
+  readAt(position: number, max: number): Buffer
   /** Bytes in all: the Received line and the body. */
   get size(): number
+  /** Lets go of the message before the garbage collector would (its memory or spool). */
+  release(): void
 }
 
 /** An open queue (crates/queue `Queue`). */
@@ -288,8 +293,12 @@ export interface SmtpAnswer {
   direct?: DirectTarget
   /** auth: the authenticated name (with a 235). */
   user?: string
+  /** mail: this transaction's content is asked at its end (with a 250). */
+  content?: boolean
   /** data: header lines to put before the Received line (with a 250). */
   header?: Buffer
+  /** data: the authserv-id whose Authentication-Results fields are left out of the message. */
+  dropAuthserv?: string
 }
 
 export interface SmtpAuthCounts {
@@ -322,7 +331,10 @@ export interface SmtpCounters {
 
 /** One ask or event of the channel, flattened: `type` says which fields are set. */
 export interface SmtpItem {
-  /** mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed | closed | error (events). */
+  /**
+   * connect | helo | mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed |
+   * closed | error (events).
+   */
   type: string
   id?: number
   sid: number
@@ -330,6 +342,12 @@ export interface SmtpItem {
   generation: number
   listener: string
   ip: string
+  port: number
+  localIp: string
+  localPort: number
+  /** helo: the name and which command. */
+  name?: string
+  ehlo?: boolean
   tls?: SmtpTls
   helo?: string
   user?: string
@@ -342,6 +360,7 @@ export interface SmtpItem {
   login?: string
   password?: string
   domain?: string
+  /** rcpt: the recipients accepted so far; data and events: the message's. */
   recipients?: Array<string>
   content?: MessageContent
   report?: CommitReport
@@ -376,8 +395,13 @@ export interface SmtpServerRules {
   /** PEM files; absent: no STARTTLS, and smtps listeners cannot serve. */
   tlsCert?: string
   tlsKey?: string
-  /** Ask the policy with each message's content before it is made durable. */
+  /**
+   * Ask the policy with each message's content before it is made durable (else only
+   * when the MAIL answer asks for it).
+   */
   askData: boolean
+  /** Ask the policy before the greeting. */
+  askConnect: boolean
   /** Fault injection (tests only): a read starting with this text panics the session. */
   panicOn?: string
 }
@@ -407,6 +431,8 @@ export interface SmtpSettings {
   chunking?: boolean
   /** Offer ETRN (RFC 1985); the `etrn` decision then carries `domain`. */
   etrn?: boolean
+  /** Ask at EHLO/HELO (an embedder's hook). */
+  askHelo?: boolean
 }
 
 export interface SmtpTls {

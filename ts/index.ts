@@ -149,6 +149,7 @@ export class Mta extends EventEmitter<MtaEvents> {
   #log: Log = silentLog;
   #started = false;
   #listen = false;
+  #hooks: SmtpHooks | undefined;
   #services: RunningService[] = [];
 
   /** @internal use createMta */
@@ -159,11 +160,7 @@ export class Mta extends EventEmitter<MtaEvents> {
   /** @internal */
   static async open(opts: MtaOptions): Promise<Mta> {
     if (opts.store !== undefined) checkStore(opts.store);
-    if (opts.hooks !== undefined) {
-      checkHooks(opts.hooks);
-      // Until the SMTP service calls ServiceContext.hooks: refused, never silently ignored.
-      throw new TypeError('hooks: the SMTP service does not call hooks yet');
-    }
+    if (opts.hooks !== undefined) checkHooks(opts.hooks);
     const created = await ensureHome(opts.home);
     if (isFailure(created)) throw toError(created);
     const mta = new Mta();
@@ -188,6 +185,7 @@ export class Mta extends EventEmitter<MtaEvents> {
     if (isFailure(engine)) throw toError(engine);
     mta.#engine = engine.value;
     mta.#listen = opts.listen === true;
+    mta.#hooks = opts.hooks;
     return mta;
   }
 
@@ -213,8 +211,8 @@ export class Mta extends EventEmitter<MtaEvents> {
     const services = await startServices({
       home: engine.home, config: engine.config, queue: engine.queue, users: engine.users, log: this.#log,
       enqueued: (id) => engine.scheduler.enqueued(id), claimedByStore: (a) => engine.claimedByStore(a),
-      // The store's claim at RCPT goes through the runner; the `hooks` option joins it once wired.
-      hooks: createHookRunner({ log: this.#log, claimedByStore: (a) => engine.claimedByStore(a) }),
+      direct: engine.direct, keyring: engine.keyring,
+      hooks: createHookRunner({ hooks: this.#hooks, log: this.#log, claimedByStore: (a) => engine.claimedByStore(a) }),
     });
     if (isFailure(services)) throw toError(services);
     this.#services = services.value;

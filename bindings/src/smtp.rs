@@ -32,6 +32,8 @@ pub struct SmtpSettings {
     pub chunking: Option<bool>,
     /// Offer ETRN (RFC 1985); the `etrn` decision then carries `domain`.
     pub etrn: Option<bool>,
+    /// Ask at EHLO/HELO (an embedder's hook).
+    pub ask_helo: Option<bool>,
 }
 
 /// The maildirs a direct recipient is written to, and its Return-Path + Delivered-To lines.
@@ -103,6 +105,7 @@ pub(crate) fn to_settings(s: SmtpSettings) -> Settings {
         auth_without_tls: s.auth_without_tls.unwrap_or(d.auth_without_tls),
         chunking: s.chunking.unwrap_or(d.chunking),
         etrn: s.etrn.unwrap_or(d.etrn),
+        ask_helo: s.ask_helo.unwrap_or(d.ask_helo),
         ..d
     }
 }

@@ -24,6 +24,7 @@ pub type Wake = ThreadsafeFunction<(), (), (), Status, false>;
 #[derive(Clone, Copy)]
 pub enum Shape {
     Reply,
+    Mail,
     Rcpt,
     Auth,
     Data,
@@ -84,7 +85,8 @@ impl Channel {
 
 fn shape(ask: &Ask) -> Shape {
     match ask {
-        Ask::Mail { .. } | Ask::Etrn { .. } => Shape::Reply,
+        Ask::Connect | Ask::Helo { .. } | Ask::Etrn { .. } => Shape::Reply,
+        Ask::Mail { .. } => Shape::Mail,
         Ask::Rcpt { .. } => Shape::Rcpt,
         Ask::Auth { .. } => Shape::Auth,
         Ask::Data { .. } => Shape::Data,

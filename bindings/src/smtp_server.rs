@@ -39,8 +39,11 @@ pub struct SmtpServerRules {
     /// PEM files; absent: no STARTTLS, and smtps listeners cannot serve.
     pub tls_cert: Option<String>,
     pub tls_key: Option<String>,
-    /// Ask the policy with each message's content before it is made durable.
+    /// Ask the policy with each message's content before it is made durable (else only
+    /// when the MAIL answer asks for it).
     pub ask_data: bool,
+    /// Ask the policy before the greeting.
+    pub ask_connect: bool,
     /// Fault injection (tests only): a read starting with this text panics the session.
     pub panic_on: Option<String>,
 }
@@ -64,7 +67,8 @@ pub struct SmtpTls {
 /// One ask or event of the channel, flattened: `type` says which fields are set.
 #[napi(object, object_from_js = false)]
 pub struct SmtpItem {
-    /// mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed | closed | error (events).
+    /// connect | helo | mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed |
+    /// closed | error (events).
     pub r#type: String,
     pub id: Option<f64>,
     pub sid: f64,
@@ -72,6 +76,12 @@ pub struct SmtpItem {
     pub generation: u32,
     pub listener: String,
     pub ip: String,
+    pub port: u32,
+    pub local_ip: String,
+    pub local_port: u32,
+    /// helo: the name and which command.
+    pub name: Option<String>,
+    pub ehlo: Option<bool>,
     pub tls: Option<SmtpTls>,
     pub helo: Option<String>,
     pub user: Option<String>,
@@ -84,6 +94,7 @@ pub struct SmtpItem {
     pub login: Option<String>,
     pub password: Option<String>,
     pub domain: Option<String>,
+    /// rcpt: the recipients accepted so far; data and events: the message's.
     pub recipients: Option<Vec<String>>,
     pub content: Option<MessageContent>,
     pub report: Option<CommitReport>,
@@ -105,45 +116,53 @@ pub struct SmtpAnswer {
     pub direct: Option<DirectTarget>,
     /// auth: the authenticated name (with a 235).
     pub user: Option<String>,
+    /// mail: this transaction's content is asked at its end (with a 250).
+    pub content: Option<bool>,
     /// data: header lines to put before the Received line (with a 250).
     pub header: Option<Buffer>,
+    /// data: the authserv-id whose Authentication-Results fields are left out of the message.
+    pub drop_authserv: Option<String>,
 }
 
-/// A received message as the policy reads it: the Received line, then the body.
+/// A received message as the policy reads it: the Received line, then the body. Reads are
+/// positional, so each reader (a check, a hook, the signer) keeps its own place.
 #[napi]
 pub struct MessageContent {
-    message: Arc<Message>,
+    message: Option<Arc<Message>>,
     header: Arc<Vec<u8>>,
-    pos: u64,
 }
 
 #[napi]
 impl MessageContent {
-    /// The next bytes, at most `max`; null at the end.
+    /// At most `max` bytes from `position`; an empty Buffer at the end.
     #[napi]
-    pub fn read(&mut self, max: u32) -> napi::Result<Option<Buffer>> {
+    pub fn read_at(&self, position: f64, max: u32) -> napi::Result<Buffer> {
         use std::io::Read;
-        let (hl, want) = (self.header.len() as u64, max.max(1) as usize);
+        let Some(message) = &self.message else { return Ok(Vec::new().into()) };
+        let (pos, want, hl) = (position.max(0.0) as u64, max.clamp(1, 1 << 20) as usize, self.header.len() as u64);
         let mut out = vec![0u8; want];
-        let n = if self.pos < hl {
-            let rest = &self.header[self.pos as usize..];
+        let n = if pos < hl {
+            let rest = &self.header[pos as usize..];
             let n = rest.len().min(want);
             out[..n].copy_from_slice(&rest[..n]);
             n
         } else {
-            let mut r = self.message.reader();
-            std::io::copy(&mut (&mut r).take(self.pos - hl), &mut std::io::sink())?;
-            r.read(&mut out)?
+            message.reader_at(pos - hl).read(&mut out)?
         };
-        self.pos += n as u64;
         out.truncate(n);
-        Ok((n > 0).then(|| out.into()))
+        Ok(out.into())
     }
 
     /// Bytes in all: the Received line and the body.
     #[napi(getter)]
     pub fn size(&self) -> f64 {
-        (self.header.len() as u64 + self.message.size()) as f64
+        (self.header.len() as u64 + self.message.as_ref().map_or(0, |m| m.size())) as f64
+    }
+
+    /// Lets go of the message before the garbage collector would (its memory or spool).
+    #[napi]
+    pub fn release(&mut self) {
+        self.message = None;
     }
 }
 
@@ -157,7 +176,7 @@ fn rules(r: SmtpServerRules) -> Result<Rules, String> {
     Ok(Rules {
         generation: u64::from(r.generation),
         session: to_settings(r.session), deny, max_connections: r.max_connections as usize, max_per_ip: r.max_per_ip as usize,
-        timeout: ms(r.timeout_ms), session_limit: ms(r.session_limit_ms), tls, ask_data: r.ask_data,
+        timeout: ms(r.timeout_ms), session_limit: ms(r.session_limit_ms), tls, ask_data: r.ask_data, ask_connect: r.ask_connect,
         panic_on: r.panic_on.map(String::into_bytes),
     })
 }
@@ -169,6 +188,7 @@ fn temp(text: String) -> napi::Error<Code> {
 fn peer_item(kind: &str, id: Option<u64>, p: Peer) -> SmtpItem {
     SmtpItem {
         r#type: kind.into(), id: id.map(|i| i as f64), sid: p.sid as f64, generation: u32::try_from(p.generation).unwrap_or(u32::MAX), listener: p.kind.name().into(), ip: ip(p.ip),
+        port: u32::from(p.port), local_ip: ip(rules_canonical(p.local.ip())), local_port: u32::from(p.local.port()), name: None, ehlo: None,
         tls: p.tls.map(|t| SmtpTls { protocol: t.protocol, cipher: t.cipher }), helo: p.helo, user: p.user,
         address: None, sender: None, size: None, body: None, smtputf8: None, mechanism: None, login: None, password: None,
         domain: None, recipients: None, content: None, report: None, accepted: None, millis: None, replies: None, status: None, text: None,
@@ -179,19 +199,31 @@ fn ip(a: IpAddr) -> String {
     a.to_string()
 }
 
+/// The local address as the client reaches it (a dual-stack listener sees IPv4 as mapped).
+fn rules_canonical(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
 fn ask_item(id: u64, peer: Peer, ask: Ask) -> SmtpItem {
     match ask {
         Ask::Mail { address, size, body, smtputf8 } => {
             SmtpItem { address: Some(address), size: size.map(|s| s as f64), body, smtputf8: Some(smtputf8), ..peer_item("mail", Some(id), peer) }
         }
-        Ask::Rcpt { sender, address } => SmtpItem { sender: Some(sender), address: Some(address), ..peer_item("rcpt", Some(id), peer) },
+        Ask::Connect => peer_item("connect", Some(id), peer),
+        Ask::Helo { name, ehlo } => SmtpItem { name: Some(name), ehlo: Some(ehlo), ..peer_item("helo", Some(id), peer) },
+        Ask::Rcpt { sender, address, accepted } => {
+            SmtpItem { sender: Some(sender), address: Some(address), recipients: Some(accepted), ..peer_item("rcpt", Some(id), peer) }
+        }
         Ask::Auth { mechanism, user, password } => {
             SmtpItem { mechanism: Some(mechanism.into()), login: Some(user), password: Some(password), ..peer_item("auth", Some(id), peer) }
         }
         Ask::Etrn { domain } => SmtpItem { domain: Some(domain), ..peer_item("etrn", Some(id), peer) },
         Ask::Data { sender, recipients, message, header } => SmtpItem {
             sender: Some(sender), recipients: Some(recipients), size: Some((header.len() as u64 + message.size()) as f64),
-            content: Some(MessageContent { message, header, pos: 0 }), ..peer_item("data", Some(id), peer)
+            content: Some(MessageContent { message: Some(message), header }), ..peer_item("data", Some(id), peer)
         },
     }
 }
@@ -216,11 +248,12 @@ fn answer(shape: Shape, a: SmtpAnswer) -> Answer {
     let reply = Reply { code: u16::try_from(a.code).unwrap_or(0), status: a.status, text: a.text };
     match shape {
         Shape::Reply => Answer::Reply(reply),
+        Shape::Mail => Answer::Mail(reply, a.content.unwrap_or(false)),
         Shape::Rcpt => Answer::Rcpt(reply, a.direct.map(target)),
         Shape::Auth => Answer::Auth(reply, a.user),
         Shape::Data => {
             let header = a.header.map(|b| b.to_vec()).unwrap_or_default();
-            Answer::Data((reply.code != 250).then_some(reply), header)
+            Answer::Data((reply.code != 250).then_some(reply), header, a.drop_authserv)
         }
     }
 }

@@ -77,7 +77,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if (state.stopping) return new Promise<number>(() => {});
   const services = await startServices({
     home: engine.value.home, config: engine.value.config, queue: engine.value.queue, users: engine.value.users, log: tapped,
-    enqueued: (id) => engine.value.scheduler.enqueued(id), direct: engine.value.direct,
+    enqueued: (id) => engine.value.scheduler.enqueued(id), direct: engine.value.direct, keyring: engine.value.keyring,
     metrics, scheduler: () => engine.value.scheduler.snapshot(),
     ...(p ? { pop3RunAs: pop3RunAs(engine.value.home, p.helper) } : {}),
   });

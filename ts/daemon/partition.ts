@@ -48,6 +48,11 @@ export async function partition(home: string, overrides: ControlOverrides): Prom
   const tls = prepareTls(c, account);
   if (tls.kind !== 'ok') return tls;
   notes.push(...tls.value);
+  for (const k of c.dkimkeys) {
+    const readable = keyReadable(k.path, account, join(c.home, 'control'));
+    if (readable.kind !== 'ok') return readable;
+    notes.push(...readable.value);
+  }
   const bound = prebind([...c.smtplisten, ...c.submissionlisten, ...c.smtpslisten, ...c.pop3listen, ...c.pop3slisten]);
   if (bound.kind !== 'ok') return bound;
   const started = await systemAccounts(c.home, account) ? startHelper(account.uid) : undefined;
@@ -81,18 +86,23 @@ function prepareTls(c: Config, account: Account): Outcome<string[]> {
 }
 
 /**
- * An existing key must be readable by the account (owner, group or other bits). One in
- * the home's control/ is given to the account's group (root:qmta 0640, logged): that is
- * where qmta generates its pair, and a start killed between openssl and the chown leaves
- * it root's 0600. A key elsewhere (/etc/letsencrypt...) is the admin's: refused, with
- * what to do.
+ * An existing key (TLS, or DKIM from control/dkimkeys) must be readable by the account
+ * (owner, group or other bits). One in the home's control/ is given to the account's group
+ * (root:qmta 0640, and its folder inside control/ root:qmta 0750, logged): that is where
+ * qmta generates its TLS pair and `qmta dkim keygen` its keys as root, before the account
+ * may exist, and a start killed between openssl and the chown leaves it root's 0600. A key
+ * elsewhere (/etc/letsencrypt...) is the admin's: refused, with what to do.
  */
 function keyReadable(key: string, account: Account, control: string): Outcome<string[]> {
-  if (!existsSync(key)) return ok([]); // loadTls reports the missing half
+  if (!existsSync(key)) return ok([]); // loadTls and the keyring report a missing key
   const st = statSync(key);
   const bit = st.uid === account.uid ? 0o400 : st.gid === account.gid ? 0o040 : 0o004;
   if ((st.mode & bit) !== 0) return ok([]);
-  if (dirname(key) === control && st.uid === 0) {
+  if (key.startsWith(`${control}/`) && st.uid === 0) {
+    for (let dir = dirname(key); dir !== control; dir = dirname(dir)) {
+      chownSync(dir, 0, account.gid);
+      chmodSync(dir, statSync(dir).mode & 0o7777 | 0o050);
+    }
     chownSync(key, 0, account.gid);
     chmodSync(key, 0o640);
     return ok([`gave ${key} to group ${account.name} (0640): qmta rereads it on SIGHUP`]);

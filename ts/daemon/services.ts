@@ -8,6 +8,7 @@
 // and exits (a listener that cannot bind is a broken configuration, not mail).
 
 import type { ConfigStore } from '../config/index.js';
+import type { Keyring } from '../dkim/keyring.js';
 import type { HookRunner } from '../hooks/index.js';
 import type { DirectDelivery } from './engine.js';
 import type { Log } from '../log/index.js';
@@ -49,6 +50,8 @@ export interface ServiceContext {
   readonly pop3RunAs?: (login: string) => Promise<Outcome<number> | undefined>;
   /** Delivery at accept time: the RCPT plan and the record of what was delivered. */
   readonly direct?: DirectDelivery;
+  /** The DKIM keys in force (the SMTP service signs relay and authenticated mail with them). */
+  readonly keyring?: () => Keyring;
 }
 
 export interface RunningService {

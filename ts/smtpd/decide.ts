@@ -1,20 +1,30 @@
 // The policy side of the core's SMTP sessions: answers every ask that arrives over the
-// decision channel (MAIL, RCPT, AUTH, ETRN, DATA content) with qmail-smtpd's rules
-// (policy.ts) and delivery at accept time (deps.planDirect), and turns the channel's
-// events into log lines, scheduler wake-ups and qmail-send's record of direct deliveries.
+// decision channel and turns the channel's events into log lines, scheduler wake-ups and
+// qmail-send's record of direct deliveries (events.ts).
 //
 // Interface: new Decider(ctx); handle(item) for each item of a batch (server.ts pumps).
-// State: per session only the direct plans of the current transaction (for the record
-// after its 250), dropped at the next MAIL and when the session closes.
+// Order at each point: qmta's own checks first and final (policy.ts: submission AUTH,
+// badmailfrom, relay control; the SPF check of a stranger's MAIL FROM; at the end of DATA
+// the checks of content.ts), then the application's hooks (ts/hooks: the first handler that
+// accepts, refuses or defers decides), then qmta's default (users/passwd at AUTH, the
+// recipient check at RCPT). A local recipient accepted at RCPT is planned for delivery at
+// accept time (deps.planDirect) unless the application's store takes it.
+// State: per session only what its current transaction needs (the direct plans, the SPF
+// verdict), dropped at the next MAIL and when the session closes.
 // Failures: a decision that throws -> 451 4.3.0 and 'smtp policy error' in the log; every
-// ask is answered exactly once. Events never throw.
+// ask is answered exactly once.
 
+import type { HookSession } from '../hooks/index.js';
+import type { SpfVerdict } from '../inbound/mail-from.js';
+import type { CheckContext } from '../inbound/settings.js';
 import type { DirectPlan } from '../local/direct.js';
 import type { Log } from '../log/index.js';
-import type { CommitReport, DirectTarget, SmtpAnswer, SmtpItem, SmtpReply } from '../native.js';
+import type { DirectTarget, SmtpAnswer, SmtpItem, SmtpReply } from '../native.js';
+import { decideData, wantsContent } from './content.js';
 import type { Etrn } from './etrn.js';
+import { handleEvent } from './events.js';
 import type { NetworkList } from './networks.js';
-import { decideAuth, decideMail, decideRcpt, type Peer, type Policy } from './policy.js';
+import { decideAuth, decideMail, RCPT_OK, relayRcpt, validateRcpt, type Peer, type Policy } from './policy.js';
 import type { EtrnRoute, SmtpdDeps } from './types.js';
 
 /** What decisions follow; replaced whole on SIGHUP. */
@@ -33,6 +43,12 @@ export interface DeciderContext {
   readonly answer: (id: number, a: SmtpAnswer) => void;
 }
 
+/** What a session's current transaction carries from one decision to the next. */
+export interface Transaction {
+  readonly plans: Map<string, DirectPlan>;
+  spf?: SpfVerdict;
+}
+
 const reply = (code: number, status: string, text: string): SmtpReply => ({ code, status, text });
 
 /** The core's target for a planned recipient: its maildirs and prefix lines. */
@@ -40,17 +56,26 @@ export function nativeTarget(plan: DirectPlan): DirectTarget {
   return { maildirs: [...plan.maildirs], prefix: Buffer.from(plan.rpline + plan.dtline), dtline: plan.dtline.slice(0, -1) };
 }
 
+/** The session as the application's hooks see it. */
+export function hookSession(item: SmtpItem, relayClient: boolean, envelope: HookSession['envelope']): HookSession {
+  return {
+    id: String(item.sid), remoteAddress: item.ip, remotePort: item.port, localAddress: item.localIp, localPort: item.localPort,
+    listener: item.listener as HookSession['listener'], secure: item.tls !== undefined, relayClient,
+    ...(item.helo ? { helo: item.helo } : {}), ...(item.user ? { user: item.user } : {}), envelope,
+  };
+}
+
 export class Decider {
   readonly #ctx: DeciderContext;
-  /** Session id -> recipient address -> its direct plan (this transaction). */
-  readonly #plans = new Map<number, Map<string, DirectPlan>>();
+  /** Session id -> its transaction in progress. */
+  readonly #tx = new Map<number, Transaction>();
 
   constructor(ctx: DeciderContext) {
     this.#ctx = ctx;
   }
 
   handle(item: SmtpItem): void {
-    if (item.id === undefined) this.#event(item);
+    if (item.id === undefined) handleEvent(item, this.#ctx.deps, this.#tx);
     else void this.#ask(item.id, item);
   }
 
@@ -72,82 +97,94 @@ export class Decider {
   async #decide(item: SmtpItem): Promise<SmtpAnswer> {
     const r = this.#ctx.rules(item.generation);
     const peer: Peer = { relayClient: r.relay.has(item.ip), user: item.user ?? undefined, requireAuth: item.listener !== 'smtp' };
+    const hooks = this.#ctx.deps.hooks;
+    const session = (envelope: HookSession['envelope'] = { rcptTo: [] }) => hookSession(item, peer.relayClient, envelope);
     switch (item.type) {
+      case 'connect':
+        return hookAnswer(await hooks?.connect(session()), reply(220, '', 'go ahead'));
+      case 'helo':
+        return hookAnswer(await hooks?.helo(session(), { name: item.name ?? '', ehlo: item.ehlo === true }), reply(250, '2.0.0', 'hello'));
       case 'mail':
-        this.#plans.delete(item.sid);
-        return decideMail(r.policy, peer, item.address ?? '');
+        return this.#mail(r, peer, item, session);
       case 'rcpt':
-        return this.#rcpt(r, peer, item);
+        return this.#rcpt(r, peer, item, session({ mailFrom: item.sender ?? '', rcptTo: item.recipients ?? [] }));
       case 'auth':
-        return this.#auth(r, item);
+        return this.#auth(r, item, session());
       case 'etrn': {
         if (!this.#ctx.etrn) return reply(502, '5.5.1', 'command not implemented');
         return this.#ctx.etrn.decide({ domain: item.domain ?? '', ip: item.ip, relayClient: peer.relayClient, user: peer.user }, r.etrnRoutes);
       }
       case 'data':
-        return reply(250, '2.0.0', 'ok');
+        return this.#data(peer, item, session({ mailFrom: item.sender ?? '', rcptTo: item.recipients ?? [] }));
       default:
         throw new Error(`unknown SMTP ask ${item.type}`);
     }
   }
 
-  async #rcpt(r: DecideRules, peer: Peer, item: SmtpItem): Promise<SmtpAnswer> {
+  #check(peer: Peer, item: SmtpItem, sender: string): CheckContext {
+    return { ip: item.ip, helo: item.helo ?? '', sender, relayClient: peer.relayClient, user: peer.user };
+  }
+
+  async #mail(r: DecideRules, peer: Peer, item: SmtpItem, session: () => HookSession): Promise<SmtpAnswer> {
+    const tx: Transaction = { plans: new Map() };
+    this.#tx.set(item.sid, tx);
     const address = item.address ?? '';
-    const answer = await decideRcpt(r.policy, peer, address);
-    if (answer.code !== 250) return answer;
-    const plan = this.#ctx.deps.planDirect?.(address, item.sender ?? '');
+    const own = decideMail(r.policy, peer, address);
+    if (own.code !== 250) return own;
+    const check = this.#check(peer, item, address);
+    const spf = await this.#ctx.deps.checkMail?.(check);
+    if (spf?.reply) return spf.reply;
+    tx.spf = spf?.spf;
+    const hooked = await this.#ctx.deps.hooks?.mail(session(), { address, params: mailParams(item) });
+    if (hooked?.kind === 'reply') return hooked.reply;
+    const stranger = !peer.relayClient && peer.user === undefined;
+    return { ...own, content: wantsContent(this.#ctx.deps, stranger) };
+  }
+
+  async #rcpt(r: DecideRules, peer: Peer, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
+    const address = item.address ?? '';
+    const relay = relayRcpt(r.policy, peer, address);
+    if (relay !== 'ours' && relay !== 'relay') return relay;
+    const hooked = await this.#ctx.deps.hooks?.rcpt(session, { address, params: {} });
+    if (hooked?.kind === 'reply') return hooked.reply;
+    const answer = hooked?.kind === 'accept' || relay === 'relay' ? RCPT_OK : await validateRcpt(r.policy, address);
+    const plan = answer.code === 250 && hooked?.store !== true ? this.#ctx.deps.planDirect?.(address, item.sender ?? '') : undefined;
     if (!plan) return answer;
-    let plans = this.#plans.get(item.sid);
-    if (!plans) this.#plans.set(item.sid, (plans = new Map()));
-    plans.set(address, plan);
+    const tx = this.#tx.get(item.sid) ?? { plans: new Map() };
+    this.#tx.set(item.sid, tx);
+    tx.plans.set(address, plan);
     return { ...answer, direct: nativeTarget(plan) };
   }
 
-  async #auth(r: DecideRules, item: SmtpItem): Promise<SmtpAnswer> {
-    const { reply: answer, user } = await decideAuth(r.policy, item.login ?? '', item.password ?? '');
+  async #auth(r: DecideRules, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
+    const login = item.login ?? '';
+    const hooked = await this.#ctx.deps.hooks?.auth(session, { method: item.mechanism === 'PLAIN' ? 'PLAIN' : 'LOGIN', username: login, password: item.password ?? '' });
+    const { reply: answer, user } = hooked?.kind === 'accept'
+      ? { reply: reply(235, '2.7.0', 'authentication successful'), user: hooked.user ?? login }
+      : hooked?.kind === 'reply' ? { reply: hooked.reply, user: undefined } : await decideAuth(r.policy, login, item.password ?? '');
     // A failed guess costs the guesser time (the session waits for this answer).
     if (answer.code === 535) await new Promise((done) => setTimeout(done, r.authFailDelayMs));
     return { ...answer, ...(user !== undefined ? { user } : {}) };
   }
 
-  #event(item: SmtpItem): void {
-    const log = this.#log;
-    switch (item.type) {
-      case 'accepted':
-        return this.#accepted(item, item.report!);
-      case 'failed':
-        return log?.error({ ip: item.ip, sender: item.sender, recipients: item.size, failure: `${item.status} ${item.text}` }, 'smtp commit failed');
-      case 'closed':
-        this.#plans.delete(item.sid);
-        return log?.info({
-          ip: item.ip, kind: item.listener, tls: item.tls !== undefined, user: item.user, accepted: item.accepted, ms: item.millis,
-          replies: Object.fromEntries((item.replies ?? []).map(([code, n]) => [String(code), n])),
-        }, 'smtp session closed');
-      case 'error':
-        return log?.error({ ip: item.ip, err: item.text }, 'smtp engine error');
-      default:
-        return log?.error({ type: item.type }, 'smtp: unknown event');
-    }
+  async #data(peer: Peer, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
+    const tx = this.#tx.get(item.sid);
+    const check = { ...this.#check(peer, item, item.sender ?? ''), spf: tx?.spf };
+    const stranger = !peer.relayClient && peer.user === undefined;
+    return decideData(this.#ctx.deps, { content: item.content!, stranger, check, session, recipients: item.recipients ?? [] });
   }
+}
 
-  /** A 250 was sent: wake the scheduler, record the direct deliveries, log. */
-  #accepted(item: SmtpItem, report: CommitReport): void {
-    const deps = this.#ctx.deps;
-    const recipients = item.recipients ?? [];
-    const sender = item.sender ?? '';
-    for (const f of report.fallback) {
-      const to = recipients[f.index];
-      this.#log?.warn({ recipient: to, status: f.status, reason: f.text }, `direct delivery to ${to} failed, queued: ${f.text} (#${f.status})`);
-    }
-    if (report.queued) deps.onQueued?.(report.queued.id);
-    const plans = this.#plans.get(item.sid);
-    this.#plans.delete(item.sid);
-    const delivered = report.delivered.flatMap((d) => {
-      const plan = plans?.get(recipients[d.index] ?? '');
-      return plan ? [{ plan, files: d.files }] : [];
-    });
-    if (delivered.length > 0) deps.onDelivered?.({ id: report.id, bytes: report.bytes, sender, delivered });
-    const id = report.id !== '' ? report.id : report.queued?.id;
-    this.#log?.info({ ip: item.ip, id, sender, recipients: recipients.length, user: item.user }, 'smtp message accepted');
-  }
+/** A hook's decision at connect or EHLO: its reply, else qmta's positive one. */
+function hookAnswer(d: { kind: string; reply?: SmtpReply } | undefined, positive: SmtpReply): SmtpReply {
+  return d?.kind === 'reply' && d.reply ? d.reply : positive;
+}
+
+/** MAIL FROM's ESMTP parameters as the hooks see them. */
+function mailParams(item: SmtpItem): Record<string, string> {
+  return {
+    ...(item.size !== undefined ? { SIZE: String(item.size) } : {}),
+    ...(item.body ? { BODY: item.body } : {}),
+    ...(item.smtputf8 ? { SMTPUTF8: '' } : {}),
+  };
 }

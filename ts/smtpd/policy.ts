@@ -57,17 +57,28 @@ export function decideMail(p: Policy, peer: Peer, address: string): SmtpReply {
   return reply(250, '2.1.0', 'sender ok');
 }
 
-export async function decideRcpt(p: Policy, peer: Peer, address: string): Promise<SmtpReply> {
+/** RCPT's relay control: 'ours' (a domain in rcpthosts: the recipient is validated),
+ *  'relay' (another domain, from a relay client or an authenticated user), or the 553. */
+export function relayRcpt(p: Policy, peer: Peer, address: string): 'ours' | 'relay' | SmtpReply {
   const domain = domainOf(address);
   const localPart = domain === undefined ? address : address.slice(0, address.lastIndexOf('@'));
   const routed = /[%!@]/.test(localPart);
   const ours = domain === undefined || inRcpthosts(p.rcpthosts, domain);
-  if (ours && !routed) return validate(p, address);
-  if (peer.relayClient || peer.user !== undefined) return reply(250, '2.1.5', 'recipient ok');
+  if (ours && !routed) return 'ours';
+  if (peer.relayClient || peer.user !== undefined) return 'relay';
   return reply(553, '5.7.1', "sorry, that domain isn't in my list of allowed rcpthosts");
 }
 
-async function validate(p: Policy, address: string): Promise<SmtpReply> {
+export const RCPT_OK = reply(250, '2.1.5', 'recipient ok');
+
+export async function decideRcpt(p: Policy, peer: Peer, address: string): Promise<SmtpReply> {
+  const relay = relayRcpt(p, peer, address);
+  if (relay === 'ours') return validateRcpt(p, address);
+  return relay === 'relay' ? RCPT_OK : relay;
+}
+
+/** RCPT-time validation of a recipient of ours (validateRecipient: 550 5.1.1 when unknown). */
+export async function validateRcpt(p: Policy, address: string): Promise<SmtpReply> {
   if (!p.validateRecipient) return reply(250, '2.1.5', 'recipient ok');
   let verdict: boolean | Outcome<boolean>;
   try {

@@ -139,6 +139,7 @@ function coreRules(s: SmtpdSettings, deps: SmtpdDeps, etrn: Etrn | undefined, ge
       authWithoutTls: s.authWithoutTls ?? false,
       chunking: s.chunking ?? true,
       etrn: etrn !== undefined && (s.etrn?.length ?? 0) > 0,
+      askHelo: deps.hooks?.has('helo') === true,
     },
     deny: [...(s.deny ?? [])],
     maxConnections: s.maxConnections ?? 200,
@@ -147,6 +148,7 @@ function coreRules(s: SmtpdSettings, deps: SmtpdDeps, etrn: Etrn | undefined, ge
     sessionLimitMs: s.sessionLimitMs ?? 3_600_000,
     ...(tls ? { tlsCert: tls.certFile, tlsKey: tls.keyFile } : {}),
     askData: false,
+    askConnect: deps.hooks?.has('connect') === true,
     // Fault injection for test/e2e/smtp-engine-error.test.ts only.
     ...(process.env.QMTA_TEST_SMTP_PANIC_ON ? { panicOn: process.env.QMTA_TEST_SMTP_PANIC_ON } : {}),
   };

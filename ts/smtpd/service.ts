@@ -29,6 +29,10 @@ import { checkRecipient } from '../local/dot-qmail-check.js';
 import { ok, temp } from '../outcome.js';
 import { routeTable } from '../route/index.js';
 import { verifyPassword } from '../users/passwd.js';
+import { createSubmissionSigner } from '../dkim/submission.js';
+import { createDataCheck } from '../inbound/data.js';
+import { createMailFromCheck } from '../inbound/mail-from.js';
+import { inboundSettings, type InboundSettings } from '../inbound/settings.js';
 import { smtpMetrics } from './metrics.js';
 import { startSmtpd } from './server.js';
 import type { EtrnRoute, SmtpdDeps, SmtpdSettings } from './types.js';
@@ -85,6 +89,9 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
     ...(c.rcptcheck ? { validateRecipient } : {}),
     checkPassword: (user, password) => verifyPassword(ctx.home, user, password),
     onQueued: ctx.enqueued,
+    ...(ctx.hooks ? { hooks: ctx.hooks } : {}),
+    ...inboundDeps(() => inboundSettings(ctx.config.current())),
+    ...(ctx.keyring ? { sign: { enabled: () => ctx.keyring!().size > 0, signer: createSubmissionSigner(ctx.keyring) } } : {}),
     ...(ctx.direct ? directDeps(ctx.direct, (a) => { const o = claimed(a); return o.kind !== 'ok' || o.value; }) : {}),
     etrn: {
       passive: (domain) => passiveQueue(ctx.home, domain),
@@ -92,6 +99,11 @@ export function smtpdDeps(ctx: ServiceContext): SmtpdDeps {
     },
     log: ctx.log,
   };
+}
+
+/** The checks of strangers' mail: SPF at MAIL FROM, DKIM/ARC/DMARC at the end (ts/inbound). */
+function inboundDeps(settings: () => InboundSettings): Pick<SmtpdDeps, 'checkMail' | 'checkData'> {
+  return { checkMail: createMailFromCheck(settings), checkData: createDataCheck(settings) };
 }
 
 /** Delivery at accept time: the engine's RCPT plan, and its record of each delivery. */

@@ -1,6 +1,10 @@
 // The SMTP listener's contract: settings (ts/config maps control/ files onto them) and
 // dependencies (queue, recipient validation, password check, logger, clock).
 
+import type { SubmissionSigner } from '../dkim/submission.js';
+import type { HookRunner } from '../hooks/index.js';
+import type { DataCheck } from '../inbound/data.js';
+import type { MailFromCheck } from '../inbound/mail-from.js';
 import type { DirectPlan } from '../local/direct.js';
 import type { SmtpCounters } from '../native.js';
 import type { Outcome } from '../outcome.js';
@@ -91,6 +95,14 @@ export interface SmtpdDeps {
   /** The passive queues ETRN starts (ts/flush); absent: ETRN not offered. */
   readonly etrn?: EtrnDeps;
   readonly log?: SmtpdLog;
+  /** The application's hooks (embedding): asked after qmta's own checks at each point. */
+  readonly hooks?: HookRunner;
+  /** The SPF check of a stranger's MAIL FROM (ts/inbound/mail-from.ts). */
+  readonly checkMail?: MailFromCheck;
+  /** The checks of a stranger's message at its end (ts/inbound/data.ts). */
+  readonly checkData?: DataCheck;
+  /** DKIM signing of relay and authenticated mail (ts/dkim/submission.ts), when keys exist. */
+  readonly sign?: { readonly enabled: () => boolean; readonly signer: SubmissionSigner };
   /** Bind now, accept only at handle.start() (a daemon dropping its privileges in between). */
   readonly deferAccept?: boolean;
 }

@@ -37,6 +37,9 @@ pub struct Accepted {
     pub message: Arc<Message>,
     /// Lines prepended to the stored message (Received, and whatever policy adds).
     pub header: Vec<u8>,
+    /// Byte ranges of the message left out when it is written (forged header fields:
+    /// header.rs), sorted.
+    pub strip: Vec<std::ops::Range<u64>>,
     pub sender: String,
     pub recipients: Vec<Recipient>,
 }
@@ -61,6 +64,7 @@ type Done = Box<dyn FnOnce(Result<Report>) + Send>;
 struct Job {
     message: Arc<Message>,
     header: Vec<u8>,
+    strip: Vec<std::ops::Range<u64>>,
     sender: String,
     recipients: Vec<Recipient>,
     queue: Queue,
@@ -78,10 +82,12 @@ pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Se
         return done(Err(Failure::perm("4.6", "This message is looping: it already has my Delivered-To line.")));
     }
     let direct: Vec<usize> = (0..a.recipients.len()).filter(|&i| a.recipients[i].direct.is_some()).collect();
-    let bytes = a.header.len() as u64 + a.message.size();
+    let stripped: u64 = a.strip.iter().map(|r| r.end - r.start).sum();
+    let bytes = a.header.len() as u64 + a.message.size() - stripped;
     let job = Arc::new(Job {
         message: a.message,
         header: a.header,
+        strip: a.strip,
         sender: a.sender,
         recipients: a.recipients,
         queue: queue.clone(),
@@ -100,7 +106,7 @@ pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Se
 
 fn write_direct(job: Arc<Job>, i: usize) {
     let Some(t) = job.recipients[i].direct.as_ref() else { return };
-    let r = target::deliver(t, &job.header, &job.message);
+    let r = target::deliver(t, &job.header, &mut job.message.reader_without(&job.strip));
     {
         let mut report = lock(&job.report);
         match r {
@@ -128,7 +134,7 @@ fn enqueue(job: Arc<Job>) {
     };
     let writer = job.queue.create_writer().and_then(|mut w| {
         w.write(&job.header)?;
-        w.append_reader(&mut job.message.reader())?;
+        w.append_reader(&mut job.message.reader_without(&job.strip))?;
         Ok(w)
     });
     match writer {

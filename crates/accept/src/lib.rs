@@ -6,14 +6,17 @@
 //!
 //! Interface: `Message` (the body as it arrives: memory, then a spool file), `Target`
 //! (a direct recipient's maildirs and prefix lines), `commit(Accepted, &Queue, done)` ->
-//! `Report`. The SMTP sessions (bindings, crates/smtp-server) own one `Message` each.
+//! `Report`; `claimed` (forged Authentication-Results fields to leave out when writing).
+//! The SMTP sessions (crates/smtp-server) own one `Message` each.
 //! Failures and guarantees: commit.rs, target.rs, message.rs.
 
 mod commit;
+mod header;
 mod message;
 mod target;
 
 pub use commit::{commit, Accepted, Recipient, Report};
+pub use header::claimed;
 pub use message::{Message, MessageReader, HEAD_KEEP, SPILL_AT};
 pub use target::{looping, Target};
 

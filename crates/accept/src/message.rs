@@ -1,9 +1,9 @@
 //! The message being received: its bytes in memory while small, then in a spool file.
 //!
 //! Interface: `Message::new(spool_dir)`, `write` as decoded body bytes arrive, then read
-//! back any number of times, from any thread, with `reader()` (positional reads, so copies
-//! into several maildirs may run at once), `size()`, and `head()` (the first bytes, for the
-//! header checks).
+//! back any number of times, from any thread, with `reader()` or `reader_without(ranges)`
+//! (positional reads, so copies into several maildirs may run at once), `size()`, and
+//! `head()` (the first bytes, for the header checks).
 //!
 //! The first SPILL_AT bytes stay in memory (a typical message never touches the disk until
 //! it is delivered); past that the bytes go to an anonymous file (O_TMPFILE) in the spool
@@ -14,6 +14,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
+use std::ops::Range;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -88,7 +89,17 @@ impl Message {
 
     /// Reads the whole message from its start; independent of other readers.
     pub fn reader(&self) -> MessageReader<'_> {
-        MessageReader { msg: self, pos: 0 }
+        self.reader_without(&[])
+    }
+
+    /// Reads the message from byte `pos` on.
+    pub fn reader_at(&self, pos: u64) -> MessageReader<'_> {
+        MessageReader { msg: self, pos, skip: &[], full_skip: &[] }
+    }
+
+    /// Reads the message leaving out the byte ranges `skip` (sorted, not overlapping).
+    pub fn reader_without<'a>(&'a self, skip: &'a [Range<u64>]) -> MessageReader<'a> {
+        MessageReader { msg: self, pos: 0, skip, full_skip: skip }
     }
 }
 
@@ -96,14 +107,40 @@ impl Message {
 pub struct MessageReader<'a> {
     msg: &'a Message,
     pos: u64,
+    /// The ranges still ahead, and all of them (for `fresh`).
+    skip: &'a [Range<u64>],
+    full_skip: &'a [Range<u64>],
 }
 
 impl Read for MessageReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while let Some(r) = self.skip.first() {
+            if self.pos >= r.end {
+                self.skip = &self.skip[1..];
+            } else if self.pos >= r.start {
+                self.pos = r.end;
+            } else {
+                break;
+            }
+        }
+        let room = self.skip.first().map_or(buf.len(), |r| buf.len().min(usize::try_from(r.start - self.pos).unwrap_or(usize::MAX)));
+        let n = self.read_at(&mut buf[..room])?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<'a> MessageReader<'a> {
+    /// A reader of the same message and ranges, from the start.
+    pub fn fresh(&self) -> MessageReader<'a> {
+        MessageReader { msg: self.msg, pos: 0, skip: self.full_skip, full_skip: self.full_skip }
+    }
+
+    fn read_at(&self, buf: &mut [u8]) -> io::Result<usize> {
         let m = self.msg;
         let n = match &m.spool {
             Some(f) => {
-                let want = buf.len().min(usize::try_from(m.size - self.pos).unwrap_or(usize::MAX));
+                let want = buf.len().min(usize::try_from(m.size.saturating_sub(self.pos)).unwrap_or(usize::MAX));
                 f.read_at(&mut buf[..want], self.pos)?
             }
             None => {
@@ -113,7 +150,6 @@ impl Read for MessageReader<'_> {
                 n
             }
         };
-        self.pos += n as u64;
         Ok(n)
     }
 }
@@ -171,6 +207,12 @@ mod tests {
         b.read_to_end(&mut all).unwrap();
         assert_eq!(all, chunk.repeat(5));
         assert_eq!(first, chunk[..10]);
+        let mut cut = Vec::new();
+        let skip = [3..10, 99_990..100_010, 499_999..500_000];
+        m.reader_without(&skip).read_to_end(&mut cut).unwrap();
+        let whole = chunk.repeat(5);
+        let want = [&whole[..3], &whole[10..99_990], &whole[100_010..499_999]].concat();
+        assert!(cut == want, "the ranges are left out, nothing else");
     }
 
     #[test]

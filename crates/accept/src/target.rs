@@ -22,7 +22,7 @@ use groupsync::Registry;
 use mailbox::Staged;
 use status::Result;
 
-use crate::message::Message;
+use crate::message::MessageReader;
 
 /// Where and how one recipient is written.
 #[derive(Clone, Debug)]
@@ -52,11 +52,12 @@ fn new_dirs() -> &'static Registry {
     NEW_DIRS.get_or_init(Registry::default)
 }
 
-/// Writes `t`'s maildirs; returns the files now durable in new/.
-pub fn deliver(t: &Target, header: &[u8], msg: &Message) -> Result<Vec<PathBuf>> {
+/// Writes `t`'s maildirs; returns the files now durable in new/. `msg` is read once per
+/// maildir (each read starts where a fresh reader does).
+pub fn deliver(t: &Target, header: &[u8], msg: &mut MessageReader<'_>) -> Result<Vec<PathBuf>> {
     let mut staged = Vec::with_capacity(t.maildirs.len());
     for md in &t.maildirs {
-        staged.push(mailbox::stage(md, |f| write_content(f, t, header, msg))?);
+        staged.push(mailbox::stage(md, |f| write_content(f, t, header, &mut msg.fresh()))?);
     }
     if let Err(e) = publish(&mut staged) {
         staged.iter_mut().for_each(Staged::unlink_new);
@@ -65,10 +66,10 @@ pub fn deliver(t: &Target, header: &[u8], msg: &Message) -> Result<Vec<PathBuf>>
     Ok(staged.iter().map(|s| s.new_dir().join(s.name())).collect())
 }
 
-fn write_content(f: &mut std::fs::File, t: &Target, header: &[u8], msg: &Message) -> io::Result<()> {
+fn write_content(f: &mut std::fs::File, t: &Target, header: &[u8], msg: &mut MessageReader<'_>) -> io::Result<()> {
     f.write_all(&t.prefix)?;
     f.write_all(header)?;
-    io::copy(&mut msg.reader(), f).map(drop)
+    io::copy(msg, f).map(drop)
 }
 
 /// Links every file, then makes each new/ durable through its shared group sync.

@@ -77,6 +77,7 @@ fn a_direct_recipient_is_written_whole_and_never_queued() {
     let a = Accepted {
         message: message(&d.0, b"Subject: hi\n\nhello\n"),
         header: b"Received: from x\n".to_vec(),
+        strip: Vec::new(),
         sender: "s@x".into(),
         recipients: vec![direct("joe@example.com", target(&[&md], "joe@example.com"))],
     };
@@ -100,6 +101,7 @@ fn a_mixed_message_delivers_the_direct_ones_and_queues_the_rest() {
     let acc = Accepted {
         message: message(&d.0, b"Subject: mixed\n\nbody\n"),
         header: b"Received: from y\n".to_vec(),
+        strip: Vec::new(),
         sender: "s@x".into(),
         recipients: vec![
             direct("a@here", target(&[&a_md], "a@here")),
@@ -130,6 +132,7 @@ fn a_direct_write_that_fails_goes_to_the_queue_instead() {
     let acc = Accepted {
         message: message(&d.0, b"Subject: x\n\ny\n"),
         header: Vec::new(),
+        strip: Vec::new(),
         sender: "s@x".into(),
         // All or nothing per recipient: the good maildir of b is not written either.
         recipients: vec![direct("b@here", target(&[&good, &missing], "b@here"))],
@@ -153,6 +156,7 @@ fn a_message_with_our_delivered_to_line_is_refused_before_any_write() {
     let acc = Accepted {
         message: message(&d.0, b"Delivered-To: joe@here\nSubject: loop\n\nx\n"),
         header: b"Received: from z\n".to_vec(),
+        strip: Vec::new(),
         sender: "s@x".into(),
         recipients: vec![queued("far@remote.example"), direct("joe@here", target(&[&md], "joe@here"))],
     };
@@ -171,6 +175,7 @@ fn a_spooled_message_reaches_every_maildir_and_the_queue_byte_exact() {
     let acc = Accepted {
         message: message(&d.0, &body),
         header: b"Received: big\n".to_vec(),
+        strip: Vec::new(),
         sender: String::new(),
         recipients: vec![direct("m1@here", target(&[&m1], "m1@here")), direct("m2@here", target(&[&m2], "m2@here")), queued("r@far")],
     };
@@ -182,4 +187,28 @@ fn a_spooled_message_reaches_every_maildir_and_the_queue_byte_exact() {
     }
     let (id, _) = r.queued.unwrap();
     assert!(fs::read(q.body_path(id)).unwrap() == [b"Received: big\n".to_vec(), body].concat());
+}
+
+#[test]
+fn forged_authentication_results_are_left_out_of_every_copy() {
+    let d = Dir::new();
+    let q = Queue::open(&d.0.join("queue"), Options::default()).unwrap();
+    let md = d.maildir("joe");
+    let body = b"Authentication-Results: mx.test; dkim=pass (forged)\nSubject: s\n\nbody\n";
+    let m = message(&d.0, body);
+    let strip = claimed(m.head(), "mx.test");
+    assert_eq!(strip.len(), 1);
+    let acc = Accepted {
+        message: m,
+        header: b"Authentication-Results: mx.test; spf=fail\nReceived: r\n".to_vec(),
+        strip,
+        sender: "s@x".into(),
+        recipients: vec![direct("joe@here", target(&[&md], "joe@here")), queued("r@far")],
+    };
+    let r = run(acc, &q).unwrap();
+    let stored = b"Authentication-Results: mx.test; spf=fail\nReceived: r\nSubject: s\n\nbody\n";
+    assert_eq!(r.bytes, stored.len() as u64);
+    let f = files(&md.join("new"));
+    assert_eq!(fs::read(&f[0]).unwrap(), [b"Return-Path: <s@x>\nDelivered-To: joe@here\n".as_slice(), stored].concat());
+    assert_eq!(fs::read(q.body_path(r.queued.unwrap().0)).unwrap(), stored.to_vec());
 }

@@ -53,6 +53,7 @@ impl Session {
             }
             // A client looping on ETRN is held by the junk allowance, as Postfix does.
             Pending::Etrn => return self.junk(reply),
+            Pending::Helo { name, ehlo } if positive => return self.greet(ehlo, name),
             Pending::DataEnd { refusal } => {
                 self.txn = Txn::default();
                 let r = refusal.unwrap_or(reply);

@@ -76,6 +76,14 @@ impl Session {
     fn hello(&mut self, ehlo: bool, arg: &[u8], sink: &mut dyn BodySink) {
         let Some(name) = helo_name(arg) else { return self.syntax("syntax: EHLO hostname") };
         self.reset_txn(sink);
+        if self.settings.ask_helo {
+            return self.ask(Pending::Helo { name: name.clone(), ehlo }, Decision::Helo { name, ehlo });
+        }
+        self.greet(ehlo, name);
+    }
+
+    /// The positive reply to EHLO/HELO; the name is the session's from now on.
+    pub(crate) fn greet(&mut self, ehlo: bool, name: String) {
         let host = self.settings.hostname.clone();
         if !ehlo {
             self.write_raw(format!("250 {host}\r\n").as_bytes());

@@ -43,6 +43,10 @@ pub enum Decision {
     /// ETRN for a domain (RFC 1985), outside a transaction; answer 250/251/252/253 when its
     /// queue is started or empty, 458 or 459 when not. The answer is sent as given.
     Etrn { domain: String },
+    /// EHLO or HELO with a well-formed name, asked only when `Settings::ask_helo` is set;
+    /// a positive answer gives the usual greeting reply (the answer's text is not used), a
+    /// refusal is sent as given and the name is not taken.
+    Helo { name: String, ehlo: bool },
 }
 
 /// What one call produced.
@@ -80,6 +84,7 @@ pub(crate) enum Pending {
     DataStart { bdat: Option<(u64, bool)> },
     DataEnd { refusal: Option<Reply> },
     Etrn,
+    Helo { name: String, ehlo: bool },
 }
 
 /// The mail transaction in progress.

@@ -37,6 +37,8 @@ pub struct Settings {
     pub chunking: bool,
     /// Offer ETRN (RFC 1985): the policy side has passive queues it can start.
     pub etrn: bool,
+    /// Ask the policy side at EHLO/HELO (`Decision::Helo`; an embedder's hook wants it).
+    pub ask_helo: bool,
 }
 
 impl Default for Settings {
@@ -58,6 +60,7 @@ impl Default for Settings {
             auth_without_tls: false,
             chunking: true,
             etrn: false,
+            ask_helo: false,
         }
     }
 }

@@ -7,7 +7,9 @@
 //! answered go out in one write. Nothing more is read while a decision is pending or a
 //! write is blocked (a client that never reads its replies stops being read: bounded).
 //! Decided here, without the policy side: DATA/BDAT start (the body opens with the
-//! Received line: received.rs), and the end of a body (its refusal, or the commit).
+//! Received line: received.rs), and the end of a body (its refusal, or the commit). Asked
+//! only when wanted: the connection before the greeting and EHLO/HELO (rules: an embedder's
+//! hooks), and the content at the end of a body (the MAIL answer or the rules say so).
 //!
 //! Failures: a policy answer that never comes (dropped) or has the wrong shape -> 451
 //! 4.3.0; the commit failing -> 451 with its status, or 554 when permanent (qmail-local's
@@ -64,6 +66,8 @@ struct Conn {
     peer: Peer,
     sender: String,
     rcpts: Vec<Recipient>,
+    /// This transaction's content goes to the policy side (the MAIL answer said so).
+    content: bool,
     accepted: u32,
     /// Reply codes sent, with counts (the session's log line; qmta stats reads it).
     replies: Vec<(u16, u32)>,
@@ -78,10 +82,12 @@ enum Flow {
 pub(crate) async fn serve(core: Arc<Core>, tcp: TcpStream, ip: IpAddr, kind: Kind, rules: Arc<Rules>, slot: Slot) {
     let _ = tcp.set_nodelay(true);
     let started = Instant::now();
-    let peer = Peer { sid: core.sid(), kind, ip, tls: None, helo: None, user: None, generation: rules.generation };
+    let port = tcp.peer_addr().map_or(0, |a| a.port());
+    let local = tcp.local_addr().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    let peer = Peer { sid: core.sid(), kind, ip, port, local, tls: None, helo: None, user: None, generation: rules.generation };
     let session = Session::new(rules.settings_for(kind));
     let sink = Sink { message: None, header: Vec::new() };
-    let mut c = Conn { core: core.clone(), rules, session, sink, peer, sender: String::new(), rcpts: Vec::new(), accepted: 0, replies: Vec::new() };
+    let mut c = Conn { core: core.clone(), rules, session, sink, peer, sender: String::new(), rcpts: Vec::new(), content: false, accepted: 0, replies: Vec::new() };
     if let Some(mut io) = c.open(tcp).await {
         c.run(&mut io, started).await;
         io.shutdown().await;
@@ -108,6 +114,16 @@ impl Conn {
             (Kind::Smtps, None) => return None,
             _ => Stream::Plain(tcp),
         };
+        if self.rules.ask_connect {
+            let r = self.ask_reply(Ask::Connect).await;
+            if r.code != 220 {
+                let mut bytes = Vec::new();
+                r.write_to(&mut bytes);
+                self.tally(&bytes);
+                let _ = timeout(self.rules.timeout, io.write_all(&bytes)).await;
+                return None;
+            }
+        }
         let greeting = self.session.greeting();
         self.tally(&greeting);
         io.write_all(&greeting).await.ok()?;
@@ -242,15 +258,18 @@ impl Conn {
     async fn decide(&mut self, d: Decision) -> Reply {
         self.peer.helo = self.session.helo().map(str::to_string);
         match d {
-            Decision::Mail { address, size, body, smtputf8 } => {
-                let r = self.ask_reply(Ask::Mail { address: address.clone(), size, body, smtputf8 }).await;
-                if r.is_positive() {
-                    self.sender = address;
-                    self.rcpts.clear();
+            Decision::Mail { address, size, body, smtputf8 } => match self.ask(Ask::Mail { address: address.clone(), size, body, smtputf8 }).await {
+                Answer::Mail(r, content) => {
+                    if r.is_positive() {
+                        (self.sender, self.content) = (address, content);
+                        self.rcpts.clear();
+                    }
+                    r
                 }
-                r
-            }
-            Decision::Rcpt { address } => match self.ask(Ask::Rcpt { sender: self.sender.clone(), address: address.clone() }).await {
+                other => reply_of(other),
+            },
+            Decision::Helo { name, ehlo } => self.ask_reply(Ask::Helo { name, ehlo }).await,
+            Decision::Rcpt { address } => match self.ask(Ask::Rcpt { sender: self.sender.clone(), address: address.clone(), accepted: self.accepted_rcpts() }).await {
                 Answer::Rcpt(r, direct) => {
                     if r.is_positive() {
                         self.rcpts.push(Recipient { address, direct });
@@ -303,19 +322,22 @@ impl Conn {
         };
         let recipients = std::mem::take(&mut self.rcpts);
         let message = Arc::new(message);
-        let mut extra = Vec::new();
-        if self.rules.ask_data {
+        let (mut extra, mut strip) = (Vec::new(), Vec::new());
+        if self.rules.ask_data || std::mem::take(&mut self.content) {
             let addresses = recipients.iter().map(|r| r.address.clone()).collect();
             let header = Arc::new(header.clone());
             match self.ask(Ask::Data { sender: self.sender.clone(), recipients: addresses, message: message.clone(), header }).await {
-                Answer::Data(Some(refusal), _) => return refusal,
-                Answer::Data(None, lines) => extra = lines,
+                Answer::Data(Some(refusal), ..) => return refusal,
+                Answer::Data(None, lines, drop) => {
+                    extra = lines;
+                    strip = drop.map(|id| accept::claimed(message.head(), &id)).unwrap_or_default();
+                }
                 other => return reply_of(other),
             }
         }
         extra.extend_from_slice(&header);
         let (tx, rx) = oneshot::channel();
-        let accepted = Accepted { message, header: extra, sender: self.sender.clone(), recipients: recipients.clone() };
+        let accepted = Accepted { message, header: extra, strip, sender: self.sender.clone(), recipients: recipients.clone() };
         accept::commit(accepted, &self.core.queue, move |r| {
             let _ = tx.send(r);
         });
@@ -334,6 +356,10 @@ impl Conn {
             }
             Err(_) => local_error(),
         }
+    }
+
+    fn accepted_rcpts(&self) -> Vec<String> {
+        self.rcpts.iter().map(|r| r.address.clone()).collect()
     }
 
     async fn ask(&self, ask: Ask) -> Answer {

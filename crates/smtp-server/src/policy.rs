@@ -7,7 +7,7 @@
 //! need no answer (a message accepted, a session closed). Neither may block: both only
 //! hand the item over.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use accept::{Message, Report, Target};
@@ -54,6 +54,9 @@ pub struct Peer {
     pub sid: u64,
     pub kind: Kind,
     pub ip: IpAddr,
+    pub port: u16,
+    /// The address the client connected to.
+    pub local: SocketAddr,
     pub tls: Option<TlsInfo>,
     pub helo: Option<String>,
     /// The AUTH identity the policy accepted.
@@ -64,24 +67,33 @@ pub struct Peer {
 
 /// A question for the policy side.
 pub enum Ask {
+    /// Before the greeting (asked only when the rules say so: an embedder's hook).
+    Connect,
+    /// EHLO/HELO (asked only when the rules' session settings say so).
+    Helo { name: String, ehlo: bool },
     Mail { address: String, size: Option<u64>, body: Option<String>, smtputf8: bool },
-    Rcpt { sender: String, address: String },
+    /// `accepted`: the recipients of this transaction accepted so far.
+    Rcpt { sender: String, address: String, accepted: Vec<String> },
     Auth { mechanism: &'static str, user: String, password: String },
     Etrn { domain: String },
-    /// The whole message, before it is made durable (asked only when the rules say the
-    /// policy reads content: checks, signing, hooks). `header` is the Received line.
+    /// The whole message, before it is made durable (asked only when the MAIL answer or the
+    /// rules say the policy reads content: checks, signing, hooks). `header` is the
+    /// Received line.
     Data { sender: String, recipients: Vec<String>, message: Arc<Message>, header: Arc<Vec<u8>> },
 }
 
 /// The policy's answer; each ask has its own shape.
 pub enum Answer {
     Reply(Reply),
+    /// A positive reply may say that this transaction's content goes to the policy (`Ask::Data`).
+    Mail(Reply, bool),
     /// A positive reply may route the recipient to its maildirs (delivery at accept time).
     Rcpt(Reply, Option<Target>),
     /// A positive reply carries the authenticated name.
     Auth(Reply, Option<String>),
-    /// A refusal, or header lines to put before the Received line.
-    Data(Option<Reply>, Vec<u8>),
+    /// A refusal; or header lines to put before the Received line, and the authserv-id whose
+    /// forged Authentication-Results fields are left out of the message (crates/accept).
+    Data(Option<Reply>, Vec<u8>, Option<String>),
 }
 
 pub type Responder = oneshot::Sender<Answer>;

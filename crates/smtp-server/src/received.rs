@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn the_line_names_helo_ip_tls_and_user_safely() {
         let peer = Peer {
-            sid: 1, kind: Kind::Submission, ip: "192.0.2.1".parse().unwrap(),
+            sid: 1, kind: Kind::Submission, ip: "192.0.2.1".parse().unwrap(), port: 4000, local: "192.0.2.9:587".parse().unwrap(),
             tls: Some(TlsInfo { protocol: "TLSv1.3".into(), cipher: "TLS_AES_256_GCM_SHA384".into() }),
             helo: Some("evil\nX-Injected: yes".into()), user: Some("bob".into()), generation: 0,
         };

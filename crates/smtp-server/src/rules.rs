@@ -72,8 +72,11 @@ pub struct Rules {
     pub timeout: Duration,
     pub session_limit: Duration,
     pub tls: Option<TlsAcceptor>,
-    /// The policy reads each message before it is made durable (`Ask::Data`).
+    /// The policy reads each message before it is made durable (`Ask::Data`), whatever
+    /// the MAIL answer said.
     pub ask_data: bool,
+    /// Ask the policy before the greeting (`Ask::Connect`).
+    pub ask_connect: bool,
     /// Fault injection for the engine-error test: a read starting with these bytes panics
     /// inside the session, as a bug in the core would. Never set in production.
     pub panic_on: Option<Vec<u8>>,

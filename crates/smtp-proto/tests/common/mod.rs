@@ -53,6 +53,7 @@ pub fn accept_all(d: &Decision) -> Reply {
         Decision::DataStart { .. } => Reply::new(354, "", "go"),
         Decision::DataEnd { .. } => Reply::new(250, "2.0.0", "queued"),
         Decision::Etrn { domain } => Reply::new(250, "2.0.0", format!("OK, queuing for node {domain} started")),
+        Decision::Helo { .. } => Reply::new(250, "2.0.0", "hello"),
     }
 }
 

@@ -1,0 +1,50 @@
+// The facts the core's SMTP sessions report (no answer wanted): a message accepted (its
+// queue id wakes the scheduler, its direct deliveries get qmail-send's record and notices),
+// a message that could not be made durable, a session closed (its summary line, with the
+// reply codes `qmta stats` counts), an engine error.
+//
+// Interface: handleEvent(item, deps, transactions). Never throws.
+
+import type { CommitReport, SmtpItem } from '../native.js';
+import type { Transaction } from './decide.js';
+import type { SmtpdDeps } from './types.js';
+
+export function handleEvent(item: SmtpItem, deps: SmtpdDeps, tx: Map<number, Transaction>): void {
+  const log = deps.log;
+  switch (item.type) {
+    case 'accepted':
+      return accepted(item, item.report!, deps, tx);
+    case 'failed':
+      return log?.error({ ip: item.ip, sender: item.sender, recipients: item.size, failure: `${item.status} ${item.text}` }, 'smtp commit failed');
+    case 'closed':
+      tx.delete(item.sid);
+      return log?.info({
+        ip: item.ip, kind: item.listener, tls: item.tls !== undefined, user: item.user, accepted: item.accepted, ms: item.millis,
+        replies: Object.fromEntries((item.replies ?? []).map(([code, n]) => [String(code), n])),
+      }, 'smtp session closed');
+    case 'error':
+      return log?.error({ ip: item.ip, err: item.text }, 'smtp engine error');
+    default:
+      return log?.error({ type: item.type }, 'smtp: unknown event');
+  }
+}
+
+/** A 250 was sent: wake the scheduler, record the direct deliveries, log. */
+function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transactions: Map<number, Transaction>): void {
+  const recipients = item.recipients ?? [];
+  const sender = item.sender ?? '';
+  for (const f of report.fallback) {
+    const to = recipients[f.index];
+    deps.log?.warn({ recipient: to, status: f.status, reason: f.text }, `direct delivery to ${to} failed, queued: ${f.text} (#${f.status})`);
+  }
+  if (report.queued) deps.onQueued?.(report.queued.id);
+  const plans = transactions.get(item.sid)?.plans;
+  transactions.delete(item.sid);
+  const delivered = report.delivered.flatMap((d) => {
+    const plan = plans?.get(recipients[d.index] ?? '');
+    return plan ? [{ plan, files: d.files }] : [];
+  });
+  if (delivered.length > 0) deps.onDelivered?.({ id: report.id, bytes: report.bytes, sender, delivered });
+  const id = report.id !== '' ? report.id : report.queued?.id;
+  deps.log?.info({ ip: item.ip, id, sender, recipients: recipients.length, user: item.user }, 'smtp message accepted');
+}
