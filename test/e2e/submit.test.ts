@@ -29,7 +29,7 @@ function localUser(): { uid: number; gid: number; name: string } {
   return { uid: a.uid, gid: a.gid, name: a.name };
 }
 
-interface Run { code: number | null; stdout: string; stderr: string }
+interface Run { code: number | null; stdout: string; stderr: string; pid: number }
 
 function run(cmd: string, args: string[], input: string, env: Record<string, string>, as?: { uid: number; gid: number }): Promise<Run> {
   return new Promise((resolve) => {
@@ -38,7 +38,7 @@ function run(cmd: string, args: string[], input: string, env: Record<string, str
     let stderr = '';
     c.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
     c.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    c.on('close', (code) => resolve({ code, stdout, stderr }));
+    c.on('close', (code) => resolve({ code, stdout, stderr, pid: c.pid! }));
     c.stdin.end(input);
   });
 }
@@ -66,10 +66,15 @@ test('a local user\'s sendmail gets that user\'s identity and may not claim anot
   const { home, log } = await startDaemon(t);
   const user = localUser();
   const env = { QMTA_HOME: home, USER: user.name, LOGNAME: user.name };
-  const ok = await run(SENDMAIL, ['-t'], 'To: joe@mx.example\nSubject: mine\n\nhello\n', env, ROOT ? user : undefined);
+  const forged = 'Received: (qmail 1 invoked by uid 0); 1 Jan 2000 00:00:00 -0000\n';
+  const ok = await run(SENDMAIL, ['-t'], `${forged}To: joe@mx.example\nSubject: mine\n\nhello\n`, env, ROOT ? user : undefined);
   t.is(ok.code, 0, ok.stderr);
   await until('delivery', () => joeMail(home).length === 1);
-  t.regex(joeMail(home)[0]!, new RegExp(`^Return-Path: <${user.name}@mx\\.example>\\n`));
+  // qmail-queue's trace line, naming the pid and uid the kernel gave the daemon (SO_PEERCRED),
+  // above whatever the client wrote.
+  const date = '\\d{1,2} [A-Z][a-z]{2} \\d{4} \\d\\d:\\d\\d:\\d\\d -0000';
+  t.regex(joeMail(home)[0]!, new RegExp(`^Return-Path: <${user.name}@mx\\.example>\\nDelivered-To: joe@mx\\.example\\n` +
+    `Received: \\(qmail ${ok.pid} invoked by uid ${user.uid}\\); ${date}\\n(.+\\n)*${forged.replace(/[()]/g, '\\$&')}`));
   await until('the submission logged with the caller\'s uid (the log is written in batches)', () => new RegExp(`local submission \\d+ from uid ${user.uid}`).test(log()), 10_000);
   const claim = await run(SENDMAIL, ['-f', 'joe@mx.example', 'joe@mx.example'], 'Subject: forged\n\nx\n', env, ROOT ? user : undefined);
   if (ROOT) {

@@ -1,8 +1,10 @@
 // The local submission service (ts/daemon/services.ts): a UNIX socket HOME/qmta.sock,
 // mode 0666, on which any local user hands a message to the daemon (protocol.ts). The
 // caller's uid comes from SO_PEERCRED; the envelope sender must pass policy.ts; the
-// message is DKIM-signed when keys are configured (as `qmta inject` would), committed
-// through the engine's queue (fsync'd, the scheduler woken at once), and answered K id.
+// message gets qmail-queue's "Received: (qmail PID invoked by uid UID); DATE" line with
+// the kernel's pid and uid of the caller, is DKIM-signed when keys are configured (as
+// `qmta inject` would), committed through the engine's queue (fsync'd, the scheduler
+// woken at once), and answered K id.
 //
 // Interface: submitService (a ServiceStarter).
 // Limits, as SMTP: control/databytes (D ... #5.3.4 past it), timeoutsmtpd seconds per
@@ -16,6 +18,7 @@
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { rfc822Date } from '../bounce/compose.js';
 import { loadKeyring } from '../dkim/keyring.js';
 import { signingQueue } from '../dkim/signing-queue.js';
 import type { ServiceStarter } from '../daemon/services.js';
@@ -65,6 +68,11 @@ async function serve(socket: Socket, ctx: Ctx): Promise<void> {
   const queue: Queue = ring.kind === 'ok' ? signingQueue(ctx.queue, () => ring.value) : ctx.queue;
   const w = queue.createWriter();
   if (w.kind !== 'ok') return void socket.end(`Z${w.text} (#${w.status})\n`);
+  const traced = w.value.write(invokedBy(peer.value.pid, peer.value.uid, Date.now()));
+  if (traced) {
+    w.value.abort();
+    return void socket.end(`Z${traced.text} (#${traced.status})\n`);
+  }
   const answer = (line: string): void => void socket.end(`${line}\n`);
   const caller = { uid: peer.value.uid, name: nameOf(peer.value.uid) };
   receive(socket, w.value, c.databytes, c.timeoutsmtpd * 1000, async (envelope) => {
@@ -82,6 +90,15 @@ async function serve(socket: Socket, ctx: Ctx): Promise<void> {
   }, answer);
 }
 
+/**
+ * qmail-queue's trace line, "Received: (qmail PID invoked by uid UID); DATE", from the
+ * kernel's word (SO_PEERCRED), never the client's. PID is the submitting process's
+ * (qmail's is qmail-queue's, a child of qmail-inject: the same trail in the logs).
+ */
+export function invokedBy(pid: number, uid: number, nowMs: number): Buffer {
+  return Buffer.from(`Received: (qmail ${pid} invoked by uid ${uid}); ${rfc822Date(nowMs)}\n`);
+}
+
 function nameOf(uid: number): string | undefined {
   const a = accountByUid(uid);
   return a.kind === 'ok' ? a.value?.name : undefined;
@@ -91,6 +108,7 @@ function nameOf(uid: number): string | undefined {
 function receive(socket: Socket, w: MessageWriter, databytes: number, timeoutMs: number,
   done: (e: { sender: string; recipients: string[] }) => Promise<void>, answer: (line: string) => void): void {
   const decoder = new Decoder();
+  const traceBytes = w.size; // the Received line is ours: databytes counts the client's bytes
   let finished = false;
   const fail = (line: string) => {
     if (finished) return;
@@ -106,7 +124,7 @@ function receive(socket: Socket, w: MessageWriter, databytes: number, timeoutMs:
     for (const ev of decoder.push(chunk)) {
       if (ev.kind === 'error') return fail(`D${ev.text} (#5.5.4)`);
       if (ev.kind === 'body') {
-        if (databytes > 0 && w.size + ev.bytes.length > databytes) return fail('Dmessage too big (#5.3.4)');
+        if (databytes > 0 && w.size - traceBytes + ev.bytes.length > databytes) return fail('Dmessage too big (#5.3.4)');
         const f = w.write(ev.bytes);
         if (f) return fail(`${f.kind === 'perm' ? 'D' : 'Z'}${f.text} (#${f.status})`);
         continue;
