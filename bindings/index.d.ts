@@ -82,10 +82,18 @@ export declare class SmtpServer {
   start(): void
   /** The bound listeners: kind, configured host, bound port. */
   addresses(): Array<SmtpListen>
-  /** The asks and events queued since the last call. */
-  take(): Array<SmtpItem>
-  /** Answers ask `id`; an unknown id (the session is gone) is ignored. */
-  answer(id: number, a: SmtpAnswer): void
+  /**
+   * The asks and events queued since the last call, as one JSON array (smtp_items.rs:
+   * one string crosses, and JSON.parse builds the objects far faster than property sets).
+   */
+  take(): string
+  /** The message of data ask `id` (once). */
+  content(id: number): MessageContent | null
+  /**
+   * Answers ask `id` (the reply as arguments: no object to read for most answers); an
+   * unknown id (the session is gone) is ignored.
+   */
+  answer(id: number, code: number, status: string, text: string, extra?: SmtpAnswerExtra | undefined | null): void
   counters(): SmtpCounters
   /**
    * Stops accepting, lets messages in progress finish for up to `graceMs`, closes the
@@ -119,23 +127,8 @@ export declare function bindTcp(host: string, port: number): number
  */
 export declare function closeFd(fd: number): void
 
-/** What a commit did: `delivered`/`fallback` name recipients by their index. */
-export interface CommitReport {
-  /** The id the logs give the direct deliveries ("" when there were none). */
-  id: string
-  bytes: number
-  delivered: Array<DeliveredTo>
-  fallback: Array<FallbackOf>
-  queued?: QueuedAs
-}
-
 /** The version of the native core, so the TS side can check it loaded the right build. */
 export declare function coreVersion(): string
-
-export interface DeliveredTo {
-  index: number
-  files: Array<string>
-}
 
 /** Delivers into a maildir on a core thread; resolves with the name in new/. */
 export declare function deliverMaildir(maildir: string, headers: Uint8Array, bodyPath: string): Promise<string>
@@ -159,12 +152,6 @@ export interface DirectTarget {
 
 /** The packet for a request (crates/lspawn frame.rs); refuses what the helper would. */
 export declare function encodeLspawnRequest(r: LspawnRequest): Buffer
-
-export interface FallbackOf {
-  index: number
-  status: string
-  text: string
-}
 
 export interface LspawnRequest {
   /** "local" or "pop3". */
@@ -264,11 +251,6 @@ export declare function peerCredentials(fd: number): NativePeer
 /** Copies the file open on `fd` into a new unnamed 0600 file in `dir`; returns its descriptor. */
 export declare function privateCopy(fd: number, dir: string): number
 
-export interface QueuedAs {
-  id: string
-  recipients: Array<number>
-}
-
 /** Opens (creating when missing) the queue at `root`. */
 export declare function queueOpen(root: string, maxRecipients?: number | undefined | null): NativeQueue
 
@@ -284,11 +266,8 @@ export declare function sendWithFds(fd: number, bytes: Uint8Array, fds: Array<nu
 /** A connected SOCK_SEQPACKET pair [a, b]. */
 export declare function seqpacketPair(): Array<number>
 
-/** An answer: the reply, plus what the ask's shape carries. */
-export interface SmtpAnswer {
-  code: number
-  status: string
-  text: string
+/** What an answer carries besides its reply, by the ask's shape. */
+export interface SmtpAnswerExtra {
   /** rcpt: deliver at accept time into these maildirs. */
   direct?: DirectTarget
   /** auth: the authenticated name (with a 235). */
@@ -327,49 +306,6 @@ export interface SmtpCounters {
   sessionCumulative: Array<number>
   sessionSeconds: number
   sessionCount: number
-}
-
-/** One ask or event of the channel, flattened: `type` says which fields are set. */
-export interface SmtpItem {
-  /**
-   * connect | helo | mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed |
-   * closed | error (events).
-   */
-  type: string
-  id?: number
-  sid: number
-  /** The rules generation the session follows. */
-  generation: number
-  listener: string
-  ip: string
-  port: number
-  localIp: string
-  localPort: number
-  /** helo: the name and which command. */
-  name?: string
-  ehlo?: boolean
-  tls?: SmtpTls
-  helo?: string
-  user?: string
-  address?: string
-  sender?: string
-  size?: number
-  body?: string
-  smtputf8?: boolean
-  mechanism?: string
-  login?: string
-  password?: string
-  domain?: string
-  /** rcpt: the recipients accepted so far; data and events: the message's. */
-  recipients?: Array<string>
-  content?: MessageContent
-  report?: CommitReport
-  accepted?: number
-  millis?: number
-  /** closed: [code, count] pairs of the replies the session was sent. */
-  replies?: Array<Array<number>>
-  status?: string
-  text?: string
 }
 
 export interface SmtpListen {
@@ -433,11 +369,6 @@ export interface SmtpSettings {
   etrn?: boolean
   /** Ask at EHLO/HELO (an embedder's hook). */
   askHelo?: boolean
-}
-
-export interface SmtpTls {
-  protocol: string
-  cipher: string
 }
 
 /** A connected SOCK_STREAM pair [a, b]. */

@@ -129,9 +129,80 @@ export function deliverMboxSync(d: MboxDelivery): Outcome<void> {
 // through one channel: `wake` is called when asks or events wait; `take()` returns them
 // all; each ask is answered once by its id (ts/smtpd/decide.ts).
 
-export type {
-  CommitReport, DirectTarget, MessageContent, SmtpAnswer, SmtpCounters, SmtpItem, SmtpListen, SmtpServerRules,
-} from '#native';
+export type { DirectTarget, MessageContent, SmtpCounters, SmtpListen, SmtpServerRules } from '#native';
+
+/** A commit's report (crates/accept): recipients named by their index in the message. */
+export interface CommitReport {
+  /** The id the logs give the direct deliveries ('' when there were none). */
+  readonly id: string;
+  readonly bytes: number;
+  readonly delivered: readonly { readonly index: number; readonly files: readonly string[] }[];
+  readonly fallback: readonly { readonly index: number; readonly status: string; readonly text: string }[];
+  readonly queued?: { readonly id: string; readonly recipients: readonly number[] };
+}
+
+/**
+ * One ask or event of the channel (bindings/src/smtp_items.rs, its Rust twin): `type` says
+ * which fields are set. Asks (connect, helo, mail, rcpt, auth, etrn, data) have an `id`;
+ * events (accepted, failed, closed, error) do not.
+ */
+export interface SmtpItem {
+  readonly type: string;
+  readonly id?: number;
+  readonly sid: number;
+  readonly generation: number;
+  readonly listener: string;
+  readonly ip: string;
+  readonly port: number;
+  readonly localIp: string;
+  readonly localPort: number;
+  readonly tls?: { readonly protocol: string; readonly cipher: string };
+  readonly helo?: string;
+  readonly user?: string;
+  /** helo: the name given and which command. */
+  readonly name?: string;
+  readonly ehlo?: boolean;
+  readonly address?: string;
+  readonly sender?: string;
+  readonly size?: number;
+  readonly body?: string;
+  readonly smtputf8?: boolean;
+  readonly mechanism?: string;
+  readonly login?: string;
+  readonly password?: string;
+  readonly domain?: string;
+  /** rcpt: the recipients accepted so far; data and events: the message's. */
+  readonly recipients?: readonly string[];
+  /** data: the message waits in SmtpServer.content(id). */
+  readonly content?: boolean;
+  readonly report?: CommitReport;
+  readonly accepted?: number;
+  readonly millis?: number;
+  /** closed: [code, count] pairs. */
+  readonly replies?: readonly (readonly [number, number])[];
+  readonly status?: string;
+  readonly text?: string;
+}
+
+/** An answer: the reply, and what the ask's shape carries. */
+export interface SmtpAnswer extends SmtpReply {
+  readonly direct?: core.DirectTarget;
+  readonly user?: string;
+  readonly content?: boolean;
+  readonly header?: Buffer;
+  readonly dropAuthserv?: string;
+}
+
+/** The asks and events waiting (one JSON batch from the core). */
+export function takeSmtpItems(server: core.SmtpServer): SmtpItem[] {
+  return JSON.parse(server.take()) as SmtpItem[];
+}
+
+/** Answers ask `id`; the reply travels as arguments, the rest only when there is some. */
+export function answerSmtp(server: core.SmtpServer, id: number, a: SmtpAnswer): void {
+  const { code, status, text, ...extra } = a;
+  server.answer(id, code, status, text, Object.keys(extra).length > 0 ? extra : undefined);
+}
 
 export interface SmtpReply {
   readonly code: number;

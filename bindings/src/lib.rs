@@ -13,6 +13,7 @@ mod promise;
 mod queue;
 mod smtp;
 mod smtp_channel;
+mod smtp_items;
 mod smtp_server;
 mod wire;
 

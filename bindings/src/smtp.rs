@@ -1,13 +1,13 @@
 //! The N-API objects the core's SMTP service shares with TypeScript (bindings/src/
-//! smtp_server.rs uses them): session settings, a direct recipient's target, a commit's
-//! report; and the one queue per root every SMTP commit goes through (shared, so all
-//! sessions batch their commits together). No logic: convert, call, convert back.
+//! smtp_server.rs uses them): session settings and a direct recipient's target; and the
+//! one queue per root every SMTP commit goes through (shared, so all sessions batch their
+//! commits together). No logic: convert, call, convert back.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use accept::{Report, Target};
+use accept::Target;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use queue::Queue;
@@ -43,36 +43,6 @@ pub struct DirectTarget {
     pub prefix: Buffer,
     /// The Delivered-To line without LF (the loop check).
     pub dtline: String,
-}
-
-/// What a commit did: `delivered`/`fallback` name recipients by their index.
-#[napi(object)]
-pub struct CommitReport {
-    /// The id the logs give the direct deliveries ("" when there were none).
-    pub id: String,
-    pub bytes: f64,
-    pub delivered: Vec<DeliveredTo>,
-    pub fallback: Vec<FallbackOf>,
-    pub queued: Option<QueuedAs>,
-}
-
-#[napi(object)]
-pub struct DeliveredTo {
-    pub index: u32,
-    pub files: Vec<String>,
-}
-
-#[napi(object)]
-pub struct FallbackOf {
-    pub index: u32,
-    pub status: String,
-    pub text: String,
-}
-
-#[napi(object)]
-pub struct QueuedAs {
-    pub id: String,
-    pub recipients: Vec<u32>,
 }
 
 pub(crate) static QUEUES: OnceLock<Mutex<HashMap<PathBuf, Queue>>> = OnceLock::new();
@@ -112,19 +82,4 @@ pub(crate) fn to_settings(s: SmtpSettings) -> Settings {
 
 pub(crate) fn target(t: DirectTarget) -> Target {
     Target { maildirs: t.maildirs.into_iter().map(PathBuf::from).collect(), prefix: t.prefix.to_vec(), dtline: t.dtline.into_bytes() }
-}
-
-fn index(i: usize) -> u32 {
-    u32::try_from(i).unwrap_or(u32::MAX)
-}
-
-pub(crate) fn report(r: Report) -> CommitReport {
-    let path = |p: PathBuf| p.to_string_lossy().into_owned();
-    CommitReport {
-        id: if r.id == 0 { String::new() } else { r.id.to_string() },
-        bytes: r.bytes as f64,
-        delivered: r.delivered.into_iter().map(|(i, files)| DeliveredTo { index: index(i), files: files.into_iter().map(path).collect() }).collect(),
-        fallback: r.fallback.into_iter().map(|(i, f)| FallbackOf { index: index(i), status: f.status, text: f.text }).collect(),
-        queued: r.queued.map(|(id, rs)| QueuedAs { id: id.to_string(), recipients: rs.into_iter().map(index).collect() }),
-    }
 }

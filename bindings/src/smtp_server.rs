@@ -1,14 +1,15 @@
 //! N-API surface of crates/smtp-server: the `SmtpServer` class (the core's SMTP listeners),
-//! its rules, and the items of its decision channel (smtp_channel.rs) as plain objects.
+//! its rules, and its decision channel (smtp_channel.rs; the items cross as JSON:
+//! smtp_items.rs).
 //! No logic: convert, call, convert back.
 //!
 //! Failures: rules with a bad deny entry or an unreadable certificate, or a runtime that
 //! cannot start -> QMTA_TEMP error (nothing changed); `listen` returns the addresses it
 //! could not bind, with the reason.
 
-use std::net::IpAddr;
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accept::Message;
@@ -16,13 +17,13 @@ use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use smtp_proto::Reply;
-use smtp_server::{Answer, Ask, Event, Kind, Network, Peer, Rules, Server, Wanted};
+use smtp_server::{Answer, Kind, Network, Rules, Server, Wanted};
 use status::Failure;
 
 use crate::failure::{to_napi, Code};
 use crate::promise::deferred;
-use crate::smtp::{report, target, to_settings, CommitReport, DirectTarget, SmtpSettings};
-use crate::smtp_channel::{Channel, Item, Shape, Wake};
+use crate::smtp::{target, to_settings, DirectTarget, SmtpSettings};
+use crate::smtp_channel::{Channel, Shape, Wake};
 
 /// What the sessions follow (see crates/smtp-server rules.rs).
 #[napi(object)]
@@ -58,60 +59,9 @@ pub struct SmtpListen {
     pub fd: Option<i32>,
 }
 
+/// What an answer carries besides its reply, by the ask's shape.
 #[napi(object)]
-pub struct SmtpTls {
-    pub protocol: String,
-    pub cipher: String,
-}
-
-/// One ask or event of the channel, flattened: `type` says which fields are set.
-#[napi(object, object_from_js = false)]
-pub struct SmtpItem {
-    /// connect | helo | mail | rcpt | auth | etrn | data (asks: `id` set); accepted | failed |
-    /// closed | error (events).
-    pub r#type: String,
-    pub id: Option<f64>,
-    pub sid: f64,
-    /// The rules generation the session follows.
-    pub generation: u32,
-    pub listener: String,
-    pub ip: String,
-    pub port: u32,
-    pub local_ip: String,
-    pub local_port: u32,
-    /// helo: the name and which command.
-    pub name: Option<String>,
-    pub ehlo: Option<bool>,
-    pub tls: Option<SmtpTls>,
-    pub helo: Option<String>,
-    pub user: Option<String>,
-    pub address: Option<String>,
-    pub sender: Option<String>,
-    pub size: Option<f64>,
-    pub body: Option<String>,
-    pub smtputf8: Option<bool>,
-    pub mechanism: Option<String>,
-    pub login: Option<String>,
-    pub password: Option<String>,
-    pub domain: Option<String>,
-    /// rcpt: the recipients accepted so far; data and events: the message's.
-    pub recipients: Option<Vec<String>>,
-    pub content: Option<MessageContent>,
-    pub report: Option<CommitReport>,
-    pub accepted: Option<u32>,
-    pub millis: Option<f64>,
-    /// closed: [code, count] pairs of the replies the session was sent.
-    pub replies: Option<Vec<Vec<u32>>>,
-    pub status: Option<String>,
-    pub text: Option<String>,
-}
-
-/// An answer: the reply, plus what the ask's shape carries.
-#[napi(object)]
-pub struct SmtpAnswer {
-    pub code: u32,
-    pub status: String,
-    pub text: String,
+pub struct SmtpAnswerExtra {
     /// rcpt: deliver at accept time into these maildirs.
     pub direct: Option<DirectTarget>,
     /// auth: the authenticated name (with a 235).
@@ -185,75 +135,16 @@ fn temp(text: String) -> napi::Error<Code> {
     to_napi(Failure::temp("3.0", text))
 }
 
-fn peer_item(kind: &str, id: Option<u64>, p: Peer) -> SmtpItem {
-    SmtpItem {
-        r#type: kind.into(), id: id.map(|i| i as f64), sid: p.sid as f64, generation: u32::try_from(p.generation).unwrap_or(u32::MAX), listener: p.kind.name().into(), ip: ip(p.ip),
-        port: u32::from(p.port), local_ip: ip(rules_canonical(p.local.ip())), local_port: u32::from(p.local.port()), name: None, ehlo: None,
-        tls: p.tls.map(|t| SmtpTls { protocol: t.protocol, cipher: t.cipher }), helo: p.helo, user: p.user,
-        address: None, sender: None, size: None, body: None, smtputf8: None, mechanism: None, login: None, password: None,
-        domain: None, recipients: None, content: None, report: None, accepted: None, millis: None, replies: None, status: None, text: None,
-    }
-}
-
-fn ip(a: IpAddr) -> String {
-    a.to_string()
-}
-
-/// The local address as the client reaches it (a dual-stack listener sees IPv4 as mapped).
-fn rules_canonical(a: IpAddr) -> IpAddr {
-    match a {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
-        v4 => v4,
-    }
-}
-
-fn ask_item(id: u64, peer: Peer, ask: Ask) -> SmtpItem {
-    match ask {
-        Ask::Mail { address, size, body, smtputf8 } => {
-            SmtpItem { address: Some(address), size: size.map(|s| s as f64), body, smtputf8: Some(smtputf8), ..peer_item("mail", Some(id), peer) }
-        }
-        Ask::Connect => peer_item("connect", Some(id), peer),
-        Ask::Helo { name, ehlo } => SmtpItem { name: Some(name), ehlo: Some(ehlo), ..peer_item("helo", Some(id), peer) },
-        Ask::Rcpt { sender, address, accepted } => {
-            SmtpItem { sender: Some(sender), address: Some(address), recipients: Some(accepted), ..peer_item("rcpt", Some(id), peer) }
-        }
-        Ask::Auth { mechanism, user, password } => {
-            SmtpItem { mechanism: Some(mechanism.into()), login: Some(user), password: Some(password), ..peer_item("auth", Some(id), peer) }
-        }
-        Ask::Etrn { domain } => SmtpItem { domain: Some(domain), ..peer_item("etrn", Some(id), peer) },
-        Ask::Data { sender, recipients, message, header } => SmtpItem {
-            sender: Some(sender), recipients: Some(recipients), size: Some((header.len() as u64 + message.size()) as f64),
-            content: Some(MessageContent { message: Some(message), header }), ..peer_item("data", Some(id), peer)
-        },
-    }
-}
-
-fn event_item(e: Event) -> SmtpItem {
-    match e {
-        Event::Accepted { peer, sender, recipients, report: r } => {
-            SmtpItem { sender: Some(sender), recipients: Some(recipients), report: Some(report(r)), ..peer_item("accepted", None, peer) }
-        }
-        Event::Failed { peer, sender, recipients, failure } => SmtpItem {
-            sender: Some(sender), size: Some(recipients as f64), status: Some(failure.status), text: Some(failure.text), ..peer_item("failed", None, peer)
-        },
-        Event::Closed { peer, accepted, millis, replies } => SmtpItem {
-            accepted: Some(accepted), millis: Some(millis as f64), replies: Some(replies.into_iter().map(|(c, n)| vec![u32::from(c), n]).collect()),
-            ..peer_item("closed", None, peer)
-        },
-        Event::Error { peer, text } => SmtpItem { text: Some(text), ..peer_item("error", None, peer) },
-    }
-}
-
-fn answer(shape: Shape, a: SmtpAnswer) -> Answer {
-    let reply = Reply { code: u16::try_from(a.code).unwrap_or(0), status: a.status, text: a.text };
+fn answer(shape: Shape, reply: Reply, x: Option<SmtpAnswerExtra>) -> Answer {
+    let x = x.unwrap_or(SmtpAnswerExtra { direct: None, user: None, content: None, header: None, drop_authserv: None });
     match shape {
         Shape::Reply => Answer::Reply(reply),
-        Shape::Mail => Answer::Mail(reply, a.content.unwrap_or(false)),
-        Shape::Rcpt => Answer::Rcpt(reply, a.direct.map(target)),
-        Shape::Auth => Answer::Auth(reply, a.user),
+        Shape::Mail => Answer::Mail(reply, x.content.unwrap_or(false)),
+        Shape::Rcpt => Answer::Rcpt(reply, x.direct.map(target)),
+        Shape::Auth => Answer::Auth(reply, x.user),
         Shape::Data => {
-            let header = a.header.map(|b| b.to_vec()).unwrap_or_default();
-            Answer::Data((reply.code != 250).then_some(reply), header, a.drop_authserv)
+            let header = x.header.map(|b| b.to_vec()).unwrap_or_default();
+            Answer::Data((reply.code != 250).then_some(reply), header, x.drop_authserv)
         }
     }
 }
@@ -302,6 +193,8 @@ pub struct SmtpCounters {
 pub struct SmtpServer {
     server: Server,
     channel: Arc<Channel>,
+    /// The messages of data asks taken and not yet claimed by `content`.
+    contents: Arc<Mutex<HashMap<u64, MessageContent>>>,
 }
 
 #[napi]
@@ -314,7 +207,7 @@ impl SmtpServer {
         let queue = crate::smtp::shared_queue(Path::new(&queue_root)).map_err(to_napi)?;
         let channel = Arc::new(Channel::new(wake));
         let server = Server::new(channel.clone(), queue, rules).map_err(|e| temp(format!("starting the SMTP threads: {e}")))?;
-        Ok(SmtpServer { server, channel })
+        Ok(SmtpServer { server, channel, contents: Arc::default() })
     }
 
     /// New connections follow these rules from now on.
@@ -354,20 +247,29 @@ impl SmtpServer {
         self.server.addresses().into_iter().map(|b| SmtpListen { kind: b.kind.name().into(), host: b.host, port: u32::from(b.port), fd: None }).collect()
     }
 
-    /// The asks and events queued since the last call.
+    /// The asks and events queued since the last call, as one JSON array (smtp_items.rs:
+    /// one string crosses, and JSON.parse builds the objects far faster than property sets).
     #[napi]
-    pub fn take(&self) -> Vec<SmtpItem> {
-        self.channel.take().into_iter().map(|i| match i {
-            Item::Ask { id, peer, ask } => ask_item(id, peer, ask),
-            Item::Event(e) => event_item(e),
-        }).collect()
+    pub fn take(&self) -> String {
+        let mut contents = self.contents.lock().unwrap_or_else(|p| p.into_inner());
+        crate::smtp_items::batch(self.channel.take(), |id, message, header| {
+            contents.insert(id, MessageContent { message: Some(message), header });
+        })
     }
 
-    /// Answers ask `id`; an unknown id (the session is gone) is ignored.
+    /// The message of data ask `id` (once).
     #[napi]
-    pub fn answer(&self, id: f64, a: SmtpAnswer) {
+    pub fn content(&self, id: f64) -> Option<MessageContent> {
+        self.contents.lock().unwrap_or_else(|p| p.into_inner()).remove(&(id as u64))
+    }
+
+    /// Answers ask `id` (the reply as arguments: no object to read for most answers); an
+    /// unknown id (the session is gone) is ignored.
+    #[napi]
+    pub fn answer(&self, id: f64, code: u32, status: String, text: String, extra: Option<SmtpAnswerExtra>) {
         if let Some((shape, responder)) = self.channel.responder(id as u64) {
-            let _ = responder.send(answer(shape, a));
+            let reply = Reply { code: u16::try_from(code).unwrap_or(0), status, text };
+            let _ = responder.send(answer(shape, reply, extra));
         }
     }
 
@@ -393,9 +295,10 @@ impl SmtpServer {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close<'e>(&self, env: &'e Env, grace_ms: f64) -> napi::Result<PromiseRaw<'e, ()>> {
         let (settle, promise) = deferred(env)?;
-        let channel = self.channel.clone();
+        let (channel, contents) = (self.channel.clone(), self.contents.clone());
         self.server.close(Duration::from_millis(grace_ms.max(0.0) as u64), move || {
             channel.close();
+            contents.lock().unwrap_or_else(|p| p.into_inner()).clear();
             settle(Ok(()));
         });
         Ok(promise)

@@ -19,7 +19,7 @@ import type { SpfVerdict } from '../inbound/mail-from.js';
 import type { CheckContext } from '../inbound/settings.js';
 import type { DirectPlan } from '../local/direct.js';
 import type { Log } from '../log/index.js';
-import type { DirectTarget, SmtpAnswer, SmtpItem, SmtpReply } from '../native.js';
+import type { DirectTarget, MessageContent, SmtpAnswer, SmtpItem, SmtpReply } from '../native.js';
 import { decideData, wantsContent } from './content.js';
 import type { Etrn } from './etrn.js';
 import { handleEvent } from './events.js';
@@ -41,6 +41,8 @@ export interface DeciderContext {
   readonly deps: SmtpdDeps;
   readonly etrn?: Etrn;
   readonly answer: (id: number, a: SmtpAnswer) => void;
+  /** The message of a data ask (taken once). */
+  readonly content: (id: number) => MessageContent | undefined;
 }
 
 /** What a session's current transaction carries from one decision to the next. */
@@ -147,8 +149,9 @@ export class Decider {
     if (relay !== 'ours' && relay !== 'relay') return relay;
     const hooked = await this.#ctx.deps.hooks?.rcpt(session, { address, params: {} });
     if (hooked?.kind === 'reply') return hooked.reply;
-    const answer = hooked?.kind === 'accept' || relay === 'relay' ? RCPT_OK : await validateRcpt(r.policy, address);
-    const plan = answer.code === 250 && hooked?.store !== true ? this.#ctx.deps.planDirect?.(address, item.sender ?? '') : undefined;
+    // A recipient planned for delivery at accept time has a mailbox: no separate check.
+    const plan = hooked?.store !== true ? this.#ctx.deps.planDirect?.(address, item.sender ?? '') : undefined;
+    const answer = plan || hooked?.kind === 'accept' || relay === 'relay' ? RCPT_OK : await validateRcpt(r.policy, address);
     if (!plan) return answer;
     const tx = this.#tx.get(item.sid) ?? { plans: new Map() };
     this.#tx.set(item.sid, tx);
@@ -168,10 +171,12 @@ export class Decider {
   }
 
   async #data(peer: Peer, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
+    const content = this.#ctx.content(item.id!);
+    if (!content) throw new Error('the message of a data ask is missing');
     const tx = this.#tx.get(item.sid);
     const check = { ...this.#check(peer, item, item.sender ?? ''), spf: tx?.spf };
     const stranger = !peer.relayClient && peer.user === undefined;
-    return decideData(this.#ctx.deps, { content: item.content!, stranger, check, session, recipients: item.recipients ?? [] });
+    return decideData(this.#ctx.deps, { content, stranger, check, session, recipients: item.recipients ?? [] });
   }
 }
 

@@ -17,7 +17,7 @@
 // Guarantee: close() stops accepting at once, lets messages in the middle of their body
 // finish for up to shutdownGraceMs, says 421 4.3.2 to idle sessions, then drops the rest.
 
-import { createSmtpServer, setSmtpRules, type NativeSmtpServer, type SmtpListen, type SmtpServerRules } from '../native.js';
+import { answerSmtp, createSmtpServer, setSmtpRules, takeSmtpItems, type NativeSmtpServer, type SmtpListen, type SmtpServerRules } from '../native.js';
 import { describe } from '../outcome.js';
 import { createEtrn, type Etrn } from './etrn.js';
 import { Decider, type DecideRules } from './decide.js';
@@ -36,9 +36,12 @@ export async function startSmtpd(settings: SmtpdSettings, deps: SmtpdDeps): Prom
   const versions = new Versions(decideRules(settings, deps));
   let tlsSettings = settings.tls;
   let server: NativeSmtpServer | undefined;
-  const decider = new Decider({ rules: (g) => versions.get(g), deps, ...(etrn ? { etrn } : {}), answer: (id, a) => server?.answer(id, a) });
+  const decider = new Decider({
+    rules: (g) => versions.get(g), deps, ...(etrn ? { etrn } : {}),
+    answer: (id, a) => server && answerSmtp(server, id, a), content: (id) => server?.content(id) ?? undefined,
+  });
   const created = createSmtpServer(coreRules(settings, deps, etrn, versions.current), deps.queue.root, () => {
-    for (const item of server?.take() ?? []) decider.handle(item);
+    if (server) for (const item of takeSmtpItems(server)) decider.handle(item);
   });
   if (created.kind !== 'ok') throw new Error(describe(created));
   server = created.value;

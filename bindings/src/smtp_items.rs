@@ -1,0 +1,189 @@
+//! The decision channel's items as one JSON array per batch: every ask and event of the
+//! core's SMTP sessions, flattened (`type` says which fields are set; absent fields are left
+//! out). Constraint shared with ts/native.ts (SmtpItem, its TypeScript twin): the field
+//! names and meanings.
+//!
+//! A data ask's message does not fit JSON: it is handed to `keep` (the bindings keep it for
+//! `SmtpServer.content(id)`) and the item says `content: true`.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use accept::{Message, Report};
+use serde::Serialize;
+use smtp_server::{Ask, Event, Peer};
+
+use crate::smtp_channel::Item;
+
+#[derive(Serialize)]
+struct Tls {
+    protocol: String,
+    cipher: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Delivered {
+    index: usize,
+    files: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Fallback {
+    index: usize,
+    status: String,
+    text: String,
+}
+
+#[derive(Serialize)]
+struct Queued {
+    id: String,
+    recipients: Vec<usize>,
+}
+
+#[derive(Serialize)]
+struct CommitReport {
+    id: String,
+    bytes: u64,
+    delivered: Vec<Delivered>,
+    fallback: Vec<Fallback>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queued: Option<Queued>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct JsonItem {
+    r#type: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<u64>,
+    sid: u64,
+    generation: u64,
+    listener: &'static str,
+    ip: String,
+    port: u16,
+    local_ip: String,
+    local_port: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tls: Option<Tls>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    helo: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ehlo: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sender: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    smtputf8: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mechanism: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    login: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recipients: Option<Vec<String>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    content: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    report: Option<CommitReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    millis: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    replies: Option<Vec<(u16, u32)>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+/// The batch as a JSON array; data asks' messages go to `keep(id, message, header)`.
+pub fn batch(items: Vec<Item>, mut keep: impl FnMut(u64, Arc<Message>, Arc<Vec<u8>>)) -> String {
+    let json: Vec<JsonItem> = items
+        .into_iter()
+        .map(|i| match i {
+            Item::Ask { id, peer, ask } => ask_item(id, peer, ask, &mut keep),
+            Item::Event(e) => event_item(e),
+        })
+        .collect();
+    serde_json::to_string(&json).unwrap_or_else(|_| "[]".into())
+}
+
+/// The local address as the client reached it (a dual-stack listener sees IPv4 as mapped).
+fn canonical(a: IpAddr) -> IpAddr {
+    match a {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(a, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn peer_item(kind: &'static str, id: Option<u64>, p: Peer) -> JsonItem {
+    JsonItem {
+        r#type: kind, id, sid: p.sid, generation: p.generation, listener: p.kind.name(), ip: p.ip.to_string(), port: p.port,
+        local_ip: canonical(p.local.ip()).to_string(), local_port: p.local.port(),
+        tls: p.tls.map(|t| Tls { protocol: t.protocol, cipher: t.cipher }), helo: p.helo, user: p.user,
+        ..JsonItem::default()
+    }
+}
+
+fn ask_item(id: u64, peer: Peer, ask: Ask, keep: &mut impl FnMut(u64, Arc<Message>, Arc<Vec<u8>>)) -> JsonItem {
+    match ask {
+        Ask::Connect => peer_item("connect", Some(id), peer),
+        Ask::Helo { name, ehlo } => JsonItem { name: Some(name), ehlo: Some(ehlo), ..peer_item("helo", Some(id), peer) },
+        Ask::Mail { address, size, body, smtputf8 } => {
+            JsonItem { address: Some(address), size, body, smtputf8: Some(smtputf8), ..peer_item("mail", Some(id), peer) }
+        }
+        Ask::Rcpt { sender, address, accepted } => {
+            JsonItem { sender: Some(sender), address: Some(address), recipients: Some(accepted), ..peer_item("rcpt", Some(id), peer) }
+        }
+        Ask::Auth { mechanism, user, password } => {
+            JsonItem { mechanism: Some(mechanism), login: Some(user), password: Some(password), ..peer_item("auth", Some(id), peer) }
+        }
+        Ask::Etrn { domain } => JsonItem { domain: Some(domain), ..peer_item("etrn", Some(id), peer) },
+        Ask::Data { sender, recipients, message, header } => {
+            let size = header.len() as u64 + message.size();
+            keep(id, message, header);
+            JsonItem { sender: Some(sender), recipients: Some(recipients), size: Some(size), content: Some(true), ..peer_item("data", Some(id), peer) }
+        }
+    }
+}
+
+fn event_item(e: Event) -> JsonItem {
+    match e {
+        Event::Accepted { peer, sender, recipients, report: r } => {
+            JsonItem { sender: Some(sender), recipients: Some(recipients), report: Some(report(r)), ..peer_item("accepted", None, peer) }
+        }
+        Event::Failed { peer, sender, recipients, failure } => JsonItem {
+            sender: Some(sender), size: Some(recipients as u64), status: Some(failure.status), text: Some(failure.text),
+            ..peer_item("failed", None, peer)
+        },
+        Event::Closed { peer, accepted, millis, replies } => {
+            JsonItem { accepted: Some(accepted), millis: Some(millis), replies: Some(replies), ..peer_item("closed", None, peer) }
+        }
+        Event::Error { peer, text } => JsonItem { text: Some(text), ..peer_item("error", None, peer) },
+    }
+}
+
+fn report(r: Report) -> CommitReport {
+    let path = |p: std::path::PathBuf| p.to_string_lossy().into_owned();
+    CommitReport {
+        id: if r.id == 0 { String::new() } else { r.id.to_string() },
+        bytes: r.bytes,
+        delivered: r.delivered.into_iter().map(|(index, files)| Delivered { index, files: files.into_iter().map(path).collect() }).collect(),
+        fallback: r.fallback.into_iter().map(|(index, f)| Fallback { index, status: f.status, text: f.text }).collect(),
+        queued: r.queued.map(|(id, recipients)| Queued { id: id.to_string(), recipients }),
+    }
+}
