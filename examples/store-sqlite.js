@@ -23,8 +23,7 @@ const insert = db.prepare('INSERT OR IGNORE INTO mail VALUES (?, ?, ?, ?, ?)');
 const mta = await createMta({
   home: QMTA_HOME,
   listen: true,
-  // rcptcheck 0: the app's addresses are not in users/assign (the store claims them).
-  control: { me: `mx.${DOMAIN}`, locals: [DOMAIN], rcptcheck: 0, smtplisten: [SMTP], submissionlisten: [], pop3listen: [] },
+  control: { me: `mx.${DOMAIN}`, locals: [DOMAIN], rcpthosts: [DOMAIN], smtplisten: [SMTP], submissionlisten: [], pop3listen: [] },
   store: {
     recipients: (address) => address.toLowerCase().endsWith(`@${DOMAIN}`),
     async deliver({ id, sender, recipient, message, size }) {

@@ -14,7 +14,7 @@ if (!WEBHOOK_URL) throw new Error('set WEBHOOK_URL');
 const mta = await createMta({
   home: QMTA_HOME,
   listen: true,
-  control: { me: `mx.${DOMAIN}`, locals: [DOMAIN], rcptcheck: 0, smtplisten: [SMTP], submissionlisten: [], pop3listen: [] },
+  control: { me: `mx.${DOMAIN}`, locals: [DOMAIN], rcpthosts: [DOMAIN], smtplisten: [SMTP], submissionlisten: [], pop3listen: [] },
   store: {
     recipients: (address) => address.toLowerCase().endsWith(`@${DOMAIN}`),
     timeoutMs: 30_000,

@@ -12,9 +12,8 @@
 // With options.listen, start() also opens the SMTP and POP3 listeners of control/ (ts/daemon/services.ts,
 // as `qmta start`) and stop() closes them first.
 // options.store: the application's local delivery target (ts/local/store.ts). options.hooks:
-// the SMTP hooks (ts/hooks/), validated and, until the SMTP service calls them, refused
-// (TypeError); the listeners get a HookRunner (ServiceContext.hooks) that already carries
-// the store's claim at RCPT.
+// the SMTP hooks (ts/hooks/), validated (TypeError); the listeners get a HookRunner
+// (ServiceContext.hooks) that already carries the store's claim at RCPT.
 // inject() queues the message as given (qmail-queue's behaviour: no header rewriting);
 // LF line ends are expected, as in the queue.
 // Failures: createMta rejects when the home's configuration, users/assign or queue
@@ -88,10 +87,9 @@ export interface MtaOptions {
    */
   readonly store?: LocalStore;
   /**
-   * Handlers at the SMTP decision points (connect, helo, auth, mail, rcpt, data), added to
-   * qmta's own policy; see {@link SmtpHooks} for their order and failures. Not yet called:
-   * the SMTP service starts calling them as it moves into the native core, and until then
-   * createMta rejects this option (TypeError) rather than ignore it.
+   * Handlers at the SMTP decision points (connect, helo, auth, mail, rcpt, data) of the
+   * listeners `listen` opens, added to qmta's own policy; see {@link SmtpHooks} for their
+   * order and failures.
    */
   readonly hooks?: SmtpHooks;
 }

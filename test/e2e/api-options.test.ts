@@ -1,6 +1,6 @@
 // createMta checks the embedding options it cannot work with before it touches the home:
-// a malformed store or hooks option is a TypeError naming the problem; hooks, which the
-// SMTP service does not call yet, are refused rather than ignored.
+// a malformed store or hooks option is a TypeError naming the problem (the hooks at work:
+// hooks.test.ts, hooks-order.test.ts, hooks-failures.test.ts).
 
 import test from 'ava';
 import { existsSync } from 'node:fs';

@@ -3,10 +3,8 @@
 // One call per claimed recipient with the envelope and the queued bytes; unclaimed local
 // recipients still go to their maildir; refusals bounce with the store's text, deferrals
 // and time-outs are retried, malformed results deferred; a crash after the store kept a
-// copy calls it again with the same id and recipient (at-least-once).
-//
-// rcptcheck 0: until the SMTP service asks engine.claimedByStore at RCPT (issue 14's
-// wiring), a claimed recipient unknown to users/assign would get 550 5.1.1 at RCPT.
+// copy calls it again with the same id and recipient (at-least-once). Over SMTP a claimed
+// recipient is known at RCPT without a users/assign entry (rcptcheck stays on).
 
 import test, { type ExecutionContext } from 'ava';
 import { execFile, spawn } from 'node:child_process';
@@ -24,7 +22,7 @@ import { until } from '../helpers/wait.js';
 // Async: the MTA runs in this process, a synchronous child would block it.
 const run = promisify(execFile);
 
-const CONTROL = { me: 'mx.app.test', locals: ['app.test', 'mx.app.test'] };
+const CONTROL = { me: 'mx.app.test', locals: ['app.test', 'mx.app.test'], rcpthosts: ['app.test', 'mx.app.test'] };
 
 interface Call { readonly id: string; readonly sender: string; readonly recipient: string; readonly size: number; readonly bytes: string }
 
@@ -36,7 +34,7 @@ async function startMta(t: ExecutionContext, store: LocalStore, home = join(temp
   const port = await freePort();
   const mta = await createMta({
     home, log: false, listen: true, store,
-    control: { ...CONTROL, rcptcheck: 0, smtplisten: [`127.0.0.1:${port}`], submissionlisten: [], pop3listen: [] },
+    control: { ...CONTROL, smtplisten: [`127.0.0.1:${port}`], submissionlisten: [], pop3listen: [] },
   });
   t.teardown(() => mta.stop(1000));
   const events: string[] = [];

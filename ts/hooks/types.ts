@@ -138,7 +138,8 @@ export type HeloHook = (helo: HeloInput, session: HookSession, ctx: HookContext)
 export type AuthHook = (auth: AuthInput, session: HookSession, ctx: HookContext) => HookResult<AuthVerdict>;
 /** A handler for MAIL FROM. */
 export type MailHook = (from: AddressInput, session: HookSession, ctx: HookContext) => HookResult;
-/** A handler for RCPT TO: an accept makes the recipient known (no users/assign check). */
+/** A handler for RCPT TO: an accept makes the recipient known (no users/assign check); its
+ *  mail goes to the store if it claims it, else by users/assign and dot-qmail. */
 export type RcptHook = (to: AddressInput, session: HookSession, ctx: HookContext) => HookResult;
 /** A handler at the end of DATA, with the message as a stream (content checks). */
 export type DataHook = (message: DataInput, session: HookSession, ctx: HookContext) => HookResult;
