@@ -2,7 +2,8 @@
 // arc_verify, python3-dkim from Debian) reading the keys from a real DNS server (dnsmasq): a
 // message that arrives with a chain (i=1, sealed by dkimpy) leaves through a dot-qmail &
 // forward, the forward helper and a qmta list with one more set (i=2, cv=pass, d=our domain),
-// and the chain verifies; a message without a chain gets i=1 cv=none; control/arcseal naming a
+// and the chain verifies; a chain whose seal was broken on the way gets i=2 cv=fail (and a
+// chain ending in cv=fail is not sealed again); a message without a chain gets i=1 cv=none; control/arcseal naming a
 // domain seals as that domain; with control/arcseal off nothing is added; with no RSA key for
 // the sealing domain the forward waits (temporary, 4.3.5) instead of leaving unsealed.
 
@@ -89,6 +90,26 @@ test('a chain sealed by dkimpy leaves through a dot-qmail forward, the forward h
     t.deepEqual(v.sets.map((x) => [x.i, x.cv, x.as, x.d]), [[2, 'pass', true, ME], [1, 'none', true, 'origin.test']], rcpt);
     t.true(v.sets[0]!.ams, `${rcpt}: our ARC-Message-Signature verifies`);
   }
+});
+
+test('a broken chain is sealed cv=fail, which dkimpy reads as the end of the chain; a chain ending in cv=fail is sent on without a new set', async (t) => {
+  const s = await site(t, '1');
+  const sealed = (await dkimpySealed(MESSAGE, 'origin.test', 'o1', s.origin.path)).toString('latin1');
+  // One character of the ARC-Seal's signature changed in transit.
+  const broken = Buffer.from(sealed.replace(/(ARC-Seal: [^]*?b=)([A-Za-z0-9+/])/, (_m, a: string, c: string) => `${a}${c === 'A' ? 'B' : 'A'}`), 'latin1');
+  await s.inject('joe', broken);
+  await until('the forward', () => s.sent.length === 1);
+  const copy = s.sent[0]!.body;
+  t.regex(copy, /^ARC-Seal: i=2; a=rsa-sha256; [^]*?cv=fail/m);
+  t.regex(copy, /ARC-Authentication-Results: i=2; relay\.test;[^]*arc=fail/);
+  // dkimpy reads our set as the end of the chain: cv=fail at i=2, our AMS valid, no pass.
+  const v = await dkimpyArcVerify(s.dns, copy);
+  t.not(v.cv, 'pass');
+  t.regex(v.reason, /ARC-Seal\[2\] reported failure/);
+  t.like(v.sets[0], { i: 2, cv: 'fail', ams: true, d: ME });
+  await s.inject('joe', Buffer.from(copy, 'latin1'));
+  await until('the second forward', () => s.sent.length === 2);
+  t.is(s.sent[1]!.body.match(/^ARC-Seal:/gm)?.length, 2, 'no i=3 after cv=fail (RFC 8617 §5.1.2)');
 });
 
 test('a message without a chain gets i=1 cv=none; control/arcseal naming a domain seals as that domain', async (t) => {

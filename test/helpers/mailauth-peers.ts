@@ -147,8 +147,9 @@ export function opendkimVerify(t: ExecutionContext, records: readonly Txt[], mes
 
 const ARC_VERIFY = PY_DNS + `
 cv, results, reason = dkim.arc_verify(sys.stdin.buffer.read(), dnsfunc=dnsfunc)
-print(json.dumps({'cv': cv.decode(), 'reason': reason, 'sets': [
-    {'i': x['instance'], 'cv': x['cv'].decode(), 'as': x['as-valid'], 'ams': x['ams-valid'], 'd': x['as-domain'].decode()} for x in results]}))
+s = lambda v: v.decode() if isinstance(v, bytes) else v
+print(json.dumps({'cv': s(cv), 'reason': s(reason), 'sets': [
+    {'i': x.get('instance'), 'cv': s(x.get('cv')), 'as': x.get('as-valid'), 'ams': x.get('ams-valid'), 'd': s(x.get('as-domain'))} for x in results]}))
 `;
 
 export interface ArcVerdict {
