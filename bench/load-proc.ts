@@ -151,3 +151,25 @@ export function machineCpuSeconds(): number {
   if (!Number.isFinite(busy)) throw new Error('/proc/stat: cpu line does not parse');
   return busy / clockTicks();
 }
+
+/** CPU seconds so far of each thread group of process `pid`: threads named alike (numbered
+ *  pool threads such as qmta-fsync-12 count as qmta-fsync) summed. Threads that ended are
+ *  not counted (their time is lost to this reading). */
+export function threadCpuSeconds(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const name = readOrUndefined(`/proc/${pid}/task/${tid}/comm`)?.trim().replace(/-\d+$/, '');
+    const f = readOrUndefined(`/proc/${pid}/task/${tid}/stat`);
+    if (name === undefined || f === undefined) continue;
+    const fields = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    const secs = (Number(fields[11]) + Number(fields[12])) / clockTicks();
+    out.set(name, (out.get(name) ?? 0) + secs);
+  }
+  return out;
+}

@@ -19,7 +19,7 @@
 // deletions slow ext4 creates down, DESIGN.md).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ensureHome } from '../ts/home/index.js';
@@ -95,6 +95,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** Starts qmta on a fresh home; see the header. */
 export async function startQmtaServer(o: QmtaServerOptions): Promise<QmtaServer> {
   const root = mkdtempSync(join(o.dir ?? tmpdir(), 'qmta-e2e-'));
+  // Started as root, qmta runs as its own account, which must reach its home (mkdtemp: 0700).
+  chmodSync(root, 0o755);
   const home = join(root, 'home');
   const names = await makeHome(home, o);
   const port = await freePort();
