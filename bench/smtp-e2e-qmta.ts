@@ -10,7 +10,8 @@
 // else is qmta's default (concurrencylocal 10, the log in HOME/log/qmta.log, every message
 // fsync'd before its 250 and after its maildir write). Users user1..userU are added with
 // ts/users (HOME/mail/userN/Maildir/). nodeArgs go to the node running qmta (e.g.
-// --cpu-prof).
+// --cpu-prof). With `embed`, qmta runs as an embedding instead (bench/smtp-e2e-embed.ts:
+// createMta({ listen: true }), 'hooks' with a no-op handler at each hook point).
 // Failures: the home or a user not created -> throws its text; qmta exiting before its
 // SMTP port answers, or not answering within 20 s -> throws with the tail of its stderr.
 // Guarantees: listens on 127.0.0.1 only (SMTP on a free port, submission and POP3 on
@@ -28,6 +29,7 @@ import { maildirCounter } from './load-maildir.js';
 import { freePort, waitForPort } from './peer-postfix.js';
 
 const MAIN = new URL('../ts/cli/main.js', import.meta.url).pathname;
+const EMBED = new URL('./smtp-e2e-embed.js', import.meta.url).pathname;
 
 export interface QmtaServerOptions {
   readonly users: number;
@@ -37,6 +39,8 @@ export interface QmtaServerOptions {
   readonly nodeArgs?: readonly string[];
   /** Turns the metrics listener on (control/metricslisten 127.0.0.1:0): issue 17's on/off figure. */
   readonly metrics?: boolean;
+  /** Runs qmta as an embedding rather than `qmta start`: without hooks, or with a no-op one at each point. */
+  readonly embed?: 'plain' | 'hooks';
 }
 
 export interface QmtaServer {
@@ -100,8 +104,9 @@ export async function startQmtaServer(o: QmtaServerOptions): Promise<QmtaServer>
   const home = join(root, 'home');
   const names = await makeHome(home, o);
   const port = await freePort();
-  const args = [...(o.nodeArgs ?? []), MAIN, '--home', home, 'start', '--smtp', `127.0.0.1:${port}`,
-    '--submission', '127.0.0.1:0', '--pop3', '127.0.0.1:0'];
+  const args = [...(o.nodeArgs ?? []), ...(o.embed
+    ? [EMBED, '--home', home, '--smtp', `127.0.0.1:${port}`, ...(o.embed === 'hooks' ? ['--hooks'] : [])]
+    : [MAIN, '--home', home, 'start', '--smtp', `127.0.0.1:${port}`, '--submission', '127.0.0.1:0', '--pop3', '127.0.0.1:0'])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4096); });

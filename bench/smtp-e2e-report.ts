@@ -1,5 +1,6 @@
 // The table of the SMTP end-to-end benchmark (bench/smtp-e2e.ts): per connection count and
-// server, the median with min–max of the runs, then the ratios taken run by run.
+// server, the median with min–max of the runs, then the ratios taken run by run (with
+// --hooks: the CPU a message costs more with a no-op hook at each point, run by run).
 //
 // Interface: `summarise(measurements, levels)` -> SmtpE2eSummary; `formatSmtpE2e(summary,
 // header)` -> text. A measurement is one load against one server in one run.
@@ -7,7 +8,7 @@
 // then summarised, never as a ratio of medians; a missing partner (a failed measurement)
 // leaves the ratio out rather than guessing.
 
-export type ServerName = 'qmta' | 'postfix' | 'sink';
+export type ServerName = 'qmta' | 'qmta+hooks' | 'postfix' | 'sink';
 
 export interface Measurement {
   readonly run: number;
@@ -36,6 +37,8 @@ export interface ServerRow {
   readonly acceptance: Figure;
   readonly endToEnd: Figure;
   readonly cpu: Figure;
+  /** Server CPU µs per delivered message. */
+  readonly cpuPerMessage: Figure;
   readonly pss: Figure;
   readonly rss: Figure;
   readonly delivered: readonly number[];
@@ -48,6 +51,8 @@ export interface RatioRow {
   readonly qmtaPostfix?: Figure;
   /** qmta acceptance / sink acceptance. */
   readonly qmtaSink?: Figure;
+  /** Server CPU µs per message, qmta with no-op hooks minus qmta without. */
+  readonly hooksCost?: Figure;
 }
 
 export interface SmtpE2eSummary {
@@ -68,21 +73,30 @@ function serverRow(ms: readonly Measurement[]): ServerRow {
   return {
     connections: first.connections, server: first.server,
     acceptance: figure(ms.map((m) => m.acceptanceRate)), endToEnd: figure(ms.map((m) => m.endToEndRate)),
-    cpu: figure(ms.map((m) => m.cpuSeconds)), pss: figure(ms.map((m) => m.peakPssBytes)),
+    cpu: figure(ms.map((m) => m.cpuSeconds)), cpuPerMessage: figure(ms.map(cpuPerMessage)), pss: figure(ms.map((m) => m.peakPssBytes)),
     rss: figure(ms.map((m) => m.peakRssBytes)), delivered: ms.map((m) => m.delivered),
     ...(checks.length > 0 ? { exactlyOnce: checks.every(Boolean) } : {}),
   };
 }
 
-/** Per-run ratio a/b of the chosen field, over the runs that measured both. */
-function ratio(ms: readonly Measurement[], a: ServerName, b: ServerName, field: 'acceptanceRate' | 'endToEndRate'): Figure | undefined {
+function cpuPerMessage(m: Measurement): number {
+  return (m.cpuSeconds / Math.max(1, m.delivered)) * 1e6;
+}
+
+/** Per-run f(a, b), over the runs that measured both. */
+function perRun(ms: readonly Measurement[], a: ServerName, b: ServerName, f: (x: Measurement, y: Measurement) => number): Figure | undefined {
   const runs = [...new Set(ms.map((m) => m.run))];
   const values = runs.flatMap((run) => {
     const x = ms.find((m) => m.run === run && m.server === a);
     const y = ms.find((m) => m.run === run && m.server === b);
-    return x && y ? [x[field] / y[field]] : [];
+    return x && y ? [f(x, y)] : [];
   });
   return values.length > 0 ? figure(values) : undefined;
+}
+
+/** Per-run ratio a/b of the chosen field, over the runs that measured both. */
+function ratio(ms: readonly Measurement[], a: ServerName, b: ServerName, field: 'acceptanceRate' | 'endToEndRate'): Figure | undefined {
+  return perRun(ms, a, b, (x, y) => x[field] / y[field]);
 }
 
 /** Groups the measurements by connection count and server; see the header. */
@@ -91,13 +105,14 @@ export function summarise(ms: readonly Measurement[], levels: readonly number[])
   const ratios: RatioRow[] = [];
   for (const c of levels) {
     const at = ms.filter((m) => m.connections === c);
-    for (const server of ['qmta', 'postfix', 'sink'] as const) {
+    for (const server of ['qmta', 'qmta+hooks', 'postfix', 'sink'] as const) {
       const mine = at.filter((m) => m.server === server);
       if (mine.length > 0) rows.push(serverRow(mine));
     }
     const qp = ratio(at, 'qmta', 'postfix', 'endToEndRate');
     const qs = ratio(at, 'qmta', 'sink', 'acceptanceRate');
-    ratios.push({ connections: c, ...(qp ? { qmtaPostfix: qp } : {}), ...(qs ? { qmtaSink: qs } : {}) });
+    const hc = perRun(at, 'qmta+hooks', 'qmta', (x, y) => cpuPerMessage(x) - cpuPerMessage(y));
+    ratios.push({ connections: c, ...(qp ? { qmtaPostfix: qp } : {}), ...(qs ? { qmtaSink: qs } : {}), ...(hc ? { hooksCost: hc } : {}) });
   }
   return { rows, ratios };
 }
@@ -122,16 +137,20 @@ function deliveredCell(r: ServerRow): string {
 
 /** The summary as text under `header` lines; see the header. */
 export function formatSmtpE2e(s: SmtpE2eSummary, header: readonly string[]): string {
-  const head = ['conns', 'server', 'accept msg/s', 'e2e msg/s', 'server CPU s', 'peak PSS MB', 'peak RSS MB', 'delivered'];
+  const head = ['conns', 'server', 'accept msg/s', 'e2e msg/s', 'server CPU s', 'CPU µs/msg', 'peak PSS MB', 'peak RSS MB', 'delivered'];
   const body = s.rows.map((r) => [
     String(r.connections), r.server, show(r.acceptance), r.server === 'sink' ? '-' : show(r.endToEnd),
-    show(r.cpu, 1, 1), show(r.pss, MB), show(r.rss, MB), deliveredCell(r),
+    show(r.cpu, 1, 1), show(r.cpuPerMessage), show(r.pss, MB), show(r.rss, MB), deliveredCell(r),
   ]);
-  const ratioBody = s.ratios.map((r) => [
-    String(r.connections), '', r.qmtaPostfix ? show(r.qmtaPostfix, 1, 2) : '-', r.qmtaSink ? show(r.qmtaSink, 1, 2) : '-',
-  ]);
+  // Only the columns some row has: a --hooks run has neither Postfix nor the sink.
+  const columns = ([
+    ['qmta/postfix e2e', (r) => r.qmtaPostfix && show(r.qmtaPostfix, 1, 2)],
+    ['qmta/sink accept', (r) => r.qmtaSink && show(r.qmtaSink, 1, 2)],
+    ['hooks CPU µs/msg', (r) => r.hooksCost && show(r.hooksCost)],
+  ] as const satisfies readonly (readonly [string, (r: RatioRow) => string | undefined])[]).filter(([, cell]) => s.ratios.some((r) => cell(r)));
+  const ratioBody = s.ratios.map((r) => [String(r.connections), '', ...columns.map(([, cell]) => cell(r) ?? '-')]);
   return [
     ...header.map((h) => `# ${h}`), table(head, body), '',
-    table(['conns', '', 'qmta/postfix e2e', 'qmta/sink accept'], ratioBody),
+    table(['conns', '', ...columns.map(([name]) => name)], ratioBody),
   ].join('\n');
 }

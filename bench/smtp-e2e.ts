@@ -6,8 +6,12 @@
 //
 // Interface: `runSmtpE2eBench(opts)` -> { measurements, summary, text }; standalone:
 // `node dist/bench/smtp-e2e.js [--messages 20000] [--size 4096] [--connections 1,10,50]
-// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics]`. Must run as root (the
+// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics] [--hooks]`. Must run as root (the
 // Postfix peer's master runs as root).
+// --hooks (issue 18: what the hooks cost): instead of qmta, Postfix and the sink, qmta as an
+// embedding (bench/smtp-e2e-embed.ts) twice per load, without hooks ('qmta') and with a
+// no-op handler at each hook point ('qmta+hooks'), in alternating order; the table adds
+// the server CPU µs a message costs more with the hooks, run by run.
 // Servers: qmta is `qmta start` in a child process on a fresh home (bench/smtp-e2e-qmta.ts:
 // every message fsync'd before its 250 and after its maildir write, its log written as in
 // production); Postfix delivers to maildirs through virtual(8) with its log on
@@ -52,6 +56,8 @@ export interface SmtpE2eOptions {
   readonly qmtaNodeArgs?: readonly string[];
   /** qmta with its metrics listener on (every delivery counted; nothing scrapes). */
   readonly metrics?: boolean;
+  /** Embedded qmta without and with a no-op hook at each point, instead of qmta, Postfix and the sink. */
+  readonly hooks?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -84,12 +90,13 @@ async function measureOne(name: ServerName, target: SmtpTarget, load: SmtpLoad, 
   };
 }
 
-async function measureQmta(o: Settings, c: number, run: number, started: Started): Promise<Measurement> {
-  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: o.metrics === true });
+async function measureQmta(o: Settings, c: number, run: number, started: Started, name: 'qmta' | 'qmta+hooks' = 'qmta'): Promise<Measurement> {
+  const embed = o.hooks ? { embed: name === 'qmta+hooks' ? 'hooks' as const : 'plain' as const } : {};
+  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: o.metrics === true, ...embed });
   started.qmta.push(q);
   try {
     const target = { port: q.port, pids: [q.pid], delivered: q.countDelivered };
-    return await measureOne('qmta', target, loadFor(o, c, q.addresses), run, q.maildirs);
+    return await measureOne(name, target, loadFor(o, c, q.addresses), run, q.maildirs);
   } finally {
     await q.stop();
   }
@@ -112,14 +119,27 @@ async function measureSink(o: Settings, c: number, run: number, sink: NodeSink):
   return measureOne('sink', { port: sink.port, pids: [sink.pid], delivered: sink.count }, loadFor(o, c, recipients), run);
 }
 
+function logged(o: Settings, m: Measurement): Measurement {
+  o.log?.(`run ${m.run + 1} ${m.server} x${m.connections}: accept ${m.acceptanceRate.toFixed(0)}/s, e2e ${m.endToEndRate.toFixed(0)}/s, CPU ${m.cpuSeconds.toFixed(1)} s`);
+  return m;
+}
+
+/** --hooks: embedded qmta without and with hooks, the order alternating from one load to the next. */
+async function hooksRun(o: Settings, run: number, started: Started): Promise<Measurement[]> {
+  const out: Measurement[] = [];
+  for (const [i, c] of o.connections.entries()) {
+    const pair = (run + i) % 2 === 0 ? (['qmta', 'qmta+hooks'] as const) : (['qmta+hooks', 'qmta'] as const);
+    for (const name of pair) out.push(logged(o, await measureQmta(o, c, run, started, name)));
+  }
+  return out;
+}
+
 async function oneRun(o: Settings, run: number, started: Started, sink: NodeSink): Promise<Measurement[]> {
   const out: Measurement[] = [];
   for (const c of o.connections) {
     const pair = run % 2 === 0 ? (['qmta', 'postfix'] as const) : (['postfix', 'qmta'] as const);
     for (const server of pair) {
-      const m = server === 'qmta' ? await measureQmta(o, c, run, started) : await measurePostfix(o, c, run, started);
-      o.log?.(`run ${run + 1} ${server} x${c}: accept ${m.acceptanceRate.toFixed(0)}/s, e2e ${m.endToEndRate.toFixed(0)}/s, CPU ${m.cpuSeconds.toFixed(1)} s`);
-      out.push(m);
+      out.push(logged(o, server === 'qmta' ? await measureQmta(o, c, run, started) : await measurePostfix(o, c, run, started)));
     }
     const s = await measureSink(o, c, run, sink);
     o.log?.(`run ${run + 1} sink x${c}: accept ${s.acceptanceRate.toFixed(0)}/s`);
@@ -136,13 +156,14 @@ export async function cleanUp(started: Started): Promise<void> {
 
 export function settings(opts: SmtpE2eOptions): Settings {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, ...given };
+  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, hooks: false, ...given };
 }
 
 function headerLines(o: Settings, loadStart: number): string[] {
   return [
     `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}${o.metrics ? ', qmta with its metrics listener on' : ''}`,
-    `${o.runs} run(s), fresh directories per measurement (new qmta home, new Postfix instance); median (min–max); ratios per run`,
+    ...(o.hooks ? ['qmta embedded (createMta, bench/smtp-e2e-embed.ts) without hooks and with a no-op handler at each of the six points (qmta+hooks), alternating'] : []),
+    `${o.runs} run(s), fresh directories per measurement (new qmta home${o.hooks ? '' : ', new Postfix instance'}); median (min–max); ratios per run`,
     `load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
   ];
 }
@@ -153,9 +174,9 @@ export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2
   const loadStart = loadavg()[0]!;
   const started: Started = { qmta: [], postfix: [] };
   try {
-    const sink = (started.sink = await startNodeSink());
+    const sink = o.hooks ? undefined : (started.sink = await startNodeSink());
     const measurements: Measurement[] = [];
-    for (let run = 0; run < o.runs; run++) measurements.push(...(await oneRun(o, run, started, sink)));
+    for (let run = 0; run < o.runs; run++) measurements.push(...(await (sink ? oneRun(o, run, started, sink) : hooksRun(o, run, started))));
     const summary = summarise(measurements, o.connections);
     return { measurements, summary, text: formatSmtpE2e(summary, headerLines(o, loadStart)) };
   } finally {
@@ -199,7 +220,7 @@ async function main(): Promise<void> {
     options: {
       messages: { type: 'string' }, size: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' },
       runs: { type: 'string' }, reuse: { type: 'boolean' }, dir: { type: 'string' }, 'cpu-prof': { type: 'string' },
-      metrics: { type: 'boolean' }, goal: { type: 'boolean' },
+      metrics: { type: 'boolean' }, goal: { type: 'boolean' }, hooks: { type: 'boolean' },
     },
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -210,7 +231,7 @@ async function main(): Promise<void> {
   }
   const r = await runSmtpE2eBench({
     messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
-    connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics,
+    connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics, hooks: values.hooks,
     qmtaNodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),
   });
   console.log(r.text);
