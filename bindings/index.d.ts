@@ -168,8 +168,11 @@ export interface LspawnRequest {
   timeoutMs: number
 }
 
-/** Serves delivery requests on descriptor `control` until the daemon closes it. */
-export declare function lspawnServe(control: number, node: string, script: string, queueUid: number): void
+/**
+ * Serves delivery requests on descriptor `control` until the daemon closes it; a
+ * delivery child is killed `margin_s` seconds past its program time limit.
+ */
+export declare function lspawnServe(control: number, node: string, script: string, queueUid: number, marginS: number): void
 
 /** One message of the maildrop. */
 export interface MaildropEntry {

@@ -315,8 +315,8 @@ export function encodeLspawnRequest(r: LspawnRequest): Outcome<Buffer> {
 }
 
 /** Serves requests on `control` until the daemon closes it (blocks this thread). */
-export function lspawnServe(control: number, node: string, script: string, queueUid: number): Outcome<void> {
-  return nativeCall(() => core.lspawnServe(control, node, script, queueUid));
+export function lspawnServe(control: number, node: string, script: string, queueUid: number, marginS: number): Outcome<void> {
+  return nativeCall(() => core.lspawnServe(control, node, script, queueUid, marginS));
 }
 
 /** Closes a descriptor one of the functions above handed out. */

@@ -11,13 +11,15 @@ use status::Failure;
 
 use crate::failure::{to_napi, Code};
 
-/// Serves delivery requests on descriptor `control` until the daemon closes it.
+/// Serves delivery requests on descriptor `control` until the daemon closes it; a
+/// delivery child is killed `margin_s` seconds past its program time limit.
 #[napi]
-pub fn lspawn_serve(control: i32, node: String, script: String, queue_uid: u32) -> Result<(), napi::Error<Code>> {
+pub fn lspawn_serve(control: i32, node: String, script: String, queue_uid: u32, margin_s: u32) -> Result<(), napi::Error<Code>> {
     let env = ["PATH", "LANG", "LC_ALL", "TZ"].iter()
         .filter_map(|k| std::env::var_os(k).map(|v| (OsString::from(k), v)))
         .collect();
-    let settings = Settings { node: node.into(), script: script.into(), queue_uid, env };
+    let margin = std::time::Duration::from_secs(u64::from(margin_s));
+    let settings = Settings { node: node.into(), script: script.into(), queue_uid, env, margin };
     lspawn::serve(control, &settings, &SystemAccounts).map_err(|e| to_napi(Failure::from_io(&e, "delivery helper")))
 }
 

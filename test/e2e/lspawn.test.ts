@@ -3,12 +3,12 @@
 // its own uid and groups and its maildir file is its own, next to a virtual user's
 // (the qmta account's); uid 0 is refused with qmail's words; and the helper itself,
 // driven directly, refuses uid 0, a home outside the account's, a malformed frame and a
-// message that is not a queue file. Run as an ordinary user there is no helper: `qmta
-// lspawn` refuses to run.
+// message that is not a queue file, and kills a delivery child that hangs. Run as an
+// ordinary user there is no helper: `qmta lspawn` refuses to run.
 
 import test from 'ava';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +16,7 @@ import { closeFd, encodeLspawnRequest, sendWithFds, socketPair, type LspawnReque
 import { addUser, setPassword } from '../../ts/users/index.js';
 import { defaultOwner, tempDir } from '../helpers/home.js';
 import { queueWriter } from '../helpers/queue-writer.js';
-import { until } from '../helpers/wait.js';
+import { until, waitFor } from '../helpers/wait.js';
 import { systemAccount, SYSTEM_USER } from '../helpers/accounts.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
@@ -160,4 +160,59 @@ test('the helper refuses uid 0, a home outside the account\'s, a malformed frame
   t.regex(stderr, /refused: Not allowed to perform deliveries as root\. \(#4\.3\.0\)/, 'refusals are logged');
   closeFd(control);
   t.is(await exited, 0, 'the helper ends when the daemon closes its end');
+});
+
+/** True when `pid` has exited (no /proc entry, or a zombie nobody reaped yet). */
+function gone(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  } catch {
+    return true;
+  }
+}
+
+test('a delivery child that hangs is killed with what it started, and its delivery deferred', async (t) => {
+  if (!ROOT) {
+    t.is(spawnSync(process.execPath, [MAIN, 'lspawn', '0']).status, 100);
+    return;
+  }
+  t.timeout(60_000);
+  const sys = systemAccount();
+  const sysHome = join(sys.home, `qmta-hang-${process.pid}-${Date.now()}`);
+  mkdirSync(sysHome);
+  // The program leaves a job running and stops its own qmail-local: a hung child.
+  writeFileSync(join(sysHome, '.qmail-hang'), '|sleep 300 & echo $! > "$HOME/job-pid"; echo $PPID > "$HOME/child-pid"; kill -STOP $PPID\n');
+  execFileSync('chown', ['-R', `${sys.uid}:${sys.gid}`, sysHome]);
+  t.teardown(() => spawnSync('rm', ['-rf', sysHome]));
+  const owner = await defaultOwner();
+  const message = join(tempDir(t), 'message');
+  writeFileSync(message, 'Subject: hang\n\nx\n');
+  chownSync(message, owner.uid, owner.gid);
+  const pair = socketPair('seqpacket');
+  if (pair.kind !== 'ok') return t.fail(pair.text);
+  const [control, theirs] = pair.value;
+  // A margin of 1 s instead of the daemon's 60 (DELIVERY_MARGIN_S): the same code path.
+  const helper = spawn(process.execPath, [MAIN, 'lspawn', String(owner.uid), '1'], { stdio: ['ignore', 'ignore', 'pipe', theirs] });
+  closeFd(theirs);
+  let stderr = '';
+  helper.stderr!.on('data', (c: Buffer) => { stderr += c.toString(); });
+  const exited = new Promise<number | null>((r) => helper.once('exit', r));
+  const req = encodeLspawnRequest({ kind: 'local', uid: sys.uid, gid: sys.gid, user: SYS, home: sysHome, local: `${SYS}-hang`, dash: '-', ext: 'hang', domain: 'mx.example', sender: 'a@b.c', timeoutMs: 1000 });
+  if (req.kind !== 'ok') return t.fail(req.text);
+  const fd = openSync(message, 'r');
+  const started = Date.now();
+  const answer = JSON.parse(await ask(control, req.value, fd)) as { outcome: unknown };
+  closeSync(fd);
+  const took = Date.now() - started;
+  // The program time limit (1 s) plus the helper's margin (1 s).
+  t.deepEqual(answer.outcome, { kind: 'temp', status: '4.3.0', text: `the delivery as ${SYS} ran longer than 2 seconds: killed.` });
+  t.true(took >= 2000 && took < 30_000, `answered after ${took} ms`);
+  const [child, job] = ['child-pid', 'job-pid'].map((f) => Number(readFileSync(join(sysHome, f), 'utf8')));
+  t.true(await waitFor(() => gone(child!)), 'the hung qmail-local is gone');
+  t.true(await waitFor(() => gone(job!)), 'and so is the job its program left running');
+  closeFd(control);
+  t.is(await exited, 0);
+  t.regex(stderr, /qmta lspawn: the delivery as \S+ ran longer than 2 seconds: killed\. \(#4\.3\.0\)/, 'the kill is logged');
+  t.notRegex(stderr, /killed only the process group/);
 });

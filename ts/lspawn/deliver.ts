@@ -6,8 +6,11 @@
 // Failures (all temporary, 4.3.0, so the delivery is retried): uid 0 ("Not allowed to
 // perform deliveries as root.", qmail-lspawn's words), no helper running, the helper's
 // refusal (its text), a report over REPORT_MAX bytes, not JSON, or of the wrong shape, no
-// report at all ("the delivery as USER ended without a report": the child crashed), or
-// no report within the program time limit plus a minute.
+// report at all ("the delivery as USER ended without a report": the child crashed). A
+// child still running helper.marginMs past the program time limit is killed by the
+// helper with what it started, which answers "the delivery as USER ran longer than N
+// seconds: killed." (crates/lspawn serve.rs); should that answer not come either, the
+// daemon stops waiting BACKSTOP_MS later.
 
 import { closeSync, openSync } from 'node:fs';
 import { Socket } from 'node:net';
@@ -17,6 +20,8 @@ import type { Helper } from './helper.js';
 
 export const REPORT_MAX = 64 * 1024;
 const MAX_FORWARDS = 1000;
+/** Past the helper's own limit: time for its kill and its answer. */
+const BACKSTOP_MS = 30_000;
 
 function failed(outcome: Outcome<string> & { kind: 'temp' | 'perm' }): LocalTaskResult {
   return { outcome, forwards: [], newSender: '', dtline: '', writes: [], env: {} };
@@ -39,7 +44,7 @@ export async function deliverAsOwner(helper: Helper | undefined, task: LocalTask
   }, body);
   closeSync(body);
   if (at.kind !== 'ok') return failed(at);
-  const text = await readReport(at.value, task.programTimeoutMs + 60_000);
+  const text = await readReport(at.value, task.programTimeoutMs + helper.marginMs + BACKSTOP_MS);
   if (text === undefined) return failed(temp('4.3.0', `the delivery as ${a.user} ended without a report`));
   return parseReport(text, a.user);
 }

@@ -4,13 +4,21 @@
 //! regular file owned by the queue's account: the helper never opens a path.
 //! A refusal is written on the reply socket (JSON for a delivery, an -ERR line for POP3)
 //! and on stderr. The loop ends when the daemon closes its end.
+//! Each child is watched by a thread of its own: a delivery child still running
+//! `Settings::margin` after its program time limit is killed, as its owner, with
+//! everything it started (privilege::kill_tree) and its delivery answered with a
+//! temporary failure (4.3.0), so a hung child holds no delivery slot and no process for
+//! ever. A POP3 child is bounded
+//! by its own idle timeout; its thread only reaps it.
 
 use std::ffi::OsString;
 use std::io::Write;
 use std::os::fd::{OwnedFd, RawFd};
 use std::os::unix::fs::MetadataExt;
+use std::process::Child;
+use std::time::Duration;
 
-use privilege::{recv_with_fds, spawn_as, Identity, Launch};
+use privilege::{kill_tree, recv_with_fds, spawn_as, wait_at_most, Identity, Launch};
 use status::Failure;
 
 use crate::check::{authorize, Accounts};
@@ -25,6 +33,9 @@ pub struct Settings {
     pub queue_uid: u32,
     /// PATH, LANG, LC_ALL, TZ as the helper was started with.
     pub env: Vec<(OsString, OsString)>,
+    /// How long a delivery child may run past its program time limit (`qmta lspawn`'s
+    /// argument; ts/lspawn/helper.ts says why 60 s and waits longer itself).
+    pub margin: Duration,
 }
 
 /// Serves requests until the daemon closes `control`.
@@ -52,7 +63,7 @@ pub fn serve(control: RawFd, settings: &Settings, accounts: &dyn Accounts) -> st
 
 type Refusal = (Failure, Kind, Option<OwnedFd>);
 
-fn handle(packet: &[u8], fds: Vec<OwnedFd>, s: &Settings, accounts: &dyn Accounts) -> Result<u32, Refusal> {
+fn handle(packet: &[u8], fds: Vec<OwnedFd>, s: &Settings, accounts: &dyn Accounts) -> Result<(), Refusal> {
     let mut fds = fds.into_iter();
     let (reply, input) = (fds.next(), fds.next());
     let req = match Request::decode(packet) {
@@ -72,9 +83,41 @@ fn handle(packet: &[u8], fds: Vec<OwnedFd>, s: &Settings, accounts: &dyn Account
             Err(e) => return Err((Failure::from_io(&e, "dup"), req.kind, Some(reply))),
         },
     };
+    // The helper keeps a copy of a delivery's reply socket to answer for a child it kills.
+    let answer_for = match req.kind {
+        Kind::Local => Some(reply.try_clone().map_err(|e| (Failure::from_io(&e, "dup"), req.kind, None))?),
+        Kind::Pop3 => None,
+    };
     let launch = Launch { program: s.node.clone(), args: args(s, &req), env: s.env.clone(), stdin, stdout: reply };
     let who = Identity { uid: target.uid, gid: target.gid, groups: target.groups };
-    spawn_as(&who, launch).map_err(|e| (Failure::from_io(&e, "starting the delivery as its owner"), req.kind, None))
+    let child = spawn_as(&who, launch).map_err(|e| (Failure::from_io(&e, "starting the delivery as its owner"), req.kind, None))?;
+    let (kind, limit) = (req.kind, Duration::from_millis(u64::from(req.timeout_ms)) + s.margin);
+    std::thread::Builder::new().name("qmta-watch".into()).spawn(move || watch(child, &req, &who, limit, answer_for))
+        .map(|_| ()).map_err(|e| (Failure::from_io(&e, "watching the delivery"), kind, None))
+}
+
+/// Reaps the child; a delivery child past `limit` is killed and answered for. The thread
+/// ends here: kill_tree leaves it the owner's.
+fn watch(mut child: Child, req: &Request, who: &Identity, limit: Duration, reply: Option<OwnedFd>) {
+    let Some(reply) = reply else {
+        let _ = child.wait();
+        return;
+    };
+    match wait_at_most(&mut child, limit) {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            if let Err(e) = kill_tree(&mut child, who.uid, who.gid) {
+                eprintln!("qmta lspawn: killed only the process group of the delivery as {}: {e}", req.user);
+            }
+            let f = Failure::temp("3.0", format!("the delivery as {} ran longer than {} seconds: killed.", req.user, limit.as_secs()));
+            eprintln!("qmta lspawn: {f}");
+            answer(&reply, Kind::Local, &f);
+        }
+        Err(e) => {
+            eprintln!("qmta lspawn: cannot watch the delivery as {}: {e}", req.user);
+            let _ = child.wait();
+        }
+    }
 }
 
 fn is_queue_file(fd: &OwnedFd, queue_uid: u32) -> bool {

@@ -1,13 +1,16 @@
 //! Starting a child as a mailbox owner (qmail-lspawn's fork, setgid, setuid, exec).
 //! Node's spawn can set a uid and gid but clears the supplementary groups; qmta gives
 //! the child the owner's groups (initgroups), so it reads and writes what the owner
-//! could at a login.
+//! could at a login. The child leads a session of its own (so nothing it starts can join
+//! a process group outside it) and is a child subreaper (what its programs leave running
+//! is reparented to it, not to init), so the caller can find and kill it with everything
+//! it started (watch.rs); the caller reaps it.
 
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 
 /// Who the child runs as. `uid` 0 is refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,8 +31,8 @@ pub struct Launch {
     pub stdout: OwnedFd,
 }
 
-/// Starts `launch` as `who`; returns its pid. A thread reaps it when it exits.
-pub fn spawn_as(who: &Identity, launch: Launch) -> io::Result<u32> {
+/// Starts `launch` as `who`, in a new session; the caller must wait for it.
+pub fn spawn_as(who: &Identity, launch: Launch) -> io::Result<Child> {
     if who.uid == 0 {
         return Err(io::Error::new(io::ErrorKind::PermissionDenied, "Not allowed to perform deliveries as root."));
     }
@@ -40,8 +43,13 @@ pub fn spawn_as(who: &Identity, launch: Launch) -> io::Result<u32> {
     // SAFETY: between fork and exec only async-signal-safe system calls run here.
     unsafe {
         cmd.pre_exec(move || {
-            let gs: Vec<libc::gid_t> = groups.clone();
-            if libc::setgroups(gs.len(), gs.as_ptr()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+            if libc::setsid() < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0 || libc::setgid(gid) != 0 || libc::setuid(uid) != 0 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0 {
                 return Err(io::Error::last_os_error());
             }
             // No way back: a process that could become root again must not run the delivery.
@@ -51,10 +59,5 @@ pub fn spawn_as(who: &Identity, launch: Launch) -> io::Result<u32> {
             Ok(())
         });
     }
-    let mut child = cmd.spawn()?;
-    let pid = child.id();
-    std::thread::Builder::new().name("qmta-reap".into()).spawn(move || {
-        let _ = child.wait();
-    })?;
-    Ok(pid)
+    cmd.spawn()
 }
