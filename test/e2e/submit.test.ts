@@ -6,55 +6,15 @@
 // that stalls) is bounded as SMTP is; with no daemon, a user who does not own the queue
 // gets exit 111 and root writes the queue as its owner.
 
-import test, { type ExecutionContext } from 'ava';
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
-import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openQueue } from '../../ts/queue/index.js';
-import { addUser } from '../../ts/users/index.js';
 import { defaultOwner, tempDir } from '../helpers/home.js';
 import { until } from '../helpers/wait.js';
-import { systemAccount } from '../helpers/accounts.js';
-
-const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
-const SENDMAIL = fileURLToPath(new URL('../../ts/cli/sendmail.js', import.meta.url));
-const ROOT = process.getuid!() === 0;
-/** The local user of these tests: the useradd account as root, else ourselves. */
-function localUser(): { uid: number; gid: number; name: string } {
-  if (!ROOT) return { uid: process.getuid!(), gid: process.getgid!(), name: userInfo().username };
-  const a = systemAccount();
-  return { uid: a.uid, gid: a.gid, name: a.name };
-}
-
-interface Run { code: number | null; stdout: string; stderr: string; pid: number }
-
-function run(cmd: string, args: string[], input: string, env: Record<string, string>, as?: { uid: number; gid: number }): Promise<Run> {
-  return new Promise((resolve) => {
-    const c = spawn(process.execPath, [cmd, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, ...(as ?? {}) });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (b: Buffer) => { stdout += b.toString(); });
-    c.stderr.on('data', (b: Buffer) => { stderr += b.toString(); });
-    c.on('close', (code) => resolve({ code, stdout, stderr, pid: c.pid! }));
-    c.stdin.end(input);
-  });
-}
-
-async function startDaemon(t: ExecutionContext, control: Record<string, string> = {}): Promise<{ home: string; log: () => string }> {
-  const home = join(tempDir(t), 'home');
-  mkdirSync(join(home, 'control'), { recursive: true });
-  const files = { me: 'mx.example', locals: 'mx.example', smtplisten: '127.0.0.1:0', submissionlisten: '127.0.0.1:0', pop3listen: '127.0.0.1:0', ...control };
-  for (const [f, v] of Object.entries(files)) writeFileSync(join(home, 'control', f), `${v}\n`);
-  t.is((await addUser(home, 'joe')).kind, 'ok');
-  const child = spawn(process.execPath, [MAIN, '--home', home, 'start'], { stdio: 'ignore' });
-  t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
-  await until('the submission socket', () => existsSync(join(home, 'qmta.sock')), 60_000);
-  const log = () => readFileSync(join(home, 'log', 'qmta.log'), 'utf8');
-  return { home, log };
-}
+import { localUser, MAIN, ROOT, run, SENDMAIL, startDaemon } from '../helpers/submit.js';
 
 const joeMail = (home: string) => {
   const dir = join(home, 'mail', 'joe', 'Maildir', 'new');

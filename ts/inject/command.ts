@@ -22,9 +22,8 @@ import { signingQueue } from '../dkim/signing-queue.js';
 import { ok, temp, type Failure, type Outcome } from '../outcome.js';
 import type { Queue } from '../queue/types.js';
 import { openQueue } from '../queue/index.js';
-import { becomeQueueOwner } from '../privilege/queue-owner.js';
+import { becomeQueueOwner, mayUseQueue } from '../privilege/queue-owner.js';
 import { connectSubmit } from '../submit/client.js';
-import { statSync } from 'node:fs';
 import { controlsFromEnv, identityFromEnv, type Env, type InjectControls } from './identity.js';
 import { DEFAULT_MAX_HEADER_BYTES, injectStream, type InjectTarget } from './inject.js';
 import { parseInjectArgs } from './options.js';
@@ -84,12 +83,7 @@ async function target(config: Config, print: boolean, io: CommandIo): Promise<Ou
 /** No daemon running: root (as the queue's owner) and the queue's owner write it directly;
  *  anyone else gets a temporary failure (the message stays with the caller: exit 111). */
 function mayWriteQueue(home: string): Outcome<void> {
-  if (process.getuid?.() === 0) return ok(undefined);
-  try {
-    if (statSync(join(home, 'queue')).uid === process.getuid?.()) return ok(undefined);
-  } catch {
-    return ok(undefined); // no queue yet: this caller's own new home
-  }
+  if (mayUseQueue(home)) return ok(undefined);
   return temp('4.3.0', `qmta is not running for ${home}, and only it may queue mail for uid ${process.getuid?.()}: try again later`);
 }
 

@@ -6,12 +6,24 @@
 // Interface: becomeQueueOwner(home) -> Outcome<void>: nothing unless we are root and
 // HOME/queue belongs to another uid; then initgroups, setgid, setuid to that owner.
 // Failures: the owner has no account, or the switch fails -> temp 4.3.0.
+// mayUseQueue(home): true for root, the queue's owner, or anyone while there is no
+// queue yet (their own new home): who may read or write it with no daemon running.
 
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { accountByUid } from '../native.js';
 import { ok, temp, type Outcome } from '../outcome.js';
 import { dropTo } from './drop.js';
+
+/** See the header. */
+export function mayUseQueue(home: string): boolean {
+  if (process.getuid?.() === 0) return true;
+  try {
+    return statSync(join(home, 'queue')).uid === process.getuid?.();
+  } catch {
+    return true;
+  }
+}
 
 /** Switches root to the owner of HOME/queue for good (see the header). */
 export function becomeQueueOwner(home: string): Outcome<void> {

@@ -4,9 +4,13 @@
 // "0:," ending it, then qmail-queue's envelope: "F" sender NUL, "T" recipient NUL for
 // each, and a final NUL. The daemon answers one line: "K<id>" queued, "Z<text>" temporary,
 // "D<text>" permanent (qmail's report letters), then closes.
+// A listing (mailq): the client sends LIST_REQUEST ("Q", which no netstring begins with)
+// and ends its side; the daemon answers "K" and a newline, then the queue listing in
+// qmail-qread's format as it reads it (streamed with backpressure), then LIST_END (".",
+// newline; no listing line is "."): a listing without it was cut short. Or one Z/D line.
 //
 // Interface: SOCKET_NAME; Decoder (push(chunk) -> events, bounded); encodeChunk(),
-// encodeEnd(envelope); parseReply(line).
+// encodeEnd(envelope); parseReply(line); LIST_REQUEST, LIST_END.
 // Failures: a netstring over CHUNK_MAX, a bad length, a missing ",", an envelope over
 // ENVELOPE_MAX bytes, more than MAX_RECIPIENTS, an address over ADDRESS_MAX or with CR/LF,
 // no F record -> the Decoder's error (the daemon answers D...#5.5.4 and queues nothing).
@@ -19,6 +23,8 @@ export const CHUNK_MAX = 1024 * 1024;
 export const ENVELOPE_MAX = 1024 * 1024;
 export const MAX_RECIPIENTS = 10_000;
 export const ADDRESS_MAX = 1024;
+export const LIST_REQUEST = 'Q';
+export const LIST_END = '.\n';
 
 export type Event = { kind: 'body'; bytes: Buffer } | { kind: 'envelope'; envelope: Envelope } | { kind: 'error'; text: string };
 

@@ -14,6 +14,8 @@
 // connection: protocol error D #5.5.4, policy D #5.7.1, queue failures as they come.
 // Guarantees: nothing is queued unless the whole message and envelope arrived and passed;
 // the answer K comes only after the commit.
+// A connection whose first byte is LIST_REQUEST asks for the queue listing instead
+// (listing.ts).
 
 import { chmodSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -25,8 +27,9 @@ import type { ServiceStarter } from '../daemon/services.js';
 import { accountByUid, peerCredentials } from '../native.js';
 import { ok, temp, type Outcome } from '../outcome.js';
 import type { MessageWriter, Queue } from '../queue/types.js';
-import { senderAllowed } from './policy.js';
-import { Decoder, SOCKET_NAME } from './protocol.js';
+import { serveListing } from './listing.js';
+import { senderAllowed, senderSettings, type Caller } from './policy.js';
+import { Decoder, LIST_REQUEST, SOCKET_NAME } from './protocol.js';
 
 const MAX_CLIENTS = 100;
 
@@ -41,7 +44,7 @@ export const submitService: ServiceStarter = async (ctx) => {
       return void socket.end('Ztoo many local submissions at once (#4.3.2)\n');
     }
     socket.once('close', () => clients--);
-    void serve(socket, ctx).catch(() => socket.destroy());
+    void dispatch(socket, ctx).catch(() => socket.destroy());
   });
   try {
     unlinkSync(path);
@@ -59,33 +62,55 @@ export const submitService: ServiceStarter = async (ctx) => {
 
 type Ctx = Parameters<ServiceStarter>[0];
 
-async function serve(socket: Socket, ctx: Ctx): Promise<void> {
-  const c = ctx.config.current();
+/** Reads the first chunk (a submission's or a listing request), then serves it. */
+async function dispatch(socket: Socket, ctx: Ctx): Promise<void> {
+  const first = await firstChunk(socket, ctx.config.current().timeoutsmtpd * 1000);
+  if (first === undefined) return void socket.destroy();
   const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd ?? -1;
   const peer = peerCredentials(fd);
   if (peer.kind !== 'ok') return void socket.end(`Z${peer.text} (#4.3.0)\n`);
+  const caller = { uid: peer.value.uid, name: nameOf(peer.value.uid) };
+  if (first[0] === LIST_REQUEST.charCodeAt(0)) return serveListing(socket, first, caller, ctx);
+  return serve(socket, ctx, first, { pid: peer.value.pid, ...caller });
+}
+
+/** The first chunk, the socket paused after it; undefined at end, error or timeout. */
+function firstChunk(socket: Socket, timeoutMs: number): Promise<Buffer | undefined> {
+  return new Promise((resolve) => {
+    socket.setTimeout(timeoutMs, () => resolve(undefined));
+    socket.once('data', (chunk: Buffer) => {
+      socket.pause();
+      resolve(chunk);
+    });
+    socket.once('end', () => resolve(undefined));
+    socket.once('error', () => resolve(undefined));
+  });
+}
+
+async function serve(socket: Socket, ctx: Ctx, first: Buffer, peer: Caller & { pid: number }): Promise<void> {
+  const c = ctx.config.current();
   const ring = await loadKeyring(c.dkimkeys);
   const queue: Queue = ring.kind === 'ok' ? signingQueue(ctx.queue, () => ring.value) : ctx.queue;
   const w = queue.createWriter();
   if (w.kind !== 'ok') return void socket.end(`Z${w.text} (#${w.status})\n`);
-  const traced = w.value.write(invokedBy(peer.value.pid, peer.value.uid, Date.now()));
+  const traced = w.value.write(invokedBy(peer.pid, peer.uid, Date.now()));
   if (traced) {
     w.value.abort();
     return void socket.end(`Z${traced.text} (#${traced.status})\n`);
   }
-  const answer = (line: string): void => void socket.end(`${line}\n`);
-  const caller = { uid: peer.value.uid, name: nameOf(peer.value.uid) };
-  receive(socket, w.value, c.databytes, c.timeoutsmtpd * 1000, async (envelope) => {
-    const why = senderAllowed(caller, envelope.sender, { self: process.getuid?.() ?? 0, trusted: c.trustedusers, hosts: [...c.locals, c.me.toLowerCase(), c.defaulthost.toLowerCase()] });
+  // Resumed to read the client's end, so the half-open socket closes and frees its slot.
+  const answer = (line: string): void => void socket.end(`${line}\n`).resume();
+  receive(socket, first, w.value, c.databytes, c.timeoutsmtpd * 1000, async (envelope) => {
+    const why = senderAllowed(peer, envelope.sender, senderSettings(c, process.getuid?.() ?? 0));
     if (why !== undefined) {
       w.value.abort();
-      ctx.log.warn({ event: 'submit', uid: caller.uid, sender: envelope.sender }, `local submission refused: ${why}`);
+      ctx.log.warn({ event: 'submit', uid: peer.uid, sender: envelope.sender }, `local submission refused: ${why}`);
       return answer(`D${why} (#5.7.1)`);
     }
     const id = await w.value.commit(envelope);
     if (id.kind !== 'ok') return answer(`${id.kind === 'perm' ? 'D' : 'Z'}${id.text} (#${id.status})`);
     ctx.enqueued(id.value);
-    ctx.log.info({ event: 'submit', uid: caller.uid, pid: peer.value.pid, id: id.value }, `local submission ${id.value} from uid ${caller.uid}`);
+    ctx.log.info({ event: 'submit', uid: peer.uid, pid: peer.pid, id: id.value }, `local submission ${id.value} from uid ${peer.uid}`);
     return answer(`K${id.value}`);
   }, answer);
 }
@@ -104,8 +129,9 @@ function nameOf(uid: number): string | undefined {
   return a.kind === 'ok' ? a.value?.name : undefined;
 }
 
-/** Feeds the socket through the decoder into the writer; calls done once with the envelope. */
-function receive(socket: Socket, w: MessageWriter, databytes: number, timeoutMs: number,
+/** Feeds `first` and the rest of the socket through the decoder into the writer; calls
+ *  done once with the envelope. */
+function receive(socket: Socket, first: Buffer, w: MessageWriter, databytes: number, timeoutMs: number,
   done: (e: { sender: string; recipients: string[] }) => Promise<void>, answer: (line: string) => void): void {
   const decoder = new Decoder();
   const traceBytes = w.size; // the Received line is ours: databytes counts the client's bytes
@@ -119,7 +145,7 @@ function receive(socket: Socket, w: MessageWriter, databytes: number, timeoutMs:
   socket.setTimeout(timeoutMs, () => { fail('Ztimed out waiting for the message (#4.4.2)'); socket.destroy(); });
   socket.on('error', () => fail('Zconnection lost (#4.4.2)'));
   socket.on('end', () => fail('Zthe message ended before its envelope (#4.3.0)'));
-  socket.on('data', (chunk: Buffer) => {
+  const onData = (chunk: Buffer): void => {
     if (finished) return;
     for (const ev of decoder.push(chunk)) {
       if (ev.kind === 'error') return fail(`D${ev.text} (#5.5.4)`);
@@ -133,5 +159,10 @@ function receive(socket: Socket, w: MessageWriter, databytes: number, timeoutMs:
       socket.pause();
       void done({ sender: ev.envelope.sender, recipients: [...ev.envelope.recipients] });
     }
-  });
+  };
+  // Read on even after a refusal (a socket closed with unread bytes resets the client's
+  // end before it reads our answer); the envelope's pause, even in `first`, comes after.
+  socket.on('data', onData);
+  socket.resume();
+  onData(first);
 }
