@@ -57,8 +57,7 @@ export async function setupLocal(t: ExecutionContext, users: string[], control: 
     home, mta, remote, events, userHome,
     async send(from, to, message) {
       const id = await mta.inject({ from, to, message: Buffer.from(message) });
-      await new Promise((r) => setTimeout(r, 20));
-      await mta.idle();
+      await mta.idle(); // the commit reached the scheduler before inject() resolved
       return id;
     },
     dotQmail(user, name, text, mode = 0o644) {
