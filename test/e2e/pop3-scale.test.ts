@@ -4,7 +4,10 @@ import test from 'ava';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { tempDir } from '../helpers/home.js';
+import { until } from '../helpers/wait.js';
 import { makeMaildir, startTestPop3 } from './pop3-harness.js';
 
 const N = 10_000;
@@ -37,14 +40,28 @@ function memory(): number {
   return m.heapUsed + m.external + m.arrayBuffers;
 }
 
-/** Samples memory until stop() and reports the peak. */
-function watchMemory(): { stop(): number } {
-  let peak = memory();
-  const timer = setInterval(() => (peak = Math.max(peak, memory())), 20);
-  return { stop: () => (clearInterval(timer), Math.max(peak, memory())) };
+// Live memory, after a full GC: dead buffers wait for V8's next GC, which a loaded machine
+// puts off, so the peak without one varied 6-20 MB for the 64 MB message and passed
+// 32 MB under stress-ng (a false "held in memory"); after a GC 6.9-9.1 MB in 6 loaded runs.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function liveMemory(): number {
+  gc();
+  return memory();
 }
 
-test('10,000 messages: login, STAT, LIST, UIDL, RETR of all with bounded memory', async (t) => {
+/** Samples live memory until stop() and reports the peak growth over the start. */
+function watchMemory(): { stop(): number } {
+  const base = liveMemory();
+  let peak = base;
+  const timer = setInterval(() => (peak = Math.max(peak, liveMemory())), 20);
+  return { stop: () => (clearInterval(timer), Math.max(peak, liveMemory()) - base) };
+}
+
+// The two memory tests run serially (before the rest of the file): the isolate's memory
+// is shared by the file's tests, and the last one's 32 MB message would count in theirs.
+test.serial('10,000 messages: login, STAT, LIST, UIDL, RETR of all with bounded memory', async (t) => {
   const home = tempDir(t);
   const maildir = makeMaildir(home);
   for (let i = 0; i < N; i++) {
@@ -53,7 +70,6 @@ test('10,000 messages: login, STAT, LIST, UIDL, RETR of all with bounded memory'
   const s = await startTestPop3(t, { big: { password: 'pw', home } });
   const socket = connect(s.port, '127.0.0.1');
   const c = new Counter(socket);
-  const base = memory();
   const watch = watchMemory();
   const start = Date.now();
   socket.write('USER big\r\nPASS pw\r\nSTAT\r\nLIST\r\n');
@@ -69,7 +85,7 @@ test('10,000 messages: login, STAT, LIST, UIDL, RETR of all with bounded memory'
     await c.until(2 + Math.min(i + 499, N));
   }
   const retrMs = Date.now() - retrStart;
-  const peak = watch.stop() - base;
+  const peak = watch.stop();
   socket.end('QUIT\r\n');
   t.is(c.terminators, N + 2);
   t.is(readdirSync(join(maildir, 'cur')).length, N);
@@ -77,7 +93,7 @@ test('10,000 messages: login, STAT, LIST, UIDL, RETR of all with bounded memory'
   t.true(peak < 64e6, `memory grew by ${peak}`);
 });
 
-test('a 64 MB message is streamed, not held in memory', async (t) => {
+test.serial('a 64 MB message is streamed, not held in memory', async (t) => {
   const home = tempDir(t);
   const maildir = makeMaildir(home);
   mkdirSync(join(maildir, 'new'), { recursive: true });
@@ -90,11 +106,10 @@ test('a 64 MB message is streamed, not held in memory', async (t) => {
   const s = await startTestPop3(t, { big: { password: 'pw', home } });
   const socket = connect(s.port, '127.0.0.1');
   const c = new Counter(socket);
-  const base = memory();
   const watch = watchMemory();
   socket.write('USER big\r\nPASS pw\r\nRETR 1\r\n');
   await c.until(1);
-  const peak = watch.stop() - base;
+  const peak = watch.stop();
   socket.end('QUIT\r\n');
   const lines = 64 * 10_000;
   // +OK lines, then header (14 + 2 CR) and lines each with CR and a stuffed dot, terminator
@@ -114,10 +129,7 @@ test('a client that stops reading in the middle of a large RETR is dropped after
   socket.write('USER big\r\nPASS pw\r\nDELE 1\r\nRETR 1\r\n'); // RETR 1 of a deleted message: -ERR
   socket.write('RSET\r\nRETR 1\r\n'); // and then a real one, never read: the server's write waits
   const lock = join(maildir, 'qmta-pop3.lock');
-  for (let i = 0; i < 20 && !existsSync(lock); i++) await new Promise((r) => setTimeout(r, 50));
-  t.true(existsSync(lock), 'session started');
-  const start = Date.now();
-  while (existsSync(lock) && Date.now() - start < 10_000) await new Promise((r) => setTimeout(r, 50));
-  t.false(existsSync(lock), 'the server dropped the session and released the mailbox');
+  await until('the session to start (its mailbox lock)', () => existsSync(lock), 30_000, 10);
+  await until('the server to drop the session and release the mailbox', () => !existsSync(lock), 10_000);
   t.is(readdirSync(join(maildir, 'cur')).length, 1); // dropped, not QUIT: nothing deleted
 });
