@@ -61,7 +61,7 @@ test('a program hook runs with the delivery environment and NEWMAIL_* variables'
   const s = await setupLocal(t, ['joe'], { newmailhook: `env > '${out}'` });
   s.dotQmail('joe', '.qmail-ext', './Maildir/\n');
   await s.send('a@far.example', ['joe-ext@mx.example'], MSG);
-  await until('the hook program\'s output', () => existsSync(out) && readFileSync(out, 'utf8').includes('NEWMAIL_FILE='), 5000);
+  await until('the hook program\'s output', () => existsSync(out) && readFileSync(out, 'utf8').includes('NEWMAIL_FILE='));
   const env = Object.fromEntries(readFileSync(out, 'utf8').split('\n').filter((l) => l.includes('='))
     .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
   t.like(env, {
@@ -87,7 +87,7 @@ test('a URL hook is POSTed the event as JSON', async (t) => {
   const { port } = server.address() as AddressInfo;
   const s = await setupLocal(t, ['joe'], { newmailhook: `http://127.0.0.1:${port}/biff` });
   await s.send('a@far.example', ['joe@mx.example'], MSG);
-  await until('the hook request', () => bodies.length === 1, 5000);
+  await until('the hook request', () => bodies.length === 1);
   t.is(bodies[0]!.url, '/biff');
   t.is(bodies[0]!.type, 'application/json');
   t.like(bodies[0]!.body as object, { user: 'joe', recipient: 'joe@mx.example', sender: 'a@far.example', maildir: join(s.userHome('joe'), 'Maildir/') });

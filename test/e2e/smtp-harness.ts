@@ -89,7 +89,7 @@ export class RawClient {
   }
 
   /** The next `n` complete replies (each possibly multi-line), or fewer if the peer closed. */
-  async replies(n = 1, timeoutMs = 10_000): Promise<string[]> {
+  async replies(n = 1, timeoutMs = 30_000): Promise<string[]> {
     const deadline = Date.now() + timeoutMs;
     const out: string[] = [];
     while (out.length < n) {
@@ -108,13 +108,13 @@ export class RawClient {
     return out;
   }
 
-  /** One reply's text. */
+  /** One reply's text; a missing one says whether the server closed or was only slow. */
   async reply(): Promise<string> {
-    return (await this.replies(1))[0] ?? '(closed)';
+    return (await this.replies(1))[0] ?? (this.#closed ? '(closed)' : '(no reply within 30 s)');
   }
 
   /** Resolves once the server closed the connection (or after the timeout). */
-  async waitClose(timeoutMs = 10_000): Promise<boolean> {
+  async waitClose(timeoutMs = 30_000): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
     while (!this.#closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     return this.#closed;
