@@ -14,7 +14,6 @@ import { until } from '../helpers/wait.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
 const run = promisify(execFile);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Only the listeners' control files exist: the rest of the home is created by the first start. */
 function listenAnywhere(home: string): void {
@@ -41,9 +40,12 @@ test('qmta start: default home, reload on user add, queue listing, queue run, cl
   t.true(existsSync(join(home, 'control', 'me')));
   await until('log', () => existsSync(join(home, 'log', 'qmta.log')) && readFileSync(join(home, 'log', 'qmta.log'), 'utf8').includes('"status"'));
 
-  // A user added while qmta runs is known to it at once (SIGHUP).
+  // A user added while qmta runs is known to it once the SIGHUP's reload is done (logged).
+  const log = () => readFileSync(join(home, 'log', 'qmta.log'), 'utf8');
+  const reloads = () => log().split('"event":"reload"').length - 1;
+  const before = reloads();
   await qmta(home, 'user', 'add', 'joe');
-  await sleep(500);
+  await until('the reload after user add', () => reloads() > before);
   const q = queueWriter(t, home);
   const add = (to: string) => q.add({ sender: 'a@far.example', recipients: [to] }, Buffer.from('Subject: d\n\nhello\n'));
   t.is((await add('joe@localhost')).kind, 'ok');
@@ -54,7 +56,6 @@ test('qmta start: default home, reload on user add, queue listing, queue run, cl
   writeFileSync(join(home, 'mail', 'joe', '.qmail-later'), '|echo not yet; exit 111\n');
   const id = await add('joe-later@localhost');
   t.is(id.kind, 'ok');
-  const log = () => readFileSync(join(home, 'log', 'qmta.log'), 'utf8');
   await until('deferral', () => log().includes('"result":"deferral"'));
   const listing = (await qmta(home, 'queue')).stdout;
   t.regex(listing, new RegExp(`^\\d{1,2} \\w{3} \\d{4} \\d\\d:\\d\\d:\\d\\d GMT  #${id.kind === 'ok' ? id.value : ''}  \\d+  <a@far\\.example> \\n\\tlocal\\tjoe-later@localhost\\n$`));
