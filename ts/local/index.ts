@@ -87,15 +87,19 @@ export function createLocalDelivery(deps: LocalDeps): LocalDeliveryPool {
         programTimeoutMs: deps.programTimeoutMs ?? 3600_000, baseEnv, srs: deps.srs?.(),
       };
       let result: LocalTaskResult;
+      const owners = deps.owners;
+      const viaHelper = owners !== undefined && task.assignment.uid !== owners.uid;
       try {
-        const owners = deps.owners;
-        if (owners && task.assignment.uid !== owners.uid) result = await owners.deliver(task);
+        if (viaHelper) result = await owners.deliver(task);
         else result = await runLocal(task, 'event loop') ?? await runTask(pool, task);
       } catch (err) {
         return fromException(err);
       }
       if (result.outcome.kind === 'ok' && result.writes.length > 0) {
-        deps.newmail?.({ user: task.assignment.user, recipient: req.recipient, sender: req.sender, home: task.assignment.home, env: result.env, writes: result.writes });
+        deps.newmail?.({
+          user: task.assignment.user, recipient: req.recipient, sender: req.sender, home: task.assignment.home, env: result.env,
+          writes: result.writes, ...(viaHelper ? { owner: task.assignment.uid } : {}),
+        });
       }
       return forward(deps, req, result);
     },

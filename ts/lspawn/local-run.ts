@@ -4,7 +4,10 @@
 // mailboxes and runs the owner's programs, all as the owner (ts/local's runLocal).
 //
 // Interface: localRun(argv) -> exit code; prints one JSON report on stdout: {outcome,
-// forwards, newSender, dtline} (constraint shared with deliver.ts, which checks it).
+// forwards, newSender, dtline, writes, env} (constraint shared with report.ts, which
+// checks it); writes and env (the new-mail notice's part) are left out when they would
+// make the report longer than REPORT_MAX or list more than MAX_WRITES mailboxes: the
+// delivery stands either way, only its notices are lost.
 // The message: the owner may not open the queue's file by name, so it is first copied
 // from stdin into an unnamed file of the owner's (O_TMPFILE in the temp folder), which
 // the mailbox writers and programs open as /proc/self/fd/N.
@@ -14,9 +17,15 @@ import { tmpdir } from 'node:os';
 import { privateCopy } from '../native.js';
 import { temp, type Outcome } from '../outcome.js';
 import { runLocal } from '../local/run.js';
+import type { MailboxWrite } from '../notify/types.js';
+import { MAX_WRITES, REPORT_MAX } from './report.js';
 
-function report(r: { outcome: Outcome<string>; forwards?: string[]; newSender?: string; dtline?: string }): number {
-  process.stdout.write(`${JSON.stringify(r)}\n`);
+type Report = { outcome: Outcome<string>; forwards?: string[]; newSender?: string; dtline?: string; writes?: readonly MailboxWrite[]; env?: Record<string, string> };
+
+function report(r: Report): number {
+  let text = JSON.stringify(r);
+  if (Buffer.byteLength(text) >= REPORT_MAX || (r.writes?.length ?? 0) > MAX_WRITES) text = JSON.stringify({ ...r, writes: [], env: {} });
+  process.stdout.write(`${text}\n`);
   return 0;
 }
 
@@ -33,5 +42,5 @@ export async function localRun(argv: readonly string[]): Promise<number> {
     assignment: { user, uid: process.getuid!(), gid: process.getgid!(), home, dash, ext },
     asOwner: false, programTimeoutMs: Number(timeout), baseEnv: env,
   }, 'worker');
-  return report({ outcome: r!.outcome, forwards: r!.forwards, newSender: r!.newSender, dtline: r!.dtline });
+  return report({ outcome: r!.outcome, forwards: r!.forwards, newSender: r!.newSender, dtline: r!.dtline, writes: r!.writes, env: { ...r!.env } });
 }

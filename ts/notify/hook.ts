@@ -7,10 +7,13 @@
 // killed by a signal, cannot start, or runs longer than timeoutMs (then SIGKILLed with its
 // process group); the URL cannot be reached, answers non-2xx, or answers slower than
 // timeoutMs (request aborted).
+// The program runs in the user's home, or in / when the daemon cannot enter it (a system
+// account's home closed to the qmta account).
 // Guarantees: the program's stdin is empty and its stdout discarded; at most
 // STDERR_KEEP bytes of its stderr are kept for the log; the response body is discarded.
 
 import { spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
 import type { DeliveryNotice, NewMailEvent } from './types.js';
 
 export type HookResult = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -42,7 +45,7 @@ export function hookEnv(event: NewMailEvent, notice: DeliveryNotice): Record<str
 function programHook(command: string, event: NewMailEvent, notice: DeliveryNotice, timeoutMs: number): Promise<HookResult> {
   return new Promise((resolve) => {
     const child = spawn('/bin/sh', ['-c', command], {
-      cwd: notice.home, env: hookEnv(event, notice), stdio: ['ignore', 'ignore', 'pipe'], detached: true,
+      cwd: enterable(notice.home) ? notice.home : '/', env: hookEnv(event, notice), stdio: ['ignore', 'ignore', 'pipe'], detached: true,
     });
     let stderr = '';
     let timedOut = false;
@@ -58,6 +61,15 @@ function programHook(command: string, event: NewMailEvent, notice: DeliveryNotic
       resolve({ ok: false, reason: `${why}${stderr ? `: ${stderr.slice(0, STDERR_KEEP).trim()}` : ''}` });
     });
   });
+}
+
+function enterable(dir: string): boolean {
+  try {
+    accessSync(dir, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function killGroup(pid: number | undefined): void {

@@ -11,9 +11,12 @@
 // Failures: a listener that throws, a hook that fails or exceeds timeoutMs (default 10 s),
 // more than maxRunning hooks at once (default 32: the extra notices are dropped): logged
 // (warn), never reported to the delivery.
+// A write reported by a system account's delivery (notice.owner) that does not check out
+// (claims.ts) gets no notice at all, and a warning.
 // Guarantees: the sink returns at once and never throws; the delivery is already
 // complete and reported ok whatever happens here.
 
+import { checkClaim } from './claims.js';
 import { runHook } from './hook.js';
 import type { DeliveryNotice, MailboxWrite, NewMailEvent, NewMailSink } from './types.js';
 
@@ -57,6 +60,11 @@ export function createNotifier(opts: NotifierOptions): NewMailSink {
   return (notice) => {
     const hook = opts.hook();
     for (const w of notice.writes) {
+      const why = notice.owner === undefined ? undefined : checkClaim(w, notice.owner);
+      if (why !== undefined) {
+        opts.log.warn({ user: notice.user, recipient: notice.recipient, uid: notice.owner }, `newmail: no notice: ${why}`);
+        continue;
+      }
       const event = eventOf(notice, w);
       tell(opts, event);
       if (hook !== undefined && hook !== '') fire(hook, event, notice);

@@ -35,6 +35,9 @@ export interface DeliveryNotice {
   /** The delivery's environment (as |program lines got it: HOME, USER, LOCAL, HOST, SENDER, RECIPIENT...). */
   readonly env: Readonly<Record<string, string>>;
   readonly writes: readonly MailboxWrite[];
+  /** Set when the delivery ran as this uid through the helper: its writes are that
+   *  account's claims (claims.ts checks each). */
+  readonly owner?: number;
 }
 
 /** Given by ts/local's deps; must not throw and must not wait (fire-and-forget). */
