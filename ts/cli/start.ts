@@ -5,10 +5,12 @@
 // run (each repeatable): --smtp = control/smtplisten, --submission = submissionlisten,
 // --smtps = smtpslisten, --pop3 = pop3listen, --pop3s = pop3slisten. A production site
 // listens on port 25 by writing control/smtplisten, never by surprise.
+// Before anything else the command re-executes itself with the daemon's V8 heap flag
+// (heap.ts); the daemon's modules are imported after that, once.
 
 import type { Command } from 'commander';
-import { runDaemon } from '../daemon/index.js';
 import type { ControlOverrides } from '../config/index.js';
+import { withHeapCap } from './heap.js';
 import type { CliContext } from './main.js';
 
 const LISTENERS = {
@@ -44,6 +46,8 @@ export function register(program: Command, ctx: CliContext): void {
     cmd.option(`--${flag} <addr:port>`, `listen for ${flag.toUpperCase()} here, repeatable (else control/${file})`, collect);
   }
   cmd.action(async (opts: StartOptions) => {
+    withHeapCap();
+    const { runDaemon } = await import('../daemon/index.js');
     const control = listenerOverrides(opts);
     process.exitCode = await runDaemon({ home: ctx.home(), stdout: opts.stdout === true, engine: { control } });
   });
