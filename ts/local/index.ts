@@ -58,9 +58,12 @@ interface Pool {
   readonly running: Set<Promise<unknown>>;
 }
 
+// No resident worker (minThreads 0): sites whose mail is maildir-only never start one, and
+// its isolate was 18 MB of the daemon's PSS; the first program delivery after a minute idle
+// pays the worker's start.
 function newPool(threads: number): Pool {
   const n = Math.max(1, threads);
-  return { tinypool: new Tinypool({ filename: WORKER, minThreads: 1, maxThreads: n, idleTimeout: 60_000 }), running: new Set() };
+  return { tinypool: new Tinypool({ filename: WORKER, minThreads: 0, maxThreads: n, idleTimeout: 60_000 }), running: new Set() };
 }
 
 function runTask(pool: Pool, task: LocalTask): Promise<LocalTaskResult> {
