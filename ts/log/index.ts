@@ -52,10 +52,14 @@ export function createLogger(opts: LoggerOptions): QmtaLogger {
   if (opts.file !== undefined) {
     mkdirSync(dirname(opts.file), { recursive: true });
     // Lines are written in batches of 8 KiB, or every second: one write per line cost a
-    // thread hop per line under load (ten lines a message).
-    const dest = pino.destination({ dest: opts.file, sync: false, minLength: 8192, periodicFlush: 1000 });
+    // thread hop per line under load (ten lines a message). Each line is encoded once, as
+    // it comes: in its text mode SonicBoom appends lines to one string and measures its
+    // UTF-8 length again at every line (flattening it), 70 µs of the event loop per
+    // message at 50 SMTP connections.
+    const dest = pino.destination({ dest: opts.file, sync: false, minLength: 8192, periodicFlush: 1000, contentMode: 'buffer' });
     files.push(dest);
-    streams.push({ stream: dest });
+    const bytes = dest as unknown as { write(chunk: Buffer): boolean };
+    streams.push({ stream: { write: (line: string) => bytes.write(Buffer.from(line)) } });
   }
   if (opts.stdout) streams.push({ stream: pino.destination({ dest: 1, sync: false }) });
   const level = opts.level ?? 'info';
