@@ -12,6 +12,9 @@
 // embedding (bench/smtp-e2e-embed.ts) twice per load, without hooks ('qmta') and with a
 // no-op handler at each hook point ('qmta+hooks'), in alternating order; the table adds
 // the server CPU µs a message costs more with the hooks, run by run.
+// --metrics (issue 17: what counting costs): likewise `qmta start` with its metrics listener
+// off ('qmta') and on ('qmta+metrics'; nothing scrapes), alternating; with --goal, the
+// goal run with the listener on.
 // Servers: qmta is `qmta start` in a child process on a fresh home (bench/smtp-e2e-qmta.ts:
 // every message fsync'd before its 250 and after its maildir write, its log written as in
 // production); Postfix delivers to maildirs through virtual(8) with its log on
@@ -36,6 +39,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { SEMI_SPACE_MB } from '../ts/cli/heap.js';
 import { machineCpuSeconds, threadCpuSeconds } from './load-proc.js';
 import { measureSmtpLoad, type SmtpLoad, type SmtpTarget } from './load-run.js';
 import { startPostfixPeer, type PostfixPeer } from './peer-postfix.js';
@@ -90,9 +94,11 @@ async function measureOne(name: ServerName, target: SmtpTarget, load: SmtpLoad, 
   };
 }
 
-async function measureQmta(o: Settings, c: number, run: number, started: Started, name: 'qmta' | 'qmta+hooks' = 'qmta'): Promise<Measurement> {
+type QmtaVariant = 'qmta' | 'qmta+hooks' | 'qmta+metrics';
+
+async function measureQmta(o: Settings, c: number, run: number, started: Started, name: QmtaVariant = 'qmta'): Promise<Measurement> {
   const embed = o.hooks ? { embed: name === 'qmta+hooks' ? 'hooks' as const : 'plain' as const } : {};
-  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: o.metrics === true, ...embed });
+  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: name === 'qmta+metrics', ...embed });
   started.qmta.push(q);
   try {
     const target = { port: q.port, pids: [q.pid], delivered: q.countDelivered };
@@ -124,11 +130,12 @@ function logged(o: Settings, m: Measurement): Measurement {
   return m;
 }
 
-/** --hooks: embedded qmta without and with hooks, the order alternating from one load to the next. */
-async function hooksRun(o: Settings, run: number, started: Started): Promise<Measurement[]> {
+/** --hooks / --metrics: qmta without and with the variant, the order alternating from one load to the next. */
+async function pairRun(o: Settings, run: number, started: Started): Promise<Measurement[]> {
   const out: Measurement[] = [];
+  const variant = o.hooks ? 'qmta+hooks' : 'qmta+metrics';
   for (const [i, c] of o.connections.entries()) {
-    const pair = (run + i) % 2 === 0 ? (['qmta', 'qmta+hooks'] as const) : (['qmta+hooks', 'qmta'] as const);
+    const pair = (run + i) % 2 === 0 ? (['qmta', variant] as const) : ([variant, 'qmta'] as const);
     for (const name of pair) out.push(logged(o, await measureQmta(o, c, run, started, name)));
   }
   return out;
@@ -161,9 +168,10 @@ export function settings(opts: SmtpE2eOptions): Settings {
 
 function headerLines(o: Settings, loadStart: number): string[] {
   return [
-    `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}${o.metrics ? ', qmta with its metrics listener on' : ''}`,
-    ...(o.hooks ? ['qmta embedded (createMta, bench/smtp-e2e-embed.ts) without hooks and with a no-op handler at each of the six points (qmta+hooks), alternating'] : []),
-    `${o.runs} run(s), fresh directories per measurement (new qmta home${o.hooks ? '' : ', new Postfix instance'}); median (min–max); ratios per run`,
+    `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}`,
+    ...(o.hooks ? ['qmta embedded (createMta, bench/smtp-e2e-embed.ts) without hooks and with a no-op handler at each of the six points (qmta+hooks), alternating']
+      : o.metrics ? ['qmta start with its metrics listener off (qmta) and on (qmta+metrics, nothing scraping), alternating'] : []),
+    `${o.runs} run(s), fresh directories per measurement (new qmta home${o.hooks || o.metrics ? '' : ', new Postfix instance'}); median (min–max); ratios per run`,
     `load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
   ];
 }
@@ -174,9 +182,10 @@ export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2
   const loadStart = loadavg()[0]!;
   const started: Started = { qmta: [], postfix: [] };
   try {
-    const sink = o.hooks ? undefined : (started.sink = await startNodeSink());
+    const paired = o.hooks || o.metrics;
+    const sink = paired ? undefined : (started.sink = await startNodeSink());
     const measurements: Measurement[] = [];
-    for (let run = 0; run < o.runs; run++) measurements.push(...(await (sink ? oneRun(o, run, started, sink) : hooksRun(o, run, started))));
+    for (let run = 0; run < o.runs; run++) measurements.push(...(await (sink ? oneRun(o, run, started, sink) : pairRun(o, run, started))));
     const summary = summarise(measurements, o.connections);
     return { measurements, summary, text: formatSmtpE2e(summary, headerLines(o, loadStart)) };
   } finally {
@@ -232,7 +241,9 @@ async function main(): Promise<void> {
   const r = await runSmtpE2eBench({
     messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
     connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics, hooks: values.hooks,
-    qmtaNodeArgs: prof ? ['--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),
+    // The heap flag given here keeps qmta start from re-executing itself (ts/cli/heap.ts):
+    // the first process would write its profile under the name the second one needs.
+    qmtaNodeArgs: prof ? [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),
   });
   console.log(r.text);
 }
