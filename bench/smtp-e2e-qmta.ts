@@ -39,6 +39,8 @@ export interface QmtaServerOptions {
   readonly nodeArgs?: readonly string[];
   /** Turns the metrics listener on (control/metricslisten 127.0.0.1:0): issue 17's on/off figure. */
   readonly metrics?: boolean;
+  /** qmail's queue-first path (control/directmaildir 0): issue 14's A/B of delivery at accept time. */
+  readonly queueFirst?: boolean;
   /** Runs qmta as an embedding rather than `qmta start`: without hooks, or with a no-op one at each point. */
   readonly embed?: 'plain' | 'hooks';
 }
@@ -60,7 +62,7 @@ async function makeHome(home: string, o: QmtaServerOptions): Promise<string[]> {
   if (made.kind !== 'ok') throw new Error(made.text);
   const control: Record<string, string> = {
     me: o.domain, locals: o.domain, rcpthosts: o.domain, maxconnections: '1000', maxconnectionsperip: '1000',
-    ...(o.metrics ? { metricslisten: '127.0.0.1:0' } : {}),
+    ...(o.metrics ? { metricslisten: '127.0.0.1:0' } : {}), ...(o.queueFirst ? { directmaildir: '0' } : {}),
   };
   for (const [file, value] of Object.entries(control)) writeFileSync(join(home, 'control', file), `${value}\n`);
   const names = Array.from({ length: o.users }, (_, i) => `user${i + 1}`);
