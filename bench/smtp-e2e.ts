@@ -218,7 +218,7 @@ export async function runGoal(o: Settings): Promise<string> {
     const qmtaThreads = stages.reduce((a, [, s]) => a + s, 0);
     const machine = machine1 - machine0;
     return [
-      `# issue 14's goal: ${goal.messages} messages of ${goal.size} B from 50 smtp-source connections to ${o.users} users, each durable in its maildir before its 250`,
+      `# issue 14's goal: ${goal.messages} messages of ${goal.size} B from 50 smtp-source connections (${o.reuse ? 'each carrying message after message, -d' : 'a new connection per message'}) to ${o.users} users, each durable in its maildir before its 250`,
       `# load average ${loadavg()[0]!.toFixed(2)} at end`,
       `qmta: ${(goal.messages / r.endToEndRate).toFixed(1)} s end to end (target 60 s), ${r.endToEndRate.toFixed(0)} msg/s; accept ${r.acceptanceRate.toFixed(0)} msg/s;`
         + ` server CPU ${r.cpuSeconds.toFixed(1)} s; peak PSS ${(r.peakPssBytes / 2 ** 20).toFixed(0)} MB;`
@@ -242,7 +242,7 @@ async function main(): Promise<void> {
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const prof = values['cpu-prof'];
   if (values.goal) {
-    console.log(await runGoal(settings({ users: num(values.users), dir: values.dir, metrics: values.metrics })));
+    console.log(await runGoal(settings({ users: num(values.users), dir: values.dir, metrics: values.metrics, reuse: values.reuse })));
     return;
   }
   const r = await runSmtpE2eBench({
