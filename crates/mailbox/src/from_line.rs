@@ -5,7 +5,8 @@
 //! choice; asctime pads with a space, and readers accept both).
 
 const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+/// English month abbreviations, as qmail writes dates (shared with the SMTP Received line).
+pub const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// The From_ line for `sender` at `secs` since the epoch, with its LF.
 pub fn from_line(sender: &[u8], secs: i64) -> Vec<u8> {
@@ -31,7 +32,7 @@ pub fn ctime_utc(secs: i64) -> String {
 }
 
 /// Year, month (1-12), day (1-31) of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
+pub fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

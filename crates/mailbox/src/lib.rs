@@ -32,6 +32,7 @@ use status::{Failure, Result};
 use from_line::from_line;
 #[cfg(test)]
 use from_line::ctime_utc;
+pub use from_line::{civil_from_days, MONTHS};
 pub use maildir::{deliver_maildir, stage, MaildirDelivery, Staged};
 pub use mbox::{deliver_mbox, MboxDelivery, DOTLOCK_STALE, LOCK_WAIT, SENDER_MAX};
 use quote::Quoter;

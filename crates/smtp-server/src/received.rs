@@ -13,6 +13,8 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use mailbox::{civil_from_days, MONTHS};
+
 use crate::policy::Peer;
 
 /// Replaces unsafe bytes with '?', at most 255 bytes.
@@ -31,27 +33,12 @@ pub fn received(peer: &Peer, host: &str, now: SystemTime) -> Vec<u8> {
     format!("Received: from unknown{helo} ({ip}){auth}\n  by {} (qmta) with {proto}{tls}; {}\n", safe(host), date(now)).into_bytes()
 }
 
-const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
 /// qmail's date form, UTC: "25 Nov 2026 23:00:00 -0000".
 pub fn date(t: SystemTime) -> String {
     let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil(days as i64);
+    let (y, m, d) = civil_from_days(days as i64);
     format!("{d} {} {y} {:02}:{:02}:{:02} -0000", MONTHS[(m - 1) as usize], rest / 3600, rest / 60 % 60, rest % 60)
-}
-
-/// Days since 1970-01-01 to (year, month 1-12, day), H. Hinnant's civil_from_days.
-fn civil(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 #[cfg(test)]
