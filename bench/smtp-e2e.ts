@@ -24,12 +24,11 @@
 // acceptance rate only. Each load goes to U users: smtp-source runs min(U, connections)
 // processes, one recipient each; without --reuse every message has its own connection.
 // Method: fresh directories for every measurement (a new qmta home, a new Postfix
-// instance), not a steady state. Nothing is deleted until the last measurement: ext4 here
+// instance, all under one directory that puts each in block groups of its own:
+// bench/bench-root.ts), not a steady state. Nothing is deleted until the last measurement: ext4 here
 // creates files slowly for minutes after mass deletions (DESIGN.md), so the homes and
 // Postfix instances are stopped but kept, and removed at the very end. Within a run qmta
-// and Postfix alternate which goes first (both delete their own queue files as they
-// deliver, so the second one of a pair inherits the first one's freed inodes), and the
-// sink goes last. Figures are the median with min–max of the runs; ratios are per run.
+// and Postfix alternate which goes first, and the sink goes last. Figures are the median with min–max of the runs; ratios are per run.
 // After each qmta and Postfix load, the maildirs are read (after 2 s of settling) and
 // must hold every message exactly once: as many files as messages, as many distinct
 // Message-Ids (smtp-source's pid.connection.count); a failure is reported in the table.
@@ -42,6 +41,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SEMI_SPACE_MB } from '../ts/cli/heap.js';
+import { makeBenchRoot, rootLine, type BenchRoot } from './bench-root.js';
 import { machineCpuSeconds, threadCpuSeconds } from './load-proc.js';
 import { measureSmtpLoad, type SmtpLoad, type SmtpTarget } from './load-run.js';
 import { startPostfixPeer, type PostfixPeer } from './peer-postfix.js';
@@ -173,7 +173,7 @@ export function settings(opts: SmtpE2eOptions): Settings {
   return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, hooks: false, queueFirst: false, ...given };
 }
 
-function headerLines(o: Settings, loadStart: number): string[] {
+function headerLines(o: Settings, loadStart: number, root: BenchRoot): string[] {
   return [
     `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}`,
     ...(o.hooks ? ['qmta embedded (createMta, bench/smtp-e2e-embed.ts) without hooks and with a no-op handler at each of the six points (qmta+hooks), alternating']
@@ -181,12 +181,14 @@ function headerLines(o: Settings, loadStart: number): string[] {
       : o.queueFirst ? ['qmta start delivering at accept time (qmta) and queue first (qmta-queue: control/directmaildir 0), alternating'] : []),
     `${o.runs} run(s), fresh directories per measurement (new qmta home${paired(o) ? '' : ', new Postfix instance'}); median (min–max); ratios per run`,
     `load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
+    rootLine(root),
   ];
 }
 
 /** Runs the benchmark; see the header. */
 export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2eResult> {
-  const o = settings(opts);
+  const root = makeBenchRoot(opts.dir);
+  const o = settings({ ...opts, dir: root.path });
   const loadStart = loadavg()[0]!;
   const started: Started = { qmta: [], postfix: [] };
   try {
@@ -194,9 +196,10 @@ export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2
     const measurements: Measurement[] = [];
     for (let run = 0; run < o.runs; run++) measurements.push(...(await (sink ? oneRun(o, run, started, sink) : pairRun(o, run, started))));
     const summary = summarise(measurements, o.connections);
-    return { measurements, summary, text: formatSmtpE2e(summary, headerLines(o, loadStart)) };
+    return { measurements, summary, text: formatSmtpE2e(summary, headerLines(o, loadStart, root)) };
   } finally {
     await cleanUp(started);
+    root.remove();
   }
 }
 
@@ -204,9 +207,10 @@ export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2
  *  machine CPU each stage spent per message. */
 export async function runGoal(o: Settings): Promise<string> {
   const started: Started = { qmta: [], postfix: [] };
+  const root = makeBenchRoot(o.dir);
   try {
     const goal = { ...o, messages: 200_000, size: 4096, connections: [50] };
-    const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: o.metrics === true });
+    const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: root.path, nodeArgs: o.qmtaNodeArgs, metrics: o.metrics === true });
     started.qmta.push(q);
     const [threads0, machine0] = [threadCpuSeconds(q.pid), machineCpuSeconds()];
     const r = await measureSmtpLoad({ port: q.port, pids: [q.pid], delivered: q.countDelivered }, loadFor(goal, 50, q.addresses));
@@ -219,7 +223,7 @@ export async function runGoal(o: Settings): Promise<string> {
     const machine = machine1 - machine0;
     return [
       `# issue 14's goal: ${goal.messages} messages of ${goal.size} B from 50 smtp-source connections (${o.reuse ? 'each carrying message after message, -d' : 'a new connection per message'}) to ${o.users} users, each durable in its maildir before its 250`,
-      `# load average ${loadavg()[0]!.toFixed(2)} at end`,
+      `# load average ${loadavg()[0]!.toFixed(2)} at end; ${rootLine(root)}`,
       `qmta: ${(goal.messages / r.endToEndRate).toFixed(1)} s end to end (target 60 s), ${r.endToEndRate.toFixed(0)} msg/s; accept ${r.acceptanceRate.toFixed(0)} msg/s;`
         + ` server CPU ${r.cpuSeconds.toFixed(1)} s; peak PSS ${(r.peakPssBytes / 2 ** 20).toFixed(0)} MB;`
         + ` delivered ${check.files}${check.exactlyOnce ? ' exactly once' : ' NOT exactly once'}`,
@@ -228,6 +232,7 @@ export async function runGoal(o: Settings): Promise<string> {
     ].join('\n');
   } finally {
     await cleanUp(started);
+    root.remove();
   }
 }
 

@@ -148,6 +148,8 @@ export interface DirectTarget {
   prefix: Buffer
   /** The Delivered-To line without LF (the loop check). */
   dtline: string
+  /** Made durable by fsyncs of the file and new/ rather than by syncs of the filesystem. */
+  eachFile?: boolean
 }
 
 /** The packet for a request (crates/lspawn frame.rs); refuses what the helper would. */

@@ -4,6 +4,7 @@
 // qmail-send's log lines and the new-mail hook tell the same story as for a queued
 // message; control/directmaildir 0 restores the queue-first path; a mixed local + remote +
 // program message has each recipient delivered once; the loop check refuses at DATA;
+// control/directsync picks syncfs (default) or qmail-local's fsyncs, seen with strace;
 // and the faults: a read-only maildir and a full disk fall back to the queue, a full queue
 // too gives 451, and no partial file ever appears in new/.
 
@@ -13,6 +14,7 @@ import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, 
 import { join } from 'node:path';
 import { QMTA_MAIN, runQmta } from '../helpers/cli.js';
 import { tempDir } from '../helpers/home.js';
+import { needCommand } from '../helpers/debian.js';
 import { freePorts } from '../helpers/net.js';
 import { until } from '../helpers/wait.js';
 import { smtpPeer } from './remote-peers.js';
@@ -112,6 +114,36 @@ test('a maildir recipient is in new/ when the 250 arrives, never queued; the log
     `starting delivery 1: msg ${id} to local joe@localhost`, 'delivery 1: success: did 1+0+0', `end msg ${id}`,
     ...story.slice(5).map((l) => l.msg),
   ]);
+});
+
+/** The fsync(2) and syncfs(2) calls qmta makes while `work` runs, seen by strace attached
+ *  to every thread. */
+async function syncCalls(d: Daemon, work: () => void): Promise<string[]> {
+  const strace = needCommand('strace', 'strace');
+  const pid = d.child.pid!;
+  const tracer = spawn(strace, ['-f', '-qq', '-e', 'trace=fsync,syncfs', '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let out = '';
+  tracer.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const threads = readdirSync(`/proc/${pid}/task`).length;
+  // strace -qq says nothing on attaching; a thread is attached once its status names a tracer.
+  await until('strace attached to every thread', () => readdirSync(`/proc/${pid}/task`)
+    .filter((tid) => /TracerPid:\s+[1-9]/.test(readFileSync(`/proc/${pid}/task/${tid}/status`, 'utf8'))).length >= threads, 30_000);
+  work();
+  tracer.kill('SIGINT');
+  await new Promise((r) => tracer.once('close', r));
+  return out.split('\n').map((l) => /\b(fsync|syncfs)\(/.exec(l)?.[1]).filter((c): c is string => c !== undefined);
+}
+
+test('control/directsync: the filesystem is synced once per step by default; fsync syncs each file and new/ as qmail-local', async (t) => {
+  for (const [mode, expected] of [['syncfs', ['syncfs', 'syncfs']], ['fsync', ['fsync', 'fsync']]] as const) {
+    const d = await daemon(t, { concurrencylocal: '0', directsync: mode });
+    let r: Sent | undefined;
+    const calls = await syncCalls(d, () => { r = send(d, ['joe@localhost'], 'Subject: sync\n\nhello\n', [maildir(d, 'joe')]); });
+    t.is(r?.code, 250, mode);
+    t.is(r?.seen[maildir(d, 'joe')]!.length, 1, `${mode}: delivered before the 250`);
+    t.deepEqual(calls, expected, `${mode}: the file, then new/`);
+    d.child.kill('SIGKILL');
+  }
 });
 
 test('control/directmaildir 0 keeps qmail\'s queue-first path (concurrencylocal 0 holds it in the queue)', async (t) => {

@@ -101,6 +101,11 @@ test('an integer too large to represent is an error naming the file', async (t) 
   }
 });
 
+test('directsync: syncfs unless the file says fsync', async (t) => {
+  t.is((await load(t, {})).directsync, 'syncfs');
+  t.is((await load(t, { directsync: 'fsync\n' })).directsync, 'fsync');
+});
+
 test('flag files: 0 is false, any other number true, no digits keeps the default', async (t) => {
   const c = await load(t, { rcptcheck: '0\n', authplaintext: '2\n', pop3plaintext: 'yes\n' });
   t.false(c.rcptcheck);
@@ -199,6 +204,7 @@ const BAD: Array<[string, string, RegExp]> = [
   ['virtualdomains', 'example.com\n', /control\/virtualdomains: line 1/],
   ['remoteauth', 'smarthost:user\n', /control\/remoteauth: line 1: entry is not host:user:password/],
   ['tlscert', '\n', /control\/tlscert: empty path/],
+  ['directsync', 'sometimes\n', /control\/directsync: "sometimes" is neither syncfs nor fsync/],
 ];
 
 for (const [name, text, re] of BAD) {
@@ -269,7 +275,7 @@ test('the control table lists every qmail control file and each qmta addition wi
   const qmta = ['smtplisten', 'submissionlisten', 'smtpslisten', 'pop3listen', 'pop3slisten', 'tlscert', 'tlskey',
     'relayclients', 'denyclients', 'maxrcpt', 'maxconnections', 'maxconnectionsperip', 'sessiontimeout', 'maxerrors',
     'smtplinelimit', 'rcptcheck', 'authplaintext', 'dnsservers', 'tlsrequired', 'remoteauth', 'concurrencyperdomain',
-    'pop3plaintext', 'checkpassword', 'bouncemaxbytes', 'directmaildir'];
+    'pop3plaintext', 'checkpassword', 'bouncemaxbytes', 'directmaildir', 'directsync'];
   for (const n of [...qmail, ...qmta]) t.true(names.has(n), n);
   t.is(names.size, rows.length, 'no name is defined twice');
   for (const r of rows) t.true(r.meaning.length > 10 && r.default.length > 0, r.name);

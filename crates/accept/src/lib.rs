@@ -11,6 +11,7 @@
 //! Failures and guarantees: commit.rs, target.rs, message.rs.
 
 mod commit;
+mod fssync;
 mod header;
 mod message;
 mod target;
@@ -18,7 +19,7 @@ mod target;
 pub use commit::{commit, Accepted, Recipient, Report};
 pub use header::claimed;
 pub use message::{Message, MessageReader, HEAD_KEEP, SPILL_AT};
-pub use target::{looping, Target};
+pub use target::{looping, Durability, Target};
 
 #[cfg(test)]
 mod tests;

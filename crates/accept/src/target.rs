@@ -1,6 +1,9 @@
 //! A recipient delivered at accept time: the maildirs of its dot-qmail (or its default
-//! ./Maildir/), written as qmail-local writes them, with every new/ fsync shared with the
-//! other writers of the same maildir (crates/groupsync).
+//! ./Maildir/), written as qmail-local writes them: the file durable in tmp/, linked into
+//! new/, new/ durable. `Durability` says how: one syncfs of the filesystem for each of the
+//! two steps, shared by every write in flight there (fssync.rs), or qmail-local's fsync of
+//! the file and of new/ (that one shared with the other writers of the same maildir:
+//! crates/groupsync).
 //!
 //! Interface: `Target` (what routing decided), `looping` (the Delivered-To loop check of
 //! qmail-local, run before anything is written), `deliver` (all of a target's maildirs).
@@ -22,6 +25,7 @@ use groupsync::Registry;
 use mailbox::Staged;
 use status::Result;
 
+use crate::fssync;
 use crate::message::MessageReader;
 
 /// Where and how one recipient is written.
@@ -33,6 +37,17 @@ pub struct Target {
     pub prefix: Vec<u8>,
     /// The Delivered-To line without its LF: the message loops if its header has it.
     pub dtline: Vec<u8>,
+    pub durability: Durability,
+}
+
+/// How a direct write is made durable (control/directsync).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Durability {
+    /// syncfs of the filesystem, shared by every write in flight on it.
+    #[default]
+    Filesystem,
+    /// fsync of the file, then of new/ (qmail-local's way).
+    EachFile,
 }
 
 /// True when the message's header already holds `t`'s Delivered-To line (qmail-local:
@@ -57,9 +72,10 @@ fn new_dirs() -> &'static Registry {
 pub fn deliver(t: &Target, header: &[u8], msg: &mut MessageReader<'_>) -> Result<Vec<PathBuf>> {
     let mut staged = Vec::with_capacity(t.maildirs.len());
     for md in &t.maildirs {
-        staged.push(mailbox::stage(md, |f| write_content(f, t, header, &mut msg.fresh()))?);
+        let write = |f: &mut std::fs::File| write_content(f, t, header, &mut msg.fresh());
+        staged.push(mailbox::stage(md, write, |fd| sync_file(t.durability, fd))?);
     }
-    if let Err(e) = publish(&mut staged) {
+    if let Err(e) = publish(t.durability, &mut staged) {
         staged.iter_mut().for_each(Staged::unlink_new);
         return Err(e);
     }
@@ -72,14 +88,26 @@ fn write_content(f: &mut std::fs::File, t: &Target, header: &[u8], msg: &mut Mes
     io::copy(msg, f).map(drop)
 }
 
-/// Links every file, then makes each new/ durable through its shared group sync.
-fn publish(staged: &mut [Staged]) -> Result<()> {
+fn sync_file(d: Durability, fd: BorrowedFd) -> io::Result<()> {
+    match d {
+        Durability::Filesystem => fssync::sync(fd),
+        Durability::EachFile => fsync(fd),
+    }
+}
+
+/// Links every file, then makes each new/ durable through a shared group sync.
+fn publish(d: Durability, staged: &mut [Staged]) -> Result<()> {
     for s in staged.iter_mut() {
         s.link()?;
     }
     for s in staged.iter_mut() {
-        let sync = new_dirs().get(&s.new_dir());
-        s.sync_new(|fd| sync.sync(|_| fsync(fd)))?;
+        match d {
+            Durability::Filesystem => s.sync_new(fssync::sync)?,
+            Durability::EachFile => {
+                let sync = new_dirs().get(&s.new_dir());
+                s.sync_new(|fd| sync.sync(|_| fsync(fd)))?;
+            }
+        }
     }
     Ok(())
 }
@@ -97,7 +125,7 @@ mod tests {
     use super::*;
 
     fn target(dtline: &str) -> Target {
-        Target { maildirs: vec![], prefix: vec![], dtline: dtline.as_bytes().to_vec() }
+        Target { maildirs: vec![], prefix: vec![], dtline: dtline.as_bytes().to_vec(), durability: Durability::default() }
     }
 
     #[test]

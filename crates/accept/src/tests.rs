@@ -42,6 +42,7 @@ fn target(maildirs: &[&Path], who: &str) -> Target {
         maildirs: maildirs.iter().map(|p| p.to_path_buf()).collect(),
         prefix: format!("Return-Path: <s@x>\n{dt}\n").into_bytes(),
         dtline: dt.into_bytes(),
+        durability: Durability::default(),
     }
 }
 
@@ -71,15 +72,22 @@ fn queued(address: &str) -> Recipient {
 
 #[test]
 fn a_direct_recipient_is_written_whole_and_never_queued() {
+    for durability in [Durability::Filesystem, Durability::EachFile] {
+        written_whole(durability);
+    }
+}
+
+fn written_whole(durability: Durability) {
     let d = Dir::new();
     let q = Queue::open(&d.0.join("queue"), Options::default()).unwrap();
     let md = d.maildir("joe");
+    let t = Target { durability, ..target(&[&md], "joe@example.com") };
     let a = Accepted {
         message: message(&d.0, b"Subject: hi\n\nhello\n"),
         header: b"Received: from x\n".to_vec(),
         strip: Vec::new(),
         sender: "s@x".into(),
-        recipients: vec![direct("joe@example.com", target(&[&md], "joe@example.com"))],
+        recipients: vec![direct("joe@example.com", t)],
     };
     let r = run(a, &q).unwrap();
     assert_eq!(r.delivered.len(), 1);

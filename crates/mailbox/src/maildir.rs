@@ -4,10 +4,11 @@
 //! - `deliver_maildir(&MaildirDelivery) -> Result<String>`, the name in new/: one whole
 //!   delivery of header bytes plus a body file (the queue's), as qmail-local does it;
 //! - the same steps one by one, for a writer that delivers one message into several
-//!   maildirs and shares directory fsyncs with other writers (crates/accept):
-//!   `stage` (tmp/ file written, fsync'd, closed) → `Staged::link` (into new/: the delivery
-//!   moment) → `Staged::sync_new` (new/ fsync'd, through the caller's group sync) → drop
-//!   (tmp/ name removed). `Staged::unlink_new` takes a linked file back out of new/.
+//!   maildirs and shares its syncs with other writers (crates/accept): `stage` (tmp/ file
+//!   written, made durable by the caller's sync, closed) → `Staged::link` (into new/: the
+//!   delivery moment) → `Staged::sync_new` (new/ made durable, through the caller's group
+//!   sync) → drop (tmp/ name removed). `Staged::unlink_new` takes a linked file back out of
+//!   new/.
 //!
 //! Steps: open the maildir through safe_path (creating maildir, tmp, new, cur 0700 when
 //! missing); create tmp/NAME with O_EXCL (0600; a name clash retries with the next
@@ -64,17 +65,23 @@ pub struct Staged {
 pub fn deliver_maildir(d: &MaildirDelivery) -> Result<String> {
     check_headers(d.headers)?;
     let mut body = open_body(d.body)?;
-    let mut staged = stage(d.maildir, |file| {
+    let write = |file: &mut File| {
         file.write_all(d.headers).and_then(|_| fault::at(Step::HeadersWritten))?;
         io::copy(&mut body, file).map(drop)
-    })?;
+    };
+    let mut staged = stage(d.maildir, write, sys::fsync)?;
     staged.link()?;
-    staged.sync_new(|new| sys::fsync(new))?;
+    staged.sync_new(sys::fsync)?;
     Ok(staged.name().to_string())
 }
 
-/// Writes a new tmp/ file with `write` (the content, in order), fsyncs and closes it.
-pub fn stage(maildir: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) -> Result<Staged> {
+/// Writes a new tmp/ file with `write` (the content, in order), makes it durable with
+/// `sync` (given the file: an fsync, or a sync of its whole filesystem) and closes it.
+pub fn stage(
+    maildir: &Path,
+    write: impl FnOnce(&mut File) -> io::Result<()>,
+    sync: impl FnOnce(BorrowedFd) -> io::Result<()>,
+) -> Result<Staged> {
     let folders = open_folders(maildir)?;
     let (name, mut file) = create_tmp(&folders, maildir)?;
     let staged = Staged { folders, name, maildir: maildir.to_path_buf(), linked: false };
@@ -82,7 +89,7 @@ pub fn stage(maildir: &Path, write: impl FnOnce(&mut File) -> io::Result<()>) ->
     let err = |step: &'static str| move |e: io::Error| Failure::from_io(&e, &fail(step));
     fault::at(Step::TmpCreated).map_err(err("creating"))?;
     write(&mut file).and_then(|_| fault::at(Step::BodyWritten)).map_err(err("writing"))?;
-    sys::fsync(file.as_fd()).and_then(|_| fault::at(Step::Synced)).map_err(err("syncing"))?;
+    sync(file.as_fd()).and_then(|_| fault::at(Step::Synced)).map_err(err("syncing"))?;
     sys::close_checked(file).and_then(|_| fault::at(Step::Closed)).map_err(err("closing"))?;
     Ok(staged)
 }

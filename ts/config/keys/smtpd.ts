@@ -1,7 +1,7 @@
 // Control files of the SMTP service (qmail-smtpd's, plus the listeners and limits qmail
 // left to tcpserver/tcprules). See key.ts for the KeySpec contract.
 
-import { flagKey, intKey, lineKey, listKey, lowercase, type DefaultContext } from '../key.js';
+import { flagKey, intKey, lineKey, listKey, lowercase, type DefaultContext, type ItemParser } from '../key.js';
 import { listenAddress, network, smtpRoute, type Network } from '../values.js';
 
 /** locals plus each virtualdomains domain or .suffix (not exceptions, not the catch-all). */
@@ -10,6 +10,9 @@ function deliveredDomains(ctx: DefaultContext): readonly string[] {
     .map((v) => v.key.slice(v.key.lastIndexOf('@') + 1));
   return [...new Set([...ctx.locals, ...virtual])];
 }
+
+const syncMode: ItemParser<string> = (text) =>
+  (text === 'syncfs' || text === 'fsync' ? { value: text } : { reason: `"${text}" is neither syncfs nor fsync` });
 
 const LOOPBACK: readonly Network[] = [
   { address: '127.0.0.1', prefix: 32, family: 'ipv4' },
@@ -46,6 +49,9 @@ export const smtpdKeys = {
   rcptcheck: flagKey('1 = refuse unknown local recipients at RCPT (550 5.1.1); 0 = qmail\'s accept-all', true),
   directmaildir: flagKey('1 = a recipient whose delivery is only maildirs qmta may write is delivered before the 250 '
     + '(never queued); 0 = every message goes through the queue first, as qmail', true),
+  directsync: lineKey('how a delivery at accept time is made durable: syncfs = one sync of the whole filesystem, '
+    + 'shared by every message accepted meanwhile (it also writes whatever else is dirty there); '
+    + 'fsync = each file and its new/ folder, as qmail-local', 'syncfs', () => 'syncfs', syncMode),
   authplaintext: flagKey('1 = offer AUTH without TLS (loopback tests); 0 = AUTH only after TLS', false),
   etrnroutes: listKey('passive (dial-up) domains a relay or AUTH client may start with ETRN, domain:[host][:port]; '
     + 'no host = the asking client\'s IP (RFC 1985), port 25 by default', 'none (ETRN not offered)', () => [], smtpRoute),
