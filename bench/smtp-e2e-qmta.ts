@@ -41,6 +41,8 @@ export interface QmtaServerOptions {
   readonly metrics?: boolean;
   /** qmail's queue-first path (control/directmaildir 0): issue 14's A/B of delivery at accept time. */
   readonly queueFirst?: boolean;
+  /** qmail-local's fsyncs (control/directsync fsync): the A/B of the syncfs group commit. */
+  readonly eachFile?: boolean;
   /** Runs qmta as an embedding rather than `qmta start`: without hooks, or with a no-op one at each point. */
   readonly embed?: 'plain' | 'hooks';
 }
@@ -63,6 +65,7 @@ async function makeHome(home: string, o: QmtaServerOptions): Promise<string[]> {
   const control: Record<string, string> = {
     me: o.domain, locals: o.domain, rcpthosts: o.domain, maxconnections: '1000', maxconnectionsperip: '1000',
     ...(o.metrics ? { metricslisten: '127.0.0.1:0' } : {}), ...(o.queueFirst ? { directmaildir: '0' } : {}),
+    ...(o.eachFile ? { directsync: 'fsync' } : {}),
   };
   for (const [file, value] of Object.entries(control)) writeFileSync(join(home, 'control', file), `${value}\n`);
   const names = Array.from({ length: o.users }, (_, i) => `user${i + 1}`);

@@ -1,8 +1,9 @@
 // The table of the SMTP end-to-end benchmark (bench/smtp-e2e.ts): per connection count and
 // server, the median with min–max of the runs, then the ratios taken run by run (with
-// --hooks, --metrics, --queue-first: the CPU a message costs more with a no-op hook at each point, or
-// with the metrics listener on, and the end-to-end rate with it over without; delivery at
-// accept time over qmail's queue-first path; run by run).
+// --hooks, --metrics, --queue-first, --fsync: the CPU a message costs more with a no-op hook at
+// each point, with the metrics listener on, or with qmail-local's fsyncs instead of syncfs,
+// and the end-to-end rate with it over without; delivery at accept time over qmail's
+// queue-first path; run by run).
 //
 // Interface: `summarise(measurements, levels)` -> SmtpE2eSummary; `formatSmtpE2e(summary,
 // header)` -> text. A measurement is one load against one server in one run.
@@ -10,7 +11,7 @@
 // then summarised, never as a ratio of medians; a missing partner (a failed measurement)
 // leaves the ratio out rather than guessing.
 
-export type ServerName = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'postfix' | 'sink';
+export type ServerName = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'qmta-fsync' | 'postfix' | 'sink';
 
 export interface Measurement {
   readonly run: number;
@@ -61,6 +62,10 @@ export interface RatioRow {
   readonly metricsRate?: Figure;
   /** qmta end-to-end delivering at accept time / queue first. */
   readonly directRate?: Figure;
+  /** Server CPU µs per message, qmta with control/directsync fsync minus syncfs. */
+  readonly fsyncCost?: Figure;
+  /** qmta end-to-end with syncfs / with fsync. */
+  readonly syncfsRate?: Figure;
 }
 
 export interface SmtpE2eSummary {
@@ -113,7 +118,7 @@ export function summarise(ms: readonly Measurement[], levels: readonly number[])
   const ratios: RatioRow[] = [];
   for (const c of levels) {
     const at = ms.filter((m) => m.connections === c);
-    for (const server of ['qmta', 'qmta+hooks', 'qmta+metrics', 'qmta-queue', 'postfix', 'sink'] as const) {
+    for (const server of ['qmta', 'qmta+hooks', 'qmta+metrics', 'qmta-queue', 'qmta-fsync', 'postfix', 'sink'] as const) {
       const mine = at.filter((m) => m.server === server);
       if (mine.length > 0) rows.push(serverRow(mine));
     }
@@ -122,9 +127,11 @@ export function summarise(ms: readonly Measurement[], levels: readonly number[])
     const cost = (variant: ServerName) => perRun(at, variant, 'qmta', (x, y) => cpuPerMessage(x) - cpuPerMessage(y));
     const [hc, mc, mr] = [cost('qmta+hooks'), cost('qmta+metrics'), ratio(at, 'qmta+metrics', 'qmta', 'endToEndRate')];
     const dr = ratio(at, 'qmta', 'qmta-queue', 'endToEndRate');
+    const [fc, fr] = [cost('qmta-fsync'), ratio(at, 'qmta', 'qmta-fsync', 'endToEndRate')];
     ratios.push({
       connections: c, ...(qp ? { qmtaPostfix: qp } : {}), ...(qs ? { qmtaSink: qs } : {}), ...(hc ? { hooksCost: hc } : {}),
       ...(mc ? { metricsCost: mc } : {}), ...(mr ? { metricsRate: mr } : {}), ...(dr ? { directRate: dr } : {}),
+      ...(fc ? { fsyncCost: fc } : {}), ...(fr ? { syncfsRate: fr } : {}),
     });
   }
   return { rows, ratios };
@@ -155,7 +162,7 @@ export function formatSmtpE2e(s: SmtpE2eSummary, header: readonly string[]): str
     String(r.connections), r.server, show(r.acceptance), r.server === 'sink' ? '-' : show(r.endToEnd),
     show(r.cpu, 1, 1), show(r.cpuPerMessage), show(r.pss, MB), show(r.rss, MB), deliveredCell(r),
   ]);
-  // Only the columns some row has: a paired run (--hooks, --metrics, --queue-first) has neither Postfix nor the sink.
+  // Only the columns some row has: a paired run (--hooks, --metrics, --queue-first, --fsync) has neither Postfix nor the sink.
   const columns = ([
     ['qmta/postfix e2e', (r) => r.qmtaPostfix && show(r.qmtaPostfix, 1, 2)],
     ['qmta/sink accept', (r) => r.qmtaSink && show(r.qmtaSink, 1, 2)],
@@ -163,6 +170,8 @@ export function formatSmtpE2e(s: SmtpE2eSummary, header: readonly string[]): str
     ['metrics CPU µs/msg', (r) => r.metricsCost && show(r.metricsCost)],
     ['metrics on/off e2e', (r) => r.metricsRate && show(r.metricsRate, 1, 2)],
     ['direct/queue-first e2e', (r) => r.directRate && show(r.directRate, 1, 2)],
+    ['fsync CPU µs/msg', (r) => r.fsyncCost && show(r.fsyncCost)],
+    ['syncfs/fsync e2e', (r) => r.syncfsRate && show(r.syncfsRate, 1, 2)],
   ] as const satisfies readonly (readonly [string, (r: RatioRow) => string | undefined])[]).filter(([, cell]) => s.ratios.some((r) => cell(r)));
   const ratioBody = s.ratios.map((r) => [String(r.connections), '', ...columns.map(([, cell]) => cell(r) ?? '-')]);
   return [

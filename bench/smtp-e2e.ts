@@ -6,7 +6,7 @@
 //
 // Interface: `runSmtpE2eBench(opts)` -> { measurements, summary, text }; standalone:
 // `node dist/bench/smtp-e2e.js [--messages 20000] [--size 4096] [--connections 1,10,50]
-// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics] [--hooks] [--queue-first]`. Must run as root (the
+// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics] [--hooks] [--queue-first] [--fsync]`. Must run as root (the
 // Postfix peer's master runs as root).
 // --hooks (issue 18: what the hooks cost): instead of qmta, Postfix and the sink, qmta as an
 // embedding (bench/smtp-e2e-embed.ts) twice per load, without hooks ('qmta') and with a
@@ -17,6 +17,8 @@
 // goal run with the listener on.
 // --queue-first (issue 14's A/B of delivery at accept time): likewise `qmta start` delivering
 // at accept time ('qmta') and with control/directmaildir 0 ('qmta-queue'), alternating.
+// --fsync (the A/B of the syncfs group commit): likewise `qmta start` with its default
+// control/directsync syncfs ('qmta') and with fsync ('qmta-fsync'), alternating.
 // Servers: qmta is `qmta start` in a child process on a fresh home (bench/smtp-e2e-qmta.ts:
 // every message fsync'd before its 250 and after its maildir write, its log written as in
 // production); Postfix delivers to maildirs through virtual(8) with its log on
@@ -66,6 +68,8 @@ export interface SmtpE2eOptions {
   readonly hooks?: boolean;
   /** qmta delivering at accept time and queue first, instead of qmta, Postfix and the sink. */
   readonly queueFirst?: boolean;
+  /** qmta with control/directsync syncfs and fsync, instead of qmta, Postfix and the sink. */
+  readonly fsync?: boolean;
   readonly log?: (line: string) => void;
 }
 
@@ -98,11 +102,11 @@ async function measureOne(name: ServerName, target: SmtpTarget, load: SmtpLoad, 
   };
 }
 
-type QmtaVariant = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue';
+type QmtaVariant = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'qmta-fsync';
 
 async function measureQmta(o: Settings, c: number, run: number, started: Started, name: QmtaVariant = 'qmta'): Promise<Measurement> {
   const embed = o.hooks ? { embed: name === 'qmta+hooks' ? 'hooks' as const : 'plain' as const } : {};
-  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: name === 'qmta+metrics', queueFirst: name === 'qmta-queue', ...embed });
+  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: name === 'qmta+metrics', queueFirst: name === 'qmta-queue', eachFile: name === 'qmta-fsync', ...embed });
   started.qmta.push(q);
   try {
     const target = { port: q.port, pids: [q.pid], delivered: q.countDelivered };
@@ -137,7 +141,7 @@ function logged(o: Settings, m: Measurement): Measurement {
 /** --hooks / --metrics: qmta without and with the variant, the order alternating from one load to the next. */
 async function pairRun(o: Settings, run: number, started: Started): Promise<Measurement[]> {
   const out: Measurement[] = [];
-  const variant = o.hooks ? 'qmta+hooks' : o.metrics ? 'qmta+metrics' : 'qmta-queue';
+  const variant = o.hooks ? 'qmta+hooks' : o.metrics ? 'qmta+metrics' : o.fsync ? 'qmta-fsync' : 'qmta-queue';
   for (const [i, c] of o.connections.entries()) {
     const pair = (run + i) % 2 === 0 ? (['qmta', variant] as const) : ([variant, 'qmta'] as const);
     for (const name of pair) out.push(logged(o, await measureQmta(o, c, run, started, name)));
@@ -166,11 +170,11 @@ export async function cleanUp(started: Started): Promise<void> {
 }
 
 /** A run of qmta against a variant of itself rather than against Postfix and the sink. */
-const paired = (o: Settings): boolean => o.hooks || o.metrics || o.queueFirst;
+const paired = (o: Settings): boolean => o.hooks || o.metrics || o.queueFirst || o.fsync;
 
 export function settings(opts: SmtpE2eOptions): Settings {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, hooks: false, queueFirst: false, ...given };
+  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, hooks: false, queueFirst: false, fsync: false, ...given };
 }
 
 function headerLines(o: Settings, loadStart: number, root: BenchRoot): string[] {
@@ -178,7 +182,8 @@ function headerLines(o: Settings, loadStart: number, root: BenchRoot): string[] 
     `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}`,
     ...(o.hooks ? ['qmta embedded (createMta, bench/smtp-e2e-embed.ts) without hooks and with a no-op handler at each of the six points (qmta+hooks), alternating']
       : o.metrics ? ['qmta start with its metrics listener off (qmta) and on (qmta+metrics, nothing scraping), alternating']
-      : o.queueFirst ? ['qmta start delivering at accept time (qmta) and queue first (qmta-queue: control/directmaildir 0), alternating'] : []),
+      : o.queueFirst ? ['qmta start delivering at accept time (qmta) and queue first (qmta-queue: control/directmaildir 0), alternating']
+      : o.fsync ? ['qmta start with control/directsync syncfs (qmta) and fsync (qmta-fsync), alternating'] : []),
     `${o.runs} run(s), fresh directories per measurement (new qmta home${paired(o) ? '' : ', new Postfix instance'}); median (min–max); ratios per run`,
     `load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
     rootLine(root),
@@ -241,7 +246,7 @@ async function main(): Promise<void> {
     options: {
       messages: { type: 'string' }, size: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' },
       runs: { type: 'string' }, reuse: { type: 'boolean' }, dir: { type: 'string' }, 'cpu-prof': { type: 'string' },
-      metrics: { type: 'boolean' }, goal: { type: 'boolean' }, hooks: { type: 'boolean' }, 'queue-first': { type: 'boolean' },
+      metrics: { type: 'boolean' }, goal: { type: 'boolean' }, hooks: { type: 'boolean' }, 'queue-first': { type: 'boolean' }, fsync: { type: 'boolean' },
     },
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -252,7 +257,7 @@ async function main(): Promise<void> {
   }
   const r = await runSmtpE2eBench({
     messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
-    connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics, hooks: values.hooks, queueFirst: values['queue-first'],
+    connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics, hooks: values.hooks, queueFirst: values['queue-first'], fsync: values.fsync,
     // The heap flag given here keeps qmta start from re-executing itself (ts/cli/heap.ts):
     // the first process would write its profile under the name the second one needs.
     qmtaNodeArgs: prof ? [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),
