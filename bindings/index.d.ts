@@ -148,8 +148,6 @@ export interface DirectTarget {
   prefix: Buffer
   /** The Delivered-To line without LF (the loop check). */
   dtline: string
-  /** Made durable by fsyncs of the file and new/ rather than by syncs of the filesystem. */
-  eachFile?: boolean
 }
 
 /** The packet for a request (crates/lspawn frame.rs); refuses what the helper would. */
@@ -343,6 +341,8 @@ export interface SmtpServerRules {
   askData: boolean
   /** Ask the policy before the greeting. */
   askConnect: boolean
+  /** control/directsync fsync: fsync each file and new/ rather than syncing the filesystem. */
+  syncEachFile?: boolean
   /** Fault injection (tests only): a read starting with this text panics the session. */
   panicOn?: string
 }

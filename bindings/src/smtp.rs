@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
-use accept::{Durability, Target};
+use accept::Target;
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use queue::Queue;
@@ -43,8 +43,6 @@ pub struct DirectTarget {
     pub prefix: Buffer,
     /// The Delivered-To line without LF (the loop check).
     pub dtline: String,
-    /// Made durable by fsyncs of the file and new/ rather than by syncs of the filesystem.
-    pub each_file: Option<bool>,
 }
 
 pub(crate) static QUEUES: OnceLock<Mutex<HashMap<PathBuf, Queue>>> = OnceLock::new();
@@ -83,7 +81,5 @@ pub(crate) fn to_settings(s: SmtpSettings) -> Settings {
 }
 
 pub(crate) fn target(t: DirectTarget) -> Target {
-    let durability = if t.each_file == Some(true) { Durability::EachFile } else { Durability::Filesystem };
-    let maildirs = t.maildirs.into_iter().map(PathBuf::from).collect();
-    Target { maildirs, prefix: t.prefix.to_vec(), dtline: t.dtline.into_bytes(), durability }
+    Target { maildirs: t.maildirs.into_iter().map(PathBuf::from).collect(), prefix: t.prefix.to_vec(), dtline: t.dtline.into_bytes() }
 }

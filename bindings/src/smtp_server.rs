@@ -12,7 +12,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use accept::Message;
+use accept::{Durability, Message};
 use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
@@ -45,6 +45,8 @@ pub struct SmtpServerRules {
     pub ask_data: bool,
     /// Ask the policy before the greeting.
     pub ask_connect: bool,
+    /// control/directsync fsync: fsync each file and new/ rather than syncing the filesystem.
+    pub sync_each_file: Option<bool>,
     /// Fault injection (tests only): a read starting with this text panics the session.
     pub panic_on: Option<String>,
 }
@@ -127,6 +129,7 @@ fn rules(r: SmtpServerRules) -> Result<Rules, String> {
         generation: u64::from(r.generation),
         session: to_settings(r.session), deny, max_connections: r.max_connections as usize, max_per_ip: r.max_per_ip as usize,
         timeout: ms(r.timeout_ms), session_limit: ms(r.session_limit_ms), tls, ask_data: r.ask_data, ask_connect: r.ask_connect,
+        durability: if r.sync_each_file == Some(true) { Durability::EachFile } else { Durability::Filesystem },
         panic_on: r.panic_on.map(String::into_bytes),
     })
 }

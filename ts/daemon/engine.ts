@@ -135,8 +135,7 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
   const sched = scheduler;
   const direct: DirectDelivery = {
     plan: (address, sender) => planDirect(address, sender, {
-      enabled: config.value.current().directmaildir, eachFile: config.value.current().directsync === 'fsync',
-      route: routes, users: table, alias, uid: process.geteuid?.() ?? 0,
+      enabled: config.value.current().directmaildir, route: routes, users: table, alias, uid: process.geteuid?.() ?? 0,
     }),
     delivered(record, notices) {
       sched.recordDirect(record);

@@ -20,8 +20,6 @@ import { nodeDotQmailFs, planDelivery, type DotQmailFs } from './dot-qmail.js';
 
 export interface DirectDeps {
   readonly enabled: boolean;
-  /** control/directsync fsync: the core fsyncs each file and new/ rather than syncing the filesystem. */
-  readonly eachFile: boolean;
   readonly route: RouteTable;
   readonly users: AssignTable;
   readonly alias: AliasUser;
@@ -37,7 +35,6 @@ export interface DirectPlan {
   /** Return-Path and Delivered-To lines (each ending in LF), prepended to each file in that order. */
   readonly rpline: string;
   readonly dtline: string;
-  readonly eachFile: boolean;
   /** The recipient after routing (virtualdomains prepend included): what qmail-send logs. */
   readonly recipient: string;
   readonly user: string;
@@ -59,7 +56,7 @@ export function planDirect(address: string, sender: string, deps: DirectDeps): D
   if (p.trash || maildirs.length === 0 || maildirs.length !== p.instructions.length) return undefined;
   if (p.assignment.uid !== deps.uid) return undefined;
   return {
-    maildirs, rpline: p.rpline, dtline: p.dtline, eachFile: deps.eachFile, recipient: routed.address,
+    maildirs, rpline: p.rpline, dtline: p.dtline, recipient: routed.address,
     user: p.assignment.user, home: p.assignment.home, env: p.env,
   };
 }

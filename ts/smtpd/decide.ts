@@ -55,7 +55,7 @@ const reply = (code: number, status: string, text: string): SmtpReply => ({ code
 
 /** The core's target for a planned recipient: its maildirs and prefix lines. */
 export function nativeTarget(plan: DirectPlan): DirectTarget {
-  return { maildirs: [...plan.maildirs], prefix: Buffer.from(plan.rpline + plan.dtline), dtline: plan.dtline.slice(0, -1), eachFile: plan.eachFile };
+  return { maildirs: [...plan.maildirs], prefix: Buffer.from(plan.rpline + plan.dtline), dtline: plan.dtline.slice(0, -1) };
 }
 
 /** The session as the application's hooks see it. */

@@ -152,6 +152,7 @@ function coreRules(s: SmtpdSettings, deps: SmtpdDeps, etrn: Etrn | undefined, ge
     ...(tls ? { tlsCert: tls.certFile, tlsKey: tls.keyFile } : {}),
     askData: false,
     askConnect: deps.hooks?.has('connect') === true,
+    syncEachFile: s.syncEachFile === true,
     // Fault injection for test/e2e/smtp-engine-error.test.ts only.
     ...(process.env.QMTA_TEST_SMTP_PANIC_ON ? { panicOn: process.env.QMTA_TEST_SMTP_PANIC_ON } : {}),
   };

@@ -68,6 +68,7 @@ export function smtpdSettings(c: Config): SmtpdSettings {
     authWithoutTls: c.authplaintext,
     tls: { certFile: c.tlscert, keyFile: c.tlskey },
     etrn: c.etrnroutes.map(etrnRoute),
+    syncEachFile: c.directsync === 'fsync',
   };
 }
 

@@ -70,6 +70,9 @@ export interface SmtpdSettings {
   readonly shutdownGraceMs?: number;
   /** control/etrnroutes: ETRN is offered when this is non-empty and deps.etrn is given. */
   readonly etrn?: readonly EtrnRoute[];
+  /** control/directsync fsync: a message delivered at accept time is made durable by fsyncs
+   *  of each file and its new/ folder rather than by syncs of the filesystem. */
+  readonly syncEachFile?: boolean;
 }
 
 export interface SmtpdLog {

@@ -21,7 +21,7 @@ use queue::{Envelope, Queue};
 use status::{Failure, Result};
 
 use crate::message::Message;
-use crate::target::{self, Target};
+use crate::target::{self, Durability, Target};
 
 /// One recipient as routed at RCPT time.
 #[derive(Clone, Debug)]
@@ -42,6 +42,8 @@ pub struct Accepted {
     pub strip: Vec<std::ops::Range<u64>>,
     pub sender: String,
     pub recipients: Vec<Recipient>,
+    /// How the direct recipients' files are made durable (control/directsync).
+    pub durability: Durability,
 }
 
 /// What became of each recipient.
@@ -67,6 +69,7 @@ struct Job {
     strip: Vec<std::ops::Range<u64>>,
     sender: String,
     recipients: Vec<Recipient>,
+    durability: Durability,
     queue: Queue,
     report: Mutex<Report>,
     pending: AtomicUsize,
@@ -90,6 +93,7 @@ pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Se
         strip: a.strip,
         sender: a.sender,
         recipients: a.recipients,
+        durability: a.durability,
         queue: queue.clone(),
         report: Mutex::new(Report { id: if direct.is_empty() { 0 } else { queue::fresh_id() }, bytes, ..Report::default() }),
         pending: AtomicUsize::new(direct.len()),
@@ -106,7 +110,7 @@ pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Se
 
 fn write_direct(job: Arc<Job>, i: usize) {
     let Some(t) = job.recipients[i].direct.as_ref() else { return };
-    let r = target::deliver(t, &job.header, &mut job.message.reader_without(&job.strip));
+    let r = target::deliver(t, job.durability, &job.header, &mut job.message.reader_without(&job.strip));
     {
         let mut report = lock(&job.report);
         match r {

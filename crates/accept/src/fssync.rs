@@ -18,14 +18,13 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use groupsync::DirSync;
+use groupsync::GroupSync;
 
 struct Filesystem {
     fd: OwnedFd,
-    group: DirSync,
+    group: GroupSync,
 }
 
 /// The filesystems written to so far, by device number.
@@ -37,7 +36,7 @@ fn filesystems() -> &'static Mutex<HashMap<u64, Arc<Filesystem>>> {
 /// Makes every change on `fd`'s filesystem made before this call durable.
 pub fn sync(fd: BorrowedFd) -> io::Result<()> {
     let fs = filesystem(fd)?;
-    fs.group.sync(|_| cvt(unsafe { libc::syncfs(fs.fd.as_raw_fd()) }))
+    fs.group.sync(|| cvt(unsafe { libc::syncfs(fs.fd.as_raw_fd()) }))
 }
 
 fn filesystem(fd: BorrowedFd) -> io::Result<Arc<Filesystem>> {
@@ -47,7 +46,7 @@ fn filesystem(fd: BorrowedFd) -> io::Result<Arc<Filesystem>> {
     if let Some(fs) = map.get(&st.st_dev) {
         return Ok(fs.clone());
     }
-    let fs = Arc::new(Filesystem { fd: fd.try_clone_to_owned()?, group: DirSync::new(PathBuf::new()) });
+    let fs = Arc::new(Filesystem { fd: fd.try_clone_to_owned()?, group: GroupSync::default() });
     map.insert(st.st_dev, fs.clone());
     Ok(fs)
 }

@@ -37,7 +37,6 @@ pub struct Target {
     pub prefix: Vec<u8>,
     /// The Delivered-To line without its LF: the message loops if its header has it.
     pub dtline: Vec<u8>,
-    pub durability: Durability,
 }
 
 /// How a direct write is made durable (control/directsync).
@@ -67,15 +66,15 @@ fn new_dirs() -> &'static Registry {
     NEW_DIRS.get_or_init(Registry::default)
 }
 
-/// Writes `t`'s maildirs; returns the files now durable in new/. `msg` is read once per
-/// maildir (each read starts where a fresh reader does).
-pub fn deliver(t: &Target, header: &[u8], msg: &mut MessageReader<'_>) -> Result<Vec<PathBuf>> {
+/// Writes `t`'s maildirs, made durable as `d` says; returns the files now durable in new/.
+/// `msg` is read once per maildir (each read starts where a fresh reader does).
+pub fn deliver(t: &Target, d: Durability, header: &[u8], msg: &mut MessageReader<'_>) -> Result<Vec<PathBuf>> {
     let mut staged = Vec::with_capacity(t.maildirs.len());
     for md in &t.maildirs {
         let write = |f: &mut std::fs::File| write_content(f, t, header, &mut msg.fresh());
-        staged.push(mailbox::stage(md, write, |fd| sync_file(t.durability, fd))?);
+        staged.push(mailbox::stage(md, write, |fd| sync_file(d, fd))?);
     }
-    if let Err(e) = publish(t.durability, &mut staged) {
+    if let Err(e) = publish(d, &mut staged) {
         staged.iter_mut().for_each(Staged::unlink_new);
         return Err(e);
     }
@@ -125,7 +124,7 @@ mod tests {
     use super::*;
 
     fn target(dtline: &str) -> Target {
-        Target { maildirs: vec![], prefix: vec![], dtline: dtline.as_bytes().to_vec(), durability: Durability::default() }
+        Target { maildirs: vec![], prefix: vec![], dtline: dtline.as_bytes().to_vec() }
     }
 
     #[test]

@@ -42,7 +42,6 @@ fn target(maildirs: &[&Path], who: &str) -> Target {
         maildirs: maildirs.iter().map(|p| p.to_path_buf()).collect(),
         prefix: format!("Return-Path: <s@x>\n{dt}\n").into_bytes(),
         dtline: dt.into_bytes(),
-        durability: Durability::default(),
     }
 }
 
@@ -81,13 +80,13 @@ fn written_whole(durability: Durability) {
     let d = Dir::new();
     let q = Queue::open(&d.0.join("queue"), Options::default()).unwrap();
     let md = d.maildir("joe");
-    let t = Target { durability, ..target(&[&md], "joe@example.com") };
     let a = Accepted {
         message: message(&d.0, b"Subject: hi\n\nhello\n"),
         header: b"Received: from x\n".to_vec(),
         strip: Vec::new(),
         sender: "s@x".into(),
-        recipients: vec![direct("joe@example.com", t)],
+        recipients: vec![direct("joe@example.com", target(&[&md], "joe@example.com"))],
+        durability,
     };
     let r = run(a, &q).unwrap();
     assert_eq!(r.delivered.len(), 1);
@@ -116,6 +115,7 @@ fn a_mixed_message_delivers_the_direct_ones_and_queues_the_rest() {
             queued("far@remote.example"),
             direct("b@here", target(&[&b1, &b2], "b@here")),
         ],
+        durability: Durability::default(),
     };
     let r = run(acc, &q).unwrap();
     let mut delivered: Vec<usize> = r.delivered.iter().map(|(i, _)| *i).collect();
@@ -144,6 +144,7 @@ fn a_direct_write_that_fails_goes_to_the_queue_instead() {
         sender: "s@x".into(),
         // All or nothing per recipient: the good maildir of b is not written either.
         recipients: vec![direct("b@here", target(&[&good, &missing], "b@here"))],
+        durability: Durability::default(),
     };
     let r = run(acc, &q).unwrap();
     assert!(r.delivered.is_empty());
@@ -167,6 +168,7 @@ fn a_message_with_our_delivered_to_line_is_refused_before_any_write() {
         strip: Vec::new(),
         sender: "s@x".into(),
         recipients: vec![queued("far@remote.example"), direct("joe@here", target(&[&md], "joe@here"))],
+        durability: Durability::default(),
     };
     let f = run(acc, &q).unwrap_err();
     assert_eq!((f.class, f.status.as_str()), (Class::Permanent, "5.4.6"));
@@ -186,6 +188,7 @@ fn a_spooled_message_reaches_every_maildir_and_the_queue_byte_exact() {
         strip: Vec::new(),
         sender: String::new(),
         recipients: vec![direct("m1@here", target(&[&m1], "m1@here")), direct("m2@here", target(&[&m2], "m2@here")), queued("r@far")],
+        durability: Durability::default(),
     };
     let r = run(acc, &q).unwrap();
     for (md, who) in [(&m1, "m1@here"), (&m2, "m2@here")] {
@@ -212,6 +215,7 @@ fn forged_authentication_results_are_left_out_of_every_copy() {
         strip,
         sender: "s@x".into(),
         recipients: vec![direct("joe@here", target(&[&md], "joe@here")), queued("r@far")],
+        durability: Durability::default(),
     };
     let r = run(acc, &q).unwrap();
     let stored = b"Authentication-Results: mx.test; spf=fail\nReceived: r\nSubject: s\n\nbody\n";

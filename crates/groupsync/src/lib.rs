@@ -5,7 +5,8 @@
 //! their links covers them all: a caller registers its request (a ticket), and either finds
 //! that a sync which started after its ticket has completed, or runs one itself covering
 //! every ticket issued so far, while later callers wait for it and then for the next one.
-//! That is the classic group commit of a log flush, applied per directory.
+//! That is the classic group commit of a log flush, applied per directory (`DirSync`), or
+//! to any other sync operation (`GroupSync`: crates/accept syncs whole filesystems).
 //!
 //! Guarantee: `sync` returns Ok only after an fsync of the directory that *started after*
 //! the call began, so every entry change the caller made before calling is durable.
@@ -25,26 +26,18 @@ struct State {
     running: bool,
 }
 
-/// One directory's group-sync state.
-pub struct DirSync {
-    path: PathBuf,
+/// The group commit itself: whatever one sync operation covers (a directory's entries, a
+/// whole filesystem), many callers share one run of it.
+#[derive(Default)]
+pub struct GroupSync {
     state: Mutex<State>,
     done: Condvar,
 }
 
-impl DirSync {
-    pub fn new(path: PathBuf) -> DirSync {
-        DirSync { path, state: Mutex::default(), done: Condvar::new() }
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Makes every entry change made so far in the directory durable: returns once an
-    /// fsync that started after this call has completed (run here with `fsync`, or by
-    /// another caller).
-    pub fn sync(&self, fsync: impl Fn(&Path) -> io::Result<()>) -> io::Result<()> {
+impl GroupSync {
+    /// Returns once a run of `op` that started after this call has completed (run here, or
+    /// by another caller).
+    pub fn sync(&self, op: impl Fn() -> io::Result<()>) -> io::Result<()> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.issued += 1;
         let ticket = s.issued;
@@ -59,13 +52,36 @@ impl DirSync {
             s.running = true;
             let covers = s.issued;
             drop(s);
-            let r = fsync(&self.path);
+            let r = op();
             s = self.state.lock().unwrap_or_else(|p| p.into_inner());
             s.running = false;
             self.done.notify_all();
             r?;
             s.synced = s.synced.max(covers);
         }
+    }
+}
+
+/// One directory's group-sync state.
+pub struct DirSync {
+    path: PathBuf,
+    group: GroupSync,
+}
+
+impl DirSync {
+    pub fn new(path: PathBuf) -> DirSync {
+        DirSync { path, group: GroupSync::default() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes every entry change made so far in the directory durable: returns once an
+    /// fsync that started after this call has completed (run here with `fsync`, or by
+    /// another caller).
+    pub fn sync(&self, fsync: impl Fn(&Path) -> io::Result<()>) -> io::Result<()> {
+        self.group.sync(|| fsync(&self.path))
     }
 }
 

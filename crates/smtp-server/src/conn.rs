@@ -337,7 +337,8 @@ impl Conn {
         }
         extra.extend_from_slice(&header);
         let (tx, rx) = oneshot::channel();
-        let accepted = Accepted { message, header: extra, strip, sender: self.sender.clone(), recipients: recipients.clone() };
+        let (sender, durability) = (self.sender.clone(), self.rules.durability);
+        let accepted = Accepted { message, header: extra, strip, sender, recipients: recipients.clone(), durability };
         accept::commit(accepted, &self.core.queue, move |r| {
             let _ = tx.send(r);
         });

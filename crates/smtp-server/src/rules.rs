@@ -9,6 +9,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use accept::Durability;
 use smtp_proto::Settings;
 use tokio_rustls::TlsAcceptor;
 
@@ -77,6 +78,8 @@ pub struct Rules {
     pub ask_data: bool,
     /// Ask the policy before the greeting (`Ask::Connect`).
     pub ask_connect: bool,
+    /// How messages delivered at accept time are made durable (control/directsync).
+    pub durability: Durability,
     /// Fault injection for the engine-error test: a read starting with these bytes panics
     /// inside the session, as a bug in the core would. Never set in production.
     pub panic_on: Option<Vec<u8>>,

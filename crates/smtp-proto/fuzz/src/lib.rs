@@ -43,7 +43,7 @@ impl Sink {
             let mut back = Vec::new();
             m.reader().read_to_end(&mut back).expect("reading the message back");
             assert_eq!(back, self.stored, "the message differs from what the engine stored");
-            let t = Target { maildirs: Vec::new(), prefix: Vec::new(), dtline: dtline.to_vec(), durability: Default::default() };
+            let t = Target { maildirs: Vec::new(), prefix: Vec::new(), dtline: dtline.to_vec() };
             let _ = looping(m.head(), &t);
         }
         self.stored.clear();
