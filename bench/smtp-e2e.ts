@@ -104,6 +104,21 @@ async function measureOne(name: ServerName, target: SmtpTarget, load: SmtpLoad, 
 
 type QmtaVariant = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'qmta-fsync';
 
+/** The runs of qmta against a variant of itself, by the option that asks for one: the
+ *  variant's name and what the header says of the pair. */
+const VARIANTS = {
+  hooks: { name: 'qmta+hooks', says: 'qmta embedded (createMta, bench/smtp-e2e-embed.ts) without hooks and with a no-op handler at each of the six points (qmta+hooks), alternating' },
+  metrics: { name: 'qmta+metrics', says: 'qmta start with its metrics listener off (qmta) and on (qmta+metrics, nothing scraping), alternating' },
+  queueFirst: { name: 'qmta-queue', says: 'qmta start delivering at accept time (qmta) and queue first (qmta-queue: control/directmaildir 0), alternating' },
+  fsync: { name: 'qmta-fsync', says: 'qmta start with control/directsync syncfs (qmta) and fsync (qmta-fsync), alternating' },
+} as const satisfies Record<string, { name: QmtaVariant; says: string }>;
+
+/** The variant this run pairs qmta with, if any (instead of Postfix and the sink). */
+function variantOf(o: Settings): (typeof VARIANTS)[keyof typeof VARIANTS] | undefined {
+  const key = (Object.keys(VARIANTS) as (keyof typeof VARIANTS)[]).find((k) => o[k]);
+  return key && VARIANTS[key];
+}
+
 async function measureQmta(o: Settings, c: number, run: number, started: Started, name: QmtaVariant = 'qmta'): Promise<Measurement> {
   const embed = o.hooks ? { embed: name === 'qmta+hooks' ? 'hooks' as const : 'plain' as const } : {};
   const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: name === 'qmta+metrics', queueFirst: name === 'qmta-queue', eachFile: name === 'qmta-fsync', ...embed });
@@ -138,10 +153,9 @@ function logged(o: Settings, m: Measurement): Measurement {
   return m;
 }
 
-/** --hooks / --metrics: qmta without and with the variant, the order alternating from one load to the next. */
-async function pairRun(o: Settings, run: number, started: Started): Promise<Measurement[]> {
+/** qmta without and with `variant`, the order alternating from one load to the next. */
+async function pairRun(o: Settings, run: number, started: Started, variant: QmtaVariant): Promise<Measurement[]> {
   const out: Measurement[] = [];
-  const variant = o.hooks ? 'qmta+hooks' : o.metrics ? 'qmta+metrics' : o.fsync ? 'qmta-fsync' : 'qmta-queue';
   for (const [i, c] of o.connections.entries()) {
     const pair = (run + i) % 2 === 0 ? (['qmta', variant] as const) : ([variant, 'qmta'] as const);
     for (const name of pair) out.push(logged(o, await measureQmta(o, c, run, started, name)));
@@ -169,22 +183,17 @@ export async function cleanUp(started: Started): Promise<void> {
   for (const p of started.postfix) rmSync(p.root, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
 }
 
-/** A run of qmta against a variant of itself rather than against Postfix and the sink. */
-const paired = (o: Settings): boolean => o.hooks || o.metrics || o.queueFirst || o.fsync;
-
 export function settings(opts: SmtpE2eOptions): Settings {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
   return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, hooks: false, queueFirst: false, fsync: false, ...given };
 }
 
 function headerLines(o: Settings, loadStart: number, root: BenchRoot): string[] {
+  const pair = variantOf(o);
   return [
     `SMTP end to end: ${o.messages} messages of ${o.size} B to ${o.users} users per load, smtp-source ${o.reuse ? 'reusing connections (-d)' : 'one connection per message'}`,
-    ...(o.hooks ? ['qmta embedded (createMta, bench/smtp-e2e-embed.ts) without hooks and with a no-op handler at each of the six points (qmta+hooks), alternating']
-      : o.metrics ? ['qmta start with its metrics listener off (qmta) and on (qmta+metrics, nothing scraping), alternating']
-      : o.queueFirst ? ['qmta start delivering at accept time (qmta) and queue first (qmta-queue: control/directmaildir 0), alternating']
-      : o.fsync ? ['qmta start with control/directsync syncfs (qmta) and fsync (qmta-fsync), alternating'] : []),
-    `${o.runs} run(s), fresh directories per measurement (new qmta home${paired(o) ? '' : ', new Postfix instance'}); median (min–max); ratios per run`,
+    ...(pair ? [pair.says] : []),
+    `${o.runs} run(s), fresh directories per measurement (new qmta home${pair ? '' : ', new Postfix instance'}); median (min–max); ratios per run`,
     `load average ${loadStart.toFixed(2)} at start, ${loadavg()[0]!.toFixed(2)} at end`,
     rootLine(root),
   ];
@@ -197,9 +206,12 @@ export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2
   const loadStart = loadavg()[0]!;
   const started: Started = { qmta: [], postfix: [] };
   try {
-    const sink = paired(o) ? undefined : (started.sink = await startNodeSink());
+    const variant = variantOf(o)?.name;
+    const sink = variant ? undefined : (started.sink = await startNodeSink());
     const measurements: Measurement[] = [];
-    for (let run = 0; run < o.runs; run++) measurements.push(...(await (sink ? oneRun(o, run, started, sink) : pairRun(o, run, started))));
+    for (let run = 0; run < o.runs; run++) {
+      measurements.push(...(await (variant ? pairRun(o, run, started, variant) : oneRun(o, run, started, sink!))));
+    }
     const summary = summarise(measurements, o.connections);
     return { measurements, summary, text: formatSmtpE2e(summary, headerLines(o, loadStart, root)) };
   } finally {
