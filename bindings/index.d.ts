@@ -343,6 +343,14 @@ export interface SmtpServerRules {
   askConnect: boolean
   /** control/directsync fsync: fsync each file and new/ rather than syncing the filesystem. */
   syncEachFile?: boolean
+  /** control/badmailfrom: MAIL FROM refused (553), checked in the core. */
+  badmailfrom: Array<string>
+  /** control/relayclients: addresses or CIDR networks whose sessions are relay clients. */
+  relayClients: Array<string>
+  /** Ask the policy at every MAIL (an application's MAIL hook), not only a stranger's. */
+  askMail: boolean
+  /** A relay client's or authenticated user's content goes to the policy (signing, a DATA hook). */
+  contentTrusted: boolean
   /** Fault injection (tests only): a read starting with this text panics the session. */
   panicOn?: string
 }

@@ -156,6 +156,10 @@ export interface SmtpItem {
   readonly port: number;
   readonly localIp: string;
   readonly localPort: number;
+  /** The session's address is in control/relayclients (decided by the core). */
+  readonly relayClient: boolean;
+  /** The session's transaction: counted at each MAIL, also one the core answered itself. */
+  readonly transaction: number;
   readonly tls?: { readonly protocol: string; readonly cipher: string };
   readonly helo?: string;
   readonly user?: string;

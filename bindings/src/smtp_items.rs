@@ -64,6 +64,8 @@ struct JsonItem {
     port: u16,
     local_ip: String,
     local_port: u16,
+    relay_client: bool,
+    transaction: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<Tls>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -133,7 +135,7 @@ fn canonical(a: IpAddr) -> IpAddr {
 fn peer_item(kind: &'static str, id: Option<u64>, p: Peer) -> JsonItem {
     JsonItem {
         r#type: kind, id, sid: p.sid, generation: p.generation, listener: p.kind.name(), ip: p.ip.to_string(), port: p.port,
-        local_ip: canonical(p.local.ip()).to_string(), local_port: p.local.port(),
+        local_ip: canonical(p.local.ip()).to_string(), local_port: p.local.port(), relay_client: p.relay, transaction: p.transaction,
         tls: p.tls.map(|t| Tls { protocol: t.protocol, cipher: t.cipher }), helo: p.helo, user: p.user,
         ..JsonItem::default()
     }

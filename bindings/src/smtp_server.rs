@@ -3,9 +3,9 @@
 //! smtp_items.rs).
 //! No logic: convert, call, convert back.
 //!
-//! Failures: rules with a bad deny entry or an unreadable certificate, or a runtime that
-//! cannot start -> QMTA_TEMP error (nothing changed); `listen` returns the addresses it
-//! could not bind, with the reason.
+//! Failures: rules with a bad deny or relay client entry or an unreadable certificate, or a
+//! runtime that cannot start -> QMTA_TEMP error (nothing changed); `listen` returns the
+//! addresses it could not bind, with the reason.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -17,7 +17,7 @@ use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use smtp_proto::Reply;
-use smtp_server::{Answer, Kind, Network, Rules, Server, Wanted};
+use smtp_server::{Answer, Kind, MailRules, Network, Rules, Server, Wanted};
 use status::Failure;
 
 use crate::failure::{to_napi, Code};
@@ -47,6 +47,14 @@ pub struct SmtpServerRules {
     pub ask_connect: bool,
     /// control/directsync fsync: fsync each file and new/ rather than syncing the filesystem.
     pub sync_each_file: Option<bool>,
+    /// control/badmailfrom: MAIL FROM refused (553), checked in the core.
+    pub badmailfrom: Vec<String>,
+    /// control/relayclients: addresses or CIDR networks whose sessions are relay clients.
+    pub relay_clients: Vec<String>,
+    /// Ask the policy at every MAIL (an application's MAIL hook), not only a stranger's.
+    pub ask_mail: bool,
+    /// A relay client's or authenticated user's content goes to the policy (signing, a DATA hook).
+    pub content_trusted: bool,
     /// Fault injection (tests only): a read starting with this text panics the session.
     pub panic_on: Option<String>,
 }
@@ -120,6 +128,7 @@ impl MessageContent {
 
 fn rules(r: SmtpServerRules) -> Result<Rules, String> {
     let deny = r.deny.iter().map(|d| Network::parse(d)).collect::<Result<_, _>>()?;
+    let relay = r.relay_clients.iter().map(|d| Network::parse(d)).collect::<Result<_, _>>()?;
     let tls = match (r.tls_cert, r.tls_key) {
         (Some(c), Some(k)) => Some(smtp_server::tls::acceptor(&c, &k)?),
         _ => None,
@@ -130,6 +139,7 @@ fn rules(r: SmtpServerRules) -> Result<Rules, String> {
         session: to_settings(r.session), deny, max_connections: r.max_connections as usize, max_per_ip: r.max_per_ip as usize,
         timeout: ms(r.timeout_ms), session_limit: ms(r.session_limit_ms), tls, ask_data: r.ask_data, ask_connect: r.ask_connect,
         durability: if r.sync_each_file == Some(true) { Durability::EachFile } else { Durability::Filesystem },
+        mail: MailRules { badmailfrom: r.badmailfrom, relay, ask_always: r.ask_mail, content_trusted: r.content_trusted },
         panic_on: r.panic_on.map(String::into_bytes),
     })
 }

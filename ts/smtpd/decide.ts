@@ -3,14 +3,17 @@
 // qmail-send's record of direct deliveries (events.ts).
 //
 // Interface: new Decider(ctx); handle(item) for each item of a batch (server.ts pumps).
-// Order at each point: qmta's own checks first and final (policy.ts: submission AUTH,
-// badmailfrom, relay control; the SPF check of a stranger's MAIL FROM; at the end of DATA
-// the checks of content.ts), then the application's hooks (ts/hooks: the first handler that
+// Order at each point: qmta's own checks first and final (the core's at MAIL: submission
+// AUTH and badmailfrom, crates/smtp-server mail.rs; policy.ts: relay control; the SPF check
+// of a stranger's MAIL FROM; at the end of DATA the checks of content.ts), then the
+// application's hooks (ts/hooks: the first handler that
 // accepts, refuses or defers decides), then qmta's default (users/passwd at AUTH, the
 // recipient check at RCPT). A local recipient accepted at RCPT is planned for delivery at
 // accept time (deps.planDirect) unless the application's store takes it.
 // State: per session only what its current transaction needs (the direct plans, the SPF
-// verdict), dropped at the next MAIL and when the session closes.
+// verdict), dropped at the next transaction and when the session closes. The core answers
+// a trusted sender's MAIL itself, so a transaction is known by its number (item.transaction),
+// not by a MAIL ask.
 // Failures: a decision that throws -> 451 4.3.0 and 'smtp policy error' in the log; every
 // ask is answered exactly once.
 
@@ -23,14 +26,12 @@ import type { DirectTarget, MessageContent, SmtpAnswer, SmtpItem, SmtpReply } fr
 import { decideData, wantsContent } from './content.js';
 import type { Etrn } from './etrn.js';
 import { handleEvent } from './events.js';
-import type { NetworkList } from './networks.js';
-import { decideAuth, decideMail, RCPT_OK, relayRcpt, validateRcpt, type Peer, type Policy } from './policy.js';
+import { decideAuth, RCPT_OK, relayRcpt, validateRcpt, type Peer, type Policy } from './policy.js';
 import type { EtrnRoute, SmtpdDeps } from './types.js';
 
 /** What decisions follow; replaced whole on SIGHUP. */
 export interface DecideRules {
   readonly policy: Policy;
-  readonly relay: NetworkList;
   readonly authFailDelayMs: number;
   readonly etrnRoutes: readonly EtrnRoute[];
 }
@@ -47,6 +48,8 @@ export interface DeciderContext {
 
 /** What a session's current transaction carries from one decision to the next. */
 export interface Transaction {
+  /** The session's transaction number (SmtpItem.transaction). */
+  readonly number: number;
   readonly plans: Map<string, DirectPlan>;
   spf?: SpfVerdict;
 }
@@ -98,7 +101,7 @@ export class Decider {
 
   async #decide(item: SmtpItem): Promise<SmtpAnswer> {
     const r = this.#ctx.rules(item.generation);
-    const peer: Peer = { relayClient: r.relay.has(item.ip), user: item.user ?? undefined, requireAuth: item.listener !== 'smtp' };
+    const peer: Peer = { relayClient: item.relayClient, user: item.user ?? undefined };
     const hooks = this.#ctx.deps.hooks;
     const session = (envelope: HookSession['envelope'] = { rcptTo: [] }) => hookSession(item, peer.relayClient, envelope);
     switch (item.type) {
@@ -107,7 +110,7 @@ export class Decider {
       case 'helo':
         return hookAnswer(await hooks?.helo(session(), { name: item.name ?? '', ehlo: item.ehlo === true }), reply(250, '2.0.0', 'hello'));
       case 'mail':
-        return this.#mail(r, peer, item, session);
+        return this.#mail(peer, item, session);
       case 'rcpt':
         return this.#rcpt(r, peer, item, session({ mailFrom: item.sender ?? '', rcptTo: item.recipients ?? [] }));
       case 'auth':
@@ -127,12 +130,10 @@ export class Decider {
     return { ip: item.ip, helo: item.helo ?? '', sender, relayClient: peer.relayClient, user: peer.user };
   }
 
-  async #mail(r: DecideRules, peer: Peer, item: SmtpItem, session: () => HookSession): Promise<SmtpAnswer> {
-    const tx: Transaction = { plans: new Map() };
-    this.#tx.set(item.sid, tx);
+  /** A MAIL that passed the core's own checks: a stranger's (SPF), or any when a hook wants it. */
+  async #mail(peer: Peer, item: SmtpItem, session: () => HookSession): Promise<SmtpAnswer> {
+    const tx = this.#transaction(item);
     const address = item.address ?? '';
-    const own = decideMail(r.policy, peer, address);
-    if (own.code !== 250) return own;
     const check = this.#check(peer, item, address);
     const spf = await this.#ctx.deps.checkMail?.(check);
     if (spf?.reply) return spf.reply;
@@ -140,7 +141,16 @@ export class Decider {
     const hooked = await this.#ctx.deps.hooks?.mail(session(), { address, params: mailParams(item) });
     if (hooked?.kind === 'reply') return hooked.reply;
     const stranger = !peer.relayClient && peer.user === undefined;
-    return { ...own, content: wantsContent(this.#ctx.deps, stranger) };
+    return { ...reply(250, '2.1.0', 'sender ok'), content: wantsContent(this.#ctx.deps, stranger) };
+  }
+
+  /** The session's transaction of `item`, started afresh when the core began a new one. */
+  #transaction(item: SmtpItem): Transaction {
+    const now = this.#tx.get(item.sid);
+    if (now?.number === item.transaction) return now;
+    const tx: Transaction = { number: item.transaction, plans: new Map() };
+    this.#tx.set(item.sid, tx);
+    return tx;
   }
 
   async #rcpt(r: DecideRules, peer: Peer, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
@@ -153,9 +163,7 @@ export class Decider {
     const plan = hooked?.store !== true ? this.#ctx.deps.planDirect?.(address, item.sender ?? '') : undefined;
     const answer = plan || hooked?.kind === 'accept' || relay === 'relay' ? RCPT_OK : await validateRcpt(r.policy, address);
     if (!plan) return answer;
-    const tx = this.#tx.get(item.sid) ?? { plans: new Map() };
-    this.#tx.set(item.sid, tx);
-    tx.plans.set(address, plan);
+    this.#transaction(item).plans.set(address, plan);
     return { ...answer, direct: nativeTarget(plan) };
   }
 
@@ -173,8 +181,7 @@ export class Decider {
   async #data(peer: Peer, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
     const content = this.#ctx.content(item.id!);
     if (!content) throw new Error('the message of a data ask is missing');
-    const tx = this.#tx.get(item.sid);
-    const check = { ...this.#check(peer, item, item.sender ?? ''), spf: tx?.spf };
+    const check = { ...this.#check(peer, item, item.sender ?? ''), spf: this.#transaction(item).spf };
     const stranger = !peer.relayClient && peer.user === undefined;
     return decideData(this.#ctx.deps, { content, stranger, check, session, recipients: item.recipients ?? [] });
   }

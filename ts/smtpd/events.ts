@@ -38,7 +38,8 @@ function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transac
     deps.log?.warn({ recipient: to, status: f.status, reason: f.text }, `direct delivery to ${to} failed, queued: ${f.text} (#${f.status})`);
   }
   if (report.queued) deps.onQueued?.(report.queued.id);
-  const plans = transactions.get(item.sid)?.plans;
+  const tx = transactions.get(item.sid);
+  const plans = tx?.number === item.transaction ? tx.plans : undefined;
   transactions.delete(item.sid);
   const delivered = report.delivered.flatMap((d) => {
     const plan = plans?.get(recipients[d.index] ?? '');

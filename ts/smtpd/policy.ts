@@ -1,9 +1,8 @@
-// Acceptance policy for MAIL, RCPT and AUTH: qmail-smtpd's rules (rcpthosts, RELAYCLIENT,
-// badmailfrom) plus what a 2026 server adds (AUTH, submission, RCPT-time validation).
+// Acceptance policy for RCPT and AUTH: qmail-smtpd's rules (rcpthosts, RELAYCLIENT) plus
+// what a 2026 server adds (AUTH, RCPT-time validation). MAIL's own checks (AUTH on
+// submission 530 5.7.0, badmailfrom 553 5.7.1) are the core's: crates/smtp-server mail.rs.
 //
 // Replies:
-//   MAIL on submission without AUTH          -> 530 5.7.0
-//   sender in badmailfrom (address, @domain)  -> 553 5.7.1
 //   RCPT outside rcpthosts, not relay client, not authenticated -> 553 5.7.1 (no open relay)
 //   local part with '%' '!' or '@' (routing tricks) is treated as a relay attempt
 //   recipient refused by validateRecipient   -> 550 5.1.1 (or the Outcome's own status)
@@ -16,7 +15,6 @@ import type { SmtpReply } from '../native.js';
 
 export interface Policy {
   readonly rcpthosts: readonly string[];
-  readonly badmailfrom: readonly string[];
   readonly validateRecipient?: (address: string) => Promise<boolean | Outcome<boolean>>;
   readonly checkPassword?: (user: string, password: string) => Promise<boolean>;
 }
@@ -26,8 +24,6 @@ export interface Peer {
   readonly relayClient: boolean;
   /** Set once AUTH succeeded. */
   readonly user?: string;
-  /** Submission port: MAIL needs AUTH. */
-  readonly requireAuth: boolean;
 }
 
 const reply = (code: number, status: string, text: string): SmtpReply => ({ code, status, text });
@@ -43,18 +39,6 @@ export function inRcpthosts(rcpthosts: readonly string[], domain: string): boole
     const host = h.toLowerCase();
     return host.startsWith('.') ? domain.endsWith(host) : domain === host;
   });
-}
-
-export function decideMail(p: Policy, peer: Peer, address: string): SmtpReply {
-  if (peer.requireAuth && peer.user === undefined) return reply(530, '5.7.0', 'authentication required');
-  const lower = address.toLowerCase();
-  const domain = domainOf(lower);
-  const bad = address !== '' && p.badmailfrom.some((b) => {
-    const entry = b.toLowerCase();
-    return entry.startsWith('@') ? domain !== undefined && entry === `@${domain}` : entry === lower;
-  });
-  if (bad) return reply(553, '5.7.1', 'sorry, your envelope sender is in my badmailfrom list');
-  return reply(250, '2.1.0', 'sender ok');
 }
 
 /** RCPT's relay control: 'ours' (a domain in rcpthosts: the recipient is validated),

@@ -20,6 +20,7 @@
 import { answerSmtp, createSmtpServer, setSmtpRules, takeSmtpItems, type NativeSmtpServer, type SmtpListen, type SmtpServerRules } from '../native.js';
 import { describe } from '../outcome.js';
 import { createEtrn, type Etrn } from './etrn.js';
+import { wantsContent } from './content.js';
 import { Decider, type DecideRules } from './decide.js';
 import { takePrebound } from '../net/prebound.js';
 import { networkList } from './networks.js';
@@ -118,8 +119,7 @@ function listenList(settings: ListenSettings): SmtpListen[] {
 
 function decideRules(settings: SmtpdSettings, deps: SmtpdDeps): DecideRules {
   return {
-    policy: { rcpthosts: settings.rcpthosts, badmailfrom: settings.badmailfrom ?? [], validateRecipient: deps.validateRecipient, checkPassword: deps.checkPassword },
-    relay: networkList(settings.relayClients ?? ['127.0.0.1', '::1']),
+    policy: { rcpthosts: settings.rcpthosts, validateRecipient: deps.validateRecipient, checkPassword: deps.checkPassword },
     authFailDelayMs: settings.authFailDelayMs ?? 1_000,
     etrnRoutes: settings.etrn ?? [],
   };
@@ -153,6 +153,10 @@ function coreRules(s: SmtpdSettings, deps: SmtpdDeps, etrn: Etrn | undefined, ge
     askData: false,
     askConnect: deps.hooks?.has('connect') === true,
     syncEachFile: s.syncEachFile === true,
+    badmailfrom: [...(s.badmailfrom ?? [])],
+    relayClients: [...(s.relayClients ?? ['127.0.0.1', '::1'])],
+    askMail: deps.hooks?.has('mail') === true,
+    contentTrusted: wantsContent(deps, false),
     // Fault injection for test/e2e/smtp-engine-error.test.ts only.
     ...(process.env.QMTA_TEST_SMTP_PANIC_ON ? { panicOn: process.env.QMTA_TEST_SMTP_PANIC_ON } : {}),
   };

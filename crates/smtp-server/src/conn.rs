@@ -1,12 +1,13 @@
 //! One SMTP session on the core's threads: moves bytes between the socket and the sans-I/O
-//! engine (smtp-proto), asks the policy side what only it can decide (MAIL, RCPT, AUTH,
-//! ETRN, and the content when the rules say so), and makes each message durable through
-//! crates/accept before its 250.
+//! engine (smtp-proto), asks the policy side what only it can decide (a stranger's MAIL,
+//! RCPT, AUTH, ETRN, and the content when the rules say so), and makes each message durable
+//! through crates/accept before its 250.
 //!
 //! Batching: each socket read is fed whole; the replies produced while its decisions are
 //! answered go out in one write. Nothing more is read while a decision is pending or a
 //! write is blocked (a client that never reads its replies stops being read: bounded).
-//! Decided here, without the policy side: DATA/BDAT start (the body opens with the
+//! Decided here, without the policy side: MAIL's own checks, and the whole MAIL of a relay
+//! client or an authenticated user (mail.rs); DATA/BDAT start (the body opens with the
 //! Received line: received.rs), and the end of a body (its refusal, or the commit). Asked
 //! only when wanted: the connection before the greeting and EHLO/HELO (rules: an embedder's
 //! hooks), and the content at the end of a body (the MAIL answer or the rules say so).
@@ -31,6 +32,7 @@ use tokio::time::{sleep_until, timeout};
 
 use crate::counters::Admission;
 use crate::io::{upgrade, Stream};
+use crate::mail;
 use crate::policy::{Answer, Ask, Event, Kind, Peer};
 use crate::received::received;
 use crate::rules::Rules;
@@ -84,7 +86,7 @@ pub(crate) async fn serve(core: Arc<Core>, tcp: TcpStream, ip: IpAddr, kind: Kin
     let started = Instant::now();
     let port = tcp.peer_addr().map_or(0, |a| a.port());
     let local = tcp.local_addr().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
-    let peer = Peer { sid: core.sid(), kind, ip, port, local, tls: None, helo: None, user: None, generation: rules.generation };
+    let peer = Peer { sid: core.sid(), kind, ip, port, local, tls: None, helo: None, user: None, generation: rules.generation, relay: rules.mail.relay_client(ip), transaction: 0 };
     let session = Session::new(rules.settings_for(kind));
     let sink = Sink { message: None, header: Vec::new() };
     let mut c = Conn { core: core.clone(), rules, session, sink, peer, sender: String::new(), rcpts: Vec::new(), content: false, accepted: 0, replies: Vec::new() };
@@ -258,16 +260,21 @@ impl Conn {
     async fn decide(&mut self, d: Decision) -> Reply {
         self.peer.helo = self.session.helo().map(str::to_string);
         match d {
-            Decision::Mail { address, size, body, smtputf8 } => match self.ask(Ask::Mail { address: address.clone(), size, body, smtputf8 }).await {
-                Answer::Mail(r, content) => {
-                    if r.is_positive() {
-                        (self.sender, self.content) = (address, content);
-                        self.rcpts.clear();
-                    }
-                    r
+            Decision::Mail { address, size, body, smtputf8 } => {
+                self.peer.transaction += 1;
+                let (r, content) = match self.rules.mail.decide(&self.peer, &address) {
+                    mail::Verdict::Reply(r, content) => (r, content),
+                    mail::Verdict::Ask => match self.ask(Ask::Mail { address: address.clone(), size, body, smtputf8 }).await {
+                        Answer::Mail(r, content) => (r, content),
+                        other => (reply_of(other), false),
+                    },
+                };
+                if r.is_positive() {
+                    (self.sender, self.content) = (address, content);
+                    self.rcpts.clear();
                 }
-                other => reply_of(other),
-            },
+                r
+            }
             Decision::Helo { name, ehlo } => self.ask_reply(Ask::Helo { name, ehlo }).await,
             Decision::Rcpt { address } => match self.ask(Ask::Rcpt { sender: self.sender.clone(), address: address.clone(), accepted: self.accepted_rcpts() }).await {
                 Answer::Rcpt(r, direct) => {

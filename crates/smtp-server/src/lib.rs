@@ -2,8 +2,9 @@
 //! sockets"). Accept, read, write and TLS (rustls) run on the core's own threads and drive
 //! the sans-I/O engine of crates/smtp-proto; DATA goes from the socket to the maildirs or
 //! the queue (crates/accept) without leaving Rust. The policy side (TypeScript, through
-//! the bindings' decision channel) decides what only it can: MAIL, RCPT (and where each
-//! recipient is delivered), AUTH, ETRN, and a message's content when it reads content.
+//! the bindings' decision channel) decides what only it can: a stranger's MAIL (SPF), RCPT
+//! (and where each recipient is delivered), AUTH, ETRN, and a message's content when it
+//! reads content. MAIL's own checks are the core's (mail.rs).
 //!
 //! Interface: `Server` (server.rs), `Rules` (rules.rs), the `Policy` contract (policy.rs),
 //! `tls::acceptor`, `Snapshot` (counters for the metrics exporter).
@@ -13,6 +14,7 @@
 mod conn;
 mod counters;
 mod io;
+pub mod mail;
 pub mod policy;
 mod received;
 mod rules;
@@ -21,5 +23,6 @@ pub mod tls;
 
 pub use counters::{Admission, Snapshot, SESSION_BOUNDS};
 pub use policy::{Answer, Ask, Event, Kind, Peer, Policy, Responder, TlsInfo};
+pub use mail::MailRules;
 pub use rules::{Network, Rules};
 pub use server::{Bound, Server, Wanted};

@@ -63,6 +63,11 @@ pub struct Peer {
     pub user: Option<String>,
     /// The rules generation the session was admitted under (rules.rs).
     pub generation: u64,
+    /// The peer's address is a relay client's (control/relayclients, mail.rs).
+    pub relay: bool,
+    /// The session's transactions so far, counted at each MAIL: an ask or event names the
+    /// transaction it belongs to, also when the core answered that MAIL itself.
+    pub transaction: u32,
 }
 
 /// A question for the policy side.

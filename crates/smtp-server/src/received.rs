@@ -59,7 +59,7 @@ mod tests {
         let peer = Peer {
             sid: 1, kind: Kind::Submission, ip: "192.0.2.1".parse().unwrap(), port: 4000, local: "192.0.2.9:587".parse().unwrap(),
             tls: Some(TlsInfo { protocol: "TLSv1.3".into(), cipher: "TLS_AES_256_GCM_SHA384".into() }),
-            helo: Some("evil\nX-Injected: yes".into()), user: Some("bob".into()), generation: 0,
+            helo: Some("evil\nX-Injected: yes".into()), user: Some("bob".into()), generation: 0, relay: false, transaction: 0,
         };
         let line = String::from_utf8(received(&peer, "mx.example.org", UNIX_EPOCH + Duration::from_secs(1_795_647_600))).unwrap();
         assert_eq!(line, "Received: from unknown (HELO evil?X-Injected:?yes) (192.0.2.1)\n  (authenticated user bob)\n  by mx.example.org (qmta) with ESMTPSA (TLSv1.3 TLS_AES_256_GCM_SHA384); 25 Nov 2026 23:00:00 -0000\n");

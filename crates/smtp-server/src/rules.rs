@@ -13,6 +13,7 @@ use accept::Durability;
 use smtp_proto::Settings;
 use tokio_rustls::TlsAcceptor;
 
+use crate::mail::MailRules;
 use crate::policy::Kind;
 
 /// An address or a CIDR network.
@@ -80,6 +81,8 @@ pub struct Rules {
     pub ask_connect: bool,
     /// How messages delivered at accept time are made durable (control/directsync).
     pub durability: Durability,
+    /// MAIL's checks, and when the policy is asked too.
+    pub mail: MailRules,
     /// Fault injection for the engine-error test: a read starting with these bytes panics
     /// inside the session, as a bug in the core would. Never set in production.
     pub panic_on: Option<Vec<u8>>,
