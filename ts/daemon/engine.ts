@@ -133,9 +133,12 @@ export async function createEngine(opts: EngineOptions): Promise<Outcome<Engine>
     ...(opts.todoScanMs !== undefined ? { todoScanMs: opts.todoScanMs } : {}),
   });
   const sched = scheduler;
+  // The account this process writes as: read once, since `qmta start` drops privileges
+  // (partition.ts) before it creates the engine.
+  const uid = process.geteuid?.() ?? 0;
   const direct: DirectDelivery = {
     plan: (address, sender) => planDirect(address, sender, {
-      enabled: config.value.current().directmaildir, route: routes, users: table, alias, uid: process.geteuid?.() ?? 0,
+      enabled: config.value.current().directmaildir, route: routes, users: table, alias, uid,
     }),
     delivered(record, notices) {
       sched.recordDirect(record);

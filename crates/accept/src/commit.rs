@@ -100,7 +100,8 @@ pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Se
         done: Mutex::new(Some(Box::new(done))),
     });
     if direct.is_empty() {
-        return enqueue(job);
+        let indexes = for_queue(&job);
+        return enqueue(job, indexes);
     }
     for i in direct {
         let job = job.clone();
@@ -119,16 +120,26 @@ fn write_direct(job: Arc<Job>, i: usize) {
         }
     }
     if job.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
+        let indexes = for_queue(&job);
+        if indexes.is_empty() {
+            // All delivered: answered from this thread, without a hop to the queue's.
+            return finish(&job, Ok(()));
+        }
         // The queue part may block on a large body's copy: not on a leaf thread.
-        queue::spawn_blocking(move || enqueue(job));
+        queue::spawn_blocking(move || enqueue(job, indexes));
     }
 }
 
-/// Queues the recipients routed to the queue and the direct ones that failed, if any.
-fn enqueue(job: Arc<Job>) {
+/// The recipients routed to the queue and the direct ones that failed, in order.
+fn for_queue(job: &Job) -> Vec<usize> {
     let mut indexes: Vec<usize> = (0..job.recipients.len()).filter(|&i| job.recipients[i].direct.is_none()).collect();
     indexes.extend(lock(&job.report).fallback.iter().map(|(i, _)| *i));
     indexes.sort_unstable();
+    indexes
+}
+
+/// Queues the recipients `indexes`, if any.
+fn enqueue(job: Arc<Job>, indexes: Vec<usize>) {
     if indexes.is_empty() {
         return finish(&job, Ok(()));
     }
