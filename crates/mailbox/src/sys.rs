@@ -29,6 +29,22 @@ pub fn openat(dir: RawFd, name: &[u8], flags: libc::c_int, mode: libc::mode_t) -
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
+/// openat2(2) from the current folder with RESOLVE_NO_SYMLINKS: `path` is opened only if
+/// none of its components is a symbolic link. Fails with ENOSYS (or EPERM under some
+/// seccomp filters) where openat2 is missing: callers then take the path a step at a time.
+pub fn open_no_symlinks(path: &[u8], flags: libc::c_int) -> io::Result<OwnedFd> {
+    let c = cstr(path)?;
+    // SAFETY: open_how is plain data; all-zero is its valid empty value.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_NO_SYMLINKS;
+    // SAFETY: c is a valid NUL-terminated path and how a valid open_how of the size passed.
+    let r = unsafe { libc::syscall(libc::SYS_openat2, libc::AT_FDCWD, c.as_ptr(), &how as *const libc::open_how, std::mem::size_of::<libc::open_how>()) };
+    let fd = cvt(libc::c_int::try_from(r).unwrap_or(-1))?;
+    // SAFETY: openat2 returned a new descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
 /// mkdirat(2).
 pub fn mkdirat(dir: BorrowedFd, name: &[u8], mode: libc::mode_t) -> io::Result<()> {
     let c = cstr(name)?;

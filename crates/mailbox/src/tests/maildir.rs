@@ -108,3 +108,18 @@ fn concurrent_deliveries_get_distinct_names() {
     assert_eq!(names(&md.join("new")).len(), 100);
     assert!(names(&md.join("tmp")).is_empty());
 }
+
+#[test]
+fn one_openat2_refuses_a_symlink_at_any_depth() {
+    let s = Scratch::new();
+    fs::create_dir_all(s.path("a/b/c")).unwrap();
+    symlink(s.path("a"), s.path("la")).unwrap();
+    symlink(s.path("a/b"), s.path("a/lb")).unwrap();
+    symlink(s.path("a/b/c"), s.path("a/b/lc")).unwrap();
+    let open = |p: &str| crate::sys::open_no_symlinks(s.path(p).as_os_str().as_encoded_bytes(), libc::O_PATH | libc::O_DIRECTORY);
+    assert!(open("a/b/c").is_ok());
+    for linked in ["la/b/c", "a/lb/c", "a/b/lc", "a/b/lc/"] {
+        assert_eq!(open(linked).unwrap_err().raw_os_error(), Some(libc::ELOOP), "{linked}");
+    }
+    assert_eq!(open("a/b/missing").unwrap_err().raw_os_error(), Some(libc::ENOENT));
+}
