@@ -1,5 +1,6 @@
-//! Resolves a mailbox path one component at a time with openat(O_NOFOLLOW), so that no
-//! directory on the way can be a symbolic link and no `..` can climb out of it.
+//! Resolves a mailbox path so that no directory on the way can be a symbolic link and no
+//! `..` can climb out of it: in one openat2(RESOLVE_NO_SYMLINKS), else (no openat2, or it
+//! failed) one component at a time with openat(O_NOFOLLOW), which names what stopped it.
 //!
 //! Interface: `open_dir` (a maildir, created 0700 when missing), `open_parent` (the
 //! folder of an mbox plus its file name), `open_child` (tmp/ new/ cur/ inside a maildir).
