@@ -2,8 +2,9 @@
 // client: a local maildir recipient is in new/ when the 250 arrives and never queued
 // (concurrencylocal 0 holds every queued delivery, so only the direct path can deliver);
 // qmail-send's log lines and the new-mail hook tell the same story as for a queued
-// message; control/directmaildir 0 restores the queue-first path; a mixed local + remote +
-// program message has each recipient delivered once; the loop check refuses at DATA;
+// message, also for each transaction of one session; control/directmaildir 0 restores the
+// queue-first path; a mixed local + remote + program message has each recipient delivered
+// once; the loop check refuses at DATA;
 // control/directsync picks syncfs (default) or qmail-local's fsyncs, seen with strace;
 // and the faults: a read-only maildir and a full disk fall back to the queue, a full queue
 // too gives 451, and no partial file ever appears in new/.
@@ -114,6 +115,34 @@ test('a maildir recipient is in new/ when the 250 arrives, never queued; the log
     `starting delivery 1: msg ${id} to local joe@localhost`, 'delivery 1: success: did 1+0+0', `end msg ${id}`,
     ...story.slice(5).map((l) => l.msg),
   ]);
+});
+
+/** One smtplib session, three transactions: joe's, abandoned by RSET; joe's; ann's. */
+const SESSION = `
+import smtplib, sys
+with smtplib.SMTP('127.0.0.1', int(sys.argv[1])) as s:
+    s.ehlo()
+    for to, send in (('joe@localhost', False), ('joe@localhost', True), ('ann@localhost', True)):
+        assert s.mail('a@far.example')[0] == 250
+        assert s.rcpt(to)[0] == 250
+        if send:
+            assert s.data('Subject: to ' + to + '\\n\\nhi\\n')[0] == 250
+        else:
+            assert s.rset()[0] == 250
+`;
+
+test('transactions of one session, their MAIL answered by the core (a relay client): each message is recorded for its own recipient', async (t) => {
+  const d = await daemon(t, { concurrencylocal: '0' });
+  const r = spawnSync('python3', ['-c', SESSION, String(d.port)], { encoding: 'utf8', timeout: 60_000 });
+  t.is(r.status, 0, r.stderr);
+  t.is(files(maildir(d, 'joe')).length, 1);
+  t.is(files(maildir(d, 'ann')).length, 1);
+  const starts = await until('both deliveries logged', () => {
+    const s = d.log().filter((l) => l.event === 'starting delivery').map((l) => l.recipient);
+    return s.length >= 2 && s;
+  });
+  t.deepEqual(starts, ['joe@localhost', 'ann@localhost']);
+  t.is(d.log().filter((l) => l.msg === 'smtp message accepted').length, 2);
 });
 
 /** The fsync(2) and syncfs(2) calls qmta makes while `work` runs, seen by strace attached
