@@ -143,7 +143,7 @@ test('IPv6 listener: ::1 is a default relay client', async (t) => {
   c.close();
 });
 
-test('update(): new rules reach new connections, existing sessions keep theirs', async (t) => {
+test('update(): new rules reach new connections, existing sessions keep theirs; a bad deny or relay client entry is refused, naming it', async (t) => {
   const s = await startTestServer(t);
   const before = await session(s.port());
   await s.handle.update({ hostname: 'mx.example.test', rcpthosts: ['other.test'], badmailfrom: ['@spam.test'], relayClients: [] });
@@ -154,7 +154,9 @@ test('update(): new rules reach new connections, existing sessions keep theirs',
   t.regex(await say(after, 'RCPT TO:<bob@other.test>'), /^250/);
   t.regex(await say(before, 'MAIL FROM:<x@spam.test>'), /^250/);
   t.regex(await say(before, 'RCPT TO:<bob@example.test>'), /^250/);
-  await t.throwsAsync(s.handle.update({ hostname: 'x', rcpthosts: [], deny: ['not-an-ip'] }));
+  await t.throwsAsync(s.handle.update({ hostname: 'x', rcpthosts: [], deny: ['not-an-ip'] }), { message: /not an IP address or network: "not-an-ip"/ });
+  await t.throwsAsync(s.handle.update({ hostname: 'x', rcpthosts: [], relayClients: ['10.0.0.0/33'] }), { message: /not an IP address or network: "10\.0\.0\.0\/33"/ });
+  t.regex(await say(await session(s.port()), 'MAIL FROM:<x@spam.test>'), /^553 5\.7\.1 /, 'a refused update leaves the rules in force');
   before.close();
   after.close();
 });

@@ -6,11 +6,12 @@
 // Order: the listeners are bound, then accepting starts (deps.deferAccept: not until
 // handle.start()). A daemon started as root binds its addresses before dropping root
 // (ts/net/prebound.ts); the core takes those sockets and calls listen(2) itself.
-// Reload: update() hands new rules to the core for new connections (a broken certificate
-// or deny list rejects, nothing changed), then makes the listeners those of the new
-// settings (new ones opened, dropped ones closed; their sessions go on). Sessions keep the
-// rules they were admitted under: each rules version has a generation number, the core
-// names it in every ask, and a replaced version is kept for a session time limit.
+// Reload: update() hands new rules to the core for new connections (a broken certificate,
+// deny list or relay client list rejects, nothing changed), then makes the listeners those
+// of the new settings (new ones opened, dropped ones closed; their sessions go on).
+// Sessions keep the rules they were admitted under: each rules version has a generation
+// number, the core names it in every ask, and a replaced version is kept for a session
+// time limit.
 // Failures: a listen error (address in use, bad address) rejects startSmtpd after closing
 // what was opened, and rejects update() after opening every listener it could; smtps
 // without TLS settings throws.
@@ -23,7 +24,6 @@ import { createEtrn, type Etrn } from './etrn.js';
 import { wantsContent } from './content.js';
 import { Decider, type DecideRules } from './decide.js';
 import { takePrebound } from '../net/prebound.js';
-import { networkList } from './networks.js';
 import { ensureTlsFiles } from './tls.js';
 import type { ListenerKind, SmtpdDeps, SmtpdHandle, SmtpdSettings } from './types.js';
 
@@ -125,9 +125,10 @@ function decideRules(settings: SmtpdSettings, deps: SmtpdDeps): DecideRules {
   };
 }
 
-/** The rules the core follows; the certificate files are made when missing (tls.ts). */
+/** The rules the core follows; the certificate files are made when missing (tls.ts). The
+ *  core parses the deny and relay client lists: a bad entry fails the start or the update,
+ *  naming it (crates/smtp-server rules.rs). */
 function coreRules(s: SmtpdSettings, deps: SmtpdDeps, etrn: Etrn | undefined, generation: number): SmtpServerRules {
-  networkList(s.deny ?? []);
   const tls = s.tls ? ensureTlsFiles(s.tls, s.hostname, deps.log) : undefined;
   if ((s.smtps?.length ?? 0) > 0 && !tls) throw new Error('smtps listeners need TLS settings');
   return {
