@@ -164,18 +164,10 @@ impl BodyDecoder {
     }
 
     fn content(&mut self, b: u8) {
-        self.line_len += 1;
-        if self.line_len > self.max_line {
-            self.report.long_line = true;
-        }
-        if self.prefix_len < self.prefix.len() {
-            self.prefix[self.prefix_len] = b;
-            self.prefix_len += 1;
-        }
-        self.store(b);
+        self.content_run(&[b]);
     }
 
-    /// Line content without CR or LF: `content` for each byte, in bulk.
+    /// Line content without CR or LF (a whole run of it at once, or one byte).
     fn content_run(&mut self, run: &[u8]) {
         self.line_len += run.len();
         if self.line_len > self.max_line {
@@ -184,15 +176,7 @@ impl BodyDecoder {
         let take = (self.prefix.len() - self.prefix_len).min(run.len());
         self.prefix[self.prefix_len..self.prefix_len + take].copy_from_slice(&run[..take]);
         self.prefix_len += take;
-        let before = self.report.size;
-        self.report.size += run.len() as u64;
-        let room = if self.databytes == 0 { run.len() } else { usize::try_from(self.databytes.saturating_sub(before)).unwrap_or(usize::MAX).min(run.len()) };
-        if room < run.len() {
-            self.report.too_big = true;
-        }
-        if self.report.sink_failure.is_none() {
-            self.scratch.extend_from_slice(&run[..room]);
-        }
+        self.store(run);
     }
 
     fn line_end(&mut self) {
@@ -206,16 +190,22 @@ impl BodyDecoder {
         self.line_len = 0;
         self.prefix_len = 0;
         self.state = State::LineStart;
-        self.store(b'\n');
+        self.store(b"\n");
     }
 
-    fn store(&mut self, b: u8) {
-        self.report.size += 1;
-        if self.databytes != 0 && self.report.size > self.databytes {
+    /// Counts `bytes` and keeps those within `databytes` (none past it, ever).
+    fn store(&mut self, bytes: &[u8]) {
+        let before = self.report.size;
+        self.report.size += bytes.len() as u64;
+        let room = match self.databytes {
+            0 => bytes.len(),
+            limit => usize::try_from(limit.saturating_sub(before)).unwrap_or(usize::MAX).min(bytes.len()),
+        };
+        if room < bytes.len() {
             self.report.too_big = true;
         }
-        if !self.report.too_big && self.report.sink_failure.is_none() {
-            self.scratch.push(b);
+        if self.report.sink_failure.is_none() {
+            self.scratch.extend_from_slice(&bytes[..room]);
         }
     }
 
