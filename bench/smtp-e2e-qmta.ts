@@ -43,6 +43,8 @@ export interface QmtaServerOptions {
   readonly queueFirst?: boolean;
   /** qmail-local's fsyncs (control/directsync fsync): the A/B of the syncfs group commit. */
   readonly eachFile?: boolean;
+  /** Another build's CLI (its dist/ts/cli/main.js) instead of this one's: the A/B of a change. */
+  readonly main?: string;
   /** Runs qmta as an embedding rather than `qmta start`: without hooks, or with a no-op one at each point. */
   readonly embed?: 'plain' | 'hooks';
 }
@@ -111,7 +113,7 @@ export async function startQmtaServer(o: QmtaServerOptions): Promise<QmtaServer>
   const port = await freePort();
   const args = [...(o.nodeArgs ?? []), ...(o.embed
     ? [EMBED, '--home', home, '--smtp', `127.0.0.1:${port}`, ...(o.embed === 'hooks' ? ['--hooks'] : [])]
-    : [MAIN, '--home', home, 'start', '--smtp', `127.0.0.1:${port}`, '--submission', '127.0.0.1:0', '--pop3', '127.0.0.1:0'])];
+    : [o.main ?? MAIN, '--home', home, 'start', '--smtp', `127.0.0.1:${port}`, '--submission', '127.0.0.1:0', '--pop3', '127.0.0.1:0'])];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], cwd: root });
   let stderr = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr = (stderr + d).slice(-4096); });

@@ -3,7 +3,8 @@
 // --hooks, --metrics, --queue-first, --fsync: the CPU a message costs more with a no-op hook at
 // each point, with the metrics listener on, or with qmail-local's fsyncs instead of syncfs,
 // and the end-to-end rate with it over without; delivery at accept time over qmail's
-// queue-first path; run by run).
+// queue-first path; with --against, this build's CPU a message and end-to-end rate against
+// another checkout's; run by run).
 //
 // Interface: `summarise(measurements, levels)` -> SmtpE2eSummary; `formatSmtpE2e(summary,
 // header)` -> text. A measurement is one load against one server in one run.
@@ -11,7 +12,7 @@
 // then summarised, never as a ratio of medians; a missing partner (a failed measurement)
 // leaves the ratio out rather than guessing.
 
-export type ServerName = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'qmta-fsync' | 'postfix' | 'sink';
+export type ServerName = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'qmta-fsync' | 'qmta-before' | 'postfix' | 'sink';
 
 export interface Measurement {
   readonly run: number;
@@ -54,6 +55,10 @@ export interface RatioRow {
   readonly qmtaPostfix?: Figure;
   /** qmta acceptance / sink acceptance. */
   readonly qmtaSink?: Figure;
+  /** Server CPU µs per message, this build minus the other checkout's (--against). */
+  readonly changeCost?: Figure;
+  /** This build's end-to-end rate over the other checkout's. */
+  readonly changeRate?: Figure;
   /** Server CPU µs per message, qmta with no-op hooks minus qmta without. */
   readonly hooksCost?: Figure;
   /** Server CPU µs per message, qmta with its metrics listener on minus off. */
@@ -118,7 +123,7 @@ export function summarise(ms: readonly Measurement[], levels: readonly number[])
   const ratios: RatioRow[] = [];
   for (const c of levels) {
     const at = ms.filter((m) => m.connections === c);
-    for (const server of ['qmta', 'qmta+hooks', 'qmta+metrics', 'qmta-queue', 'qmta-fsync', 'postfix', 'sink'] as const) {
+    for (const server of ['qmta', 'qmta+hooks', 'qmta+metrics', 'qmta-queue', 'qmta-fsync', 'qmta-before', 'postfix', 'sink'] as const) {
       const mine = at.filter((m) => m.server === server);
       if (mine.length > 0) rows.push(serverRow(mine));
     }
@@ -128,10 +133,11 @@ export function summarise(ms: readonly Measurement[], levels: readonly number[])
     const [hc, mc, mr] = [cost('qmta+hooks'), cost('qmta+metrics'), ratio(at, 'qmta+metrics', 'qmta', 'endToEndRate')];
     const dr = ratio(at, 'qmta', 'qmta-queue', 'endToEndRate');
     const [fc, fr] = [cost('qmta-fsync'), ratio(at, 'qmta', 'qmta-fsync', 'endToEndRate')];
+    const [cc, cr] = [perRun(at, 'qmta', 'qmta-before', (x, y) => cpuPerMessage(x) - cpuPerMessage(y)), ratio(at, 'qmta', 'qmta-before', 'endToEndRate')];
     ratios.push({
       connections: c, ...(qp ? { qmtaPostfix: qp } : {}), ...(qs ? { qmtaSink: qs } : {}), ...(hc ? { hooksCost: hc } : {}),
       ...(mc ? { metricsCost: mc } : {}), ...(mr ? { metricsRate: mr } : {}), ...(dr ? { directRate: dr } : {}),
-      ...(fc ? { fsyncCost: fc } : {}), ...(fr ? { syncfsRate: fr } : {}),
+      ...(fc ? { fsyncCost: fc } : {}), ...(fr ? { syncfsRate: fr } : {}), ...(cc ? { changeCost: cc } : {}), ...(cr ? { changeRate: cr } : {}),
     });
   }
   return { rows, ratios };
@@ -162,7 +168,7 @@ export function formatSmtpE2e(s: SmtpE2eSummary, header: readonly string[]): str
     String(r.connections), r.server, show(r.acceptance), r.server === 'sink' ? '-' : show(r.endToEnd),
     show(r.cpu, 1, 1), show(r.cpuPerMessage), show(r.pss, MB), show(r.rss, MB), deliveredCell(r),
   ]);
-  // Only the columns some row has: a paired run (--hooks, --metrics, --queue-first, --fsync) has neither Postfix nor the sink.
+  // Only the columns some row has: a paired run (--hooks, --metrics, --queue-first, --fsync, --against) has neither Postfix nor the sink.
   const columns = ([
     ['qmta/postfix e2e', (r) => r.qmtaPostfix && show(r.qmtaPostfix, 1, 2)],
     ['qmta/sink accept', (r) => r.qmtaSink && show(r.qmtaSink, 1, 2)],
@@ -172,6 +178,8 @@ export function formatSmtpE2e(s: SmtpE2eSummary, header: readonly string[]): str
     ['direct/queue-first e2e', (r) => r.directRate && show(r.directRate, 1, 2)],
     ['fsync CPU µs/msg', (r) => r.fsyncCost && show(r.fsyncCost)],
     ['syncfs/fsync e2e', (r) => r.syncfsRate && show(r.syncfsRate, 1, 2)],
+    ['change CPU µs/msg', (r) => r.changeCost && show(r.changeCost)],
+    ['qmta/before e2e', (r) => r.changeRate && show(r.changeRate, 1, 2)],
   ] as const satisfies readonly (readonly [string, (r: RatioRow) => string | undefined])[]).filter(([, cell]) => s.ratios.some((r) => cell(r)));
   const ratioBody = s.ratios.map((r) => [String(r.connections), '', ...columns.map(([, cell]) => cell(r) ?? '-')]);
   return [

@@ -6,7 +6,7 @@
 //
 // Interface: `runSmtpE2eBench(opts)` -> { measurements, summary, text }; standalone:
 // `node dist/bench/smtp-e2e.js [--messages 20000] [--size 4096] [--connections 1,10,50]
-// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics] [--hooks] [--queue-first] [--fsync]`. Must run as root (the
+// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics] [--hooks] [--queue-first] [--fsync] [--against DIR]`. Must run as root (the
 // Postfix peer's master runs as root).
 // --hooks (issue 18: what the hooks cost): instead of qmta, Postfix and the sink, qmta as an
 // embedding (bench/smtp-e2e-embed.ts) twice per load, without hooks ('qmta') and with a
@@ -19,6 +19,9 @@
 // at accept time ('qmta') and with control/directmaildir 0 ('qmta-queue'), alternating.
 // --fsync (the A/B of the syncfs group commit): likewise `qmta start` with its default
 // control/directsync syncfs ('qmta') and with fsync ('qmta-fsync'), alternating.
+// --against DIR (the A/B of a change): this build ('qmta') and the build of another
+// checkout at DIR ('qmta-before', its dist/ and native core as built there), both with
+// `qmta start`, alternating.
 // Servers: qmta is `qmta start` in a child process on a fresh home (bench/smtp-e2e-qmta.ts:
 // every message fsync'd before its 250 and after its maildir write, its log written as in
 // production); Postfix delivers to maildirs through virtual(8) with its log on
@@ -39,7 +42,7 @@
 
 import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SEMI_SPACE_MB } from '../ts/cli/heap.js';
@@ -70,6 +73,8 @@ export interface SmtpE2eOptions {
   readonly queueFirst?: boolean;
   /** qmta with control/directsync syncfs and fsync, instead of qmta, Postfix and the sink. */
   readonly fsync?: boolean;
+  /** Another checkout's directory: its build against this one, instead of qmta, Postfix and the sink. */
+  readonly against?: string;
   readonly log?: (line: string) => void;
 }
 
@@ -102,7 +107,7 @@ async function measureOne(name: ServerName, target: SmtpTarget, load: SmtpLoad, 
   };
 }
 
-type QmtaVariant = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'qmta-fsync';
+type QmtaVariant = 'qmta' | 'qmta+hooks' | 'qmta+metrics' | 'qmta-queue' | 'qmta-fsync' | 'qmta-before';
 
 /** The runs of qmta against a variant of itself, by the option that asks for one: the
  *  variant's name and what the header says of the pair. */
@@ -111,6 +116,7 @@ const VARIANTS = {
   metrics: { name: 'qmta+metrics', says: 'qmta start with its metrics listener off (qmta) and on (qmta+metrics, nothing scraping), alternating' },
   queueFirst: { name: 'qmta-queue', says: 'qmta start delivering at accept time (qmta) and queue first (qmta-queue: control/directmaildir 0), alternating' },
   fsync: { name: 'qmta-fsync', says: 'qmta start with control/directsync syncfs (qmta) and fsync (qmta-fsync), alternating' },
+  against: { name: 'qmta-before', says: 'qmta start of this build (qmta) and of another checkout\'s (qmta-before), alternating' },
 } as const satisfies Record<string, { name: QmtaVariant; says: string }>;
 
 /** The variant this run pairs qmta with, if any (instead of Postfix and the sink). */
@@ -121,7 +127,8 @@ function variantOf(o: Settings): (typeof VARIANTS)[keyof typeof VARIANTS] | unde
 
 async function measureQmta(o: Settings, c: number, run: number, started: Started, name: QmtaVariant = 'qmta'): Promise<Measurement> {
   const embed = o.hooks ? { embed: name === 'qmta+hooks' ? 'hooks' as const : 'plain' as const } : {};
-  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: name === 'qmta+metrics', queueFirst: name === 'qmta-queue', eachFile: name === 'qmta-fsync', ...embed });
+  const q = await startQmtaServer({ users: o.users, domain: 'bench.test', dir: o.dir, nodeArgs: o.qmtaNodeArgs, metrics: name === 'qmta+metrics', queueFirst: name === 'qmta-queue', eachFile: name === 'qmta-fsync',
+    ...(name === 'qmta-before' ? { main: resolve(o.against, 'dist', 'ts', 'cli', 'main.js') } : {}), ...embed });
   started.qmta.push(q);
   try {
     const target = { port: q.port, pids: [q.pid], delivered: q.countDelivered };
@@ -185,7 +192,7 @@ export async function cleanUp(started: Started): Promise<void> {
 
 export function settings(opts: SmtpE2eOptions): Settings {
   const given = Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined));
-  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, hooks: false, queueFirst: false, fsync: false, ...given };
+  return { messages: 20_000, size: 4096, connections: [1, 10, 50], users: 50, runs: 3, reuse: false, qmtaNodeArgs: [], metrics: false, hooks: false, queueFirst: false, fsync: false, against: '', ...given };
 }
 
 function headerLines(o: Settings, loadStart: number, root: BenchRoot): string[] {
@@ -259,6 +266,7 @@ async function main(): Promise<void> {
       messages: { type: 'string' }, size: { type: 'string' }, connections: { type: 'string' }, users: { type: 'string' },
       runs: { type: 'string' }, reuse: { type: 'boolean' }, dir: { type: 'string' }, 'cpu-prof': { type: 'string' },
       metrics: { type: 'boolean' }, goal: { type: 'boolean' }, hooks: { type: 'boolean' }, 'queue-first': { type: 'boolean' }, fsync: { type: 'boolean' },
+      against: { type: 'string' },
     },
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -270,6 +278,7 @@ async function main(): Promise<void> {
   const r = await runSmtpE2eBench({
     messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
     connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics, hooks: values.hooks, queueFirst: values['queue-first'], fsync: values.fsync,
+    against: values.against,
     // The heap flag given here keeps qmta start from re-executing itself (ts/cli/heap.ts):
     // the first process would write its profile under the name the second one needs.
     qmtaNodeArgs: prof ? [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),

@@ -1,5 +1,6 @@
 //! Makes an accepted message durable before its 250: each direct recipient's maildirs are
-//! written at once (one leaf job per recipient, all running together), then every other
+//! written at once (one leaf job per recipient, all running together; with syncfs their
+//! filesystem's sync thread finishes them, target.rs), then every other
 //! recipient (remote, programs, forwards, mbox, lists: routed to the queue) and every
 //! direct recipient whose write failed goes into one queue commit. `done` is called once,
 //! on a core thread, when all of it is durable or has failed.
@@ -111,7 +112,12 @@ pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Se
 
 fn write_direct(job: Arc<Job>, i: usize) {
     let Some(t) = job.recipients[i].direct.as_ref() else { return };
-    let r = target::deliver(t, job.durability, &job.header, &mut job.message.reader_without(&job.strip));
+    let job2 = job.clone();
+    target::deliver(t, job.durability, &job.header, &mut job.message.reader_without(&job.strip), move |r| written(job2, i, r));
+}
+
+/// Recipient `i`'s write ended (on this leaf thread, or on a filesystem's sync thread).
+fn written(job: Arc<Job>, i: usize, r: Result<Vec<PathBuf>>) {
     {
         let mut report = lock(&job.report);
         match r {
@@ -125,7 +131,7 @@ fn write_direct(job: Arc<Job>, i: usize) {
             // All delivered: answered from this thread, without a hop to the queue's.
             return finish(&job, Ok(()));
         }
-        // The queue part may block on a large body's copy: not on a leaf thread.
+        // The queue part may block on a large body's copy: not on a leaf or sync thread.
         queue::spawn_blocking(move || enqueue(job, indexes));
     }
 }

@@ -18,14 +18,14 @@
 
 use std::io::{self, Write};
 use std::os::fd::{AsRawFd, BorrowedFd};
-use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 use groupsync::Registry;
 use mailbox::Staged;
-use status::Result;
+use status::{Failure, Result};
 
-use crate::fssync;
+use crate::fssync::{self, Filesystem};
 use crate::message::MessageReader;
 
 /// Where and how one recipient is written.
@@ -66,17 +66,87 @@ fn new_dirs() -> &'static Registry {
     NEW_DIRS.get_or_init(Registry::default)
 }
 
-/// Writes `t`'s maildirs, made durable as `d` says; returns the files now durable in new/.
-/// `msg` is read once per maildir (each read starts where a fresh reader does).
-pub fn deliver(t: &Target, d: Durability, header: &[u8], msg: &mut MessageReader<'_>) -> Result<Vec<PathBuf>> {
+/// Writes `t`'s maildirs, made durable as `d` says; `done` gets the files now durable in
+/// new/ (called here, or on the filesystem's sync thread). `msg` is read once per maildir
+/// (each read starts where a fresh reader does).
+pub fn deliver(t: &Target, d: Durability, header: &[u8], msg: &mut MessageReader<'_>, done: impl FnOnce(Result<Vec<PathBuf>>) + Send + 'static) {
+    match d {
+        Durability::EachFile => done(deliver_fsync(t, header, msg)),
+        Durability::Filesystem => deliver_syncfs(t, header, msg, done),
+    }
+}
+
+/// Every maildir's tmp/ file, written, then handed to `sync`.
+fn stage_all(t: &Target, header: &[u8], msg: &mut MessageReader<'_>, mut sync: impl FnMut(BorrowedFd) -> io::Result<()>) -> Result<Vec<Staged>> {
     let mut staged = Vec::with_capacity(t.maildirs.len());
     for md in &t.maildirs {
         let write = |f: &mut std::fs::File| write_content(f, t, header, &mut msg.fresh());
-        staged.push(mailbox::stage(md, write, |fd| sync_file(d, fd))?);
+        staged.push(mailbox::stage(md, write, &mut sync)?);
     }
-    if let Err(e) = publish(d, &mut staged) {
+    Ok(staged)
+}
+
+/// qmail-local's way: each file fsync'd, linked, each new/ fsync'd (shared with the other
+/// writers of that maildir).
+fn deliver_fsync(t: &Target, header: &[u8], msg: &mut MessageReader<'_>) -> Result<Vec<PathBuf>> {
+    let mut staged = stage_all(t, header, msg, fsync)?;
+    let r = link_all(&mut staged).and_then(|()| {
+        staged.iter_mut().try_for_each(|s| {
+            let sync = new_dirs().get(&s.new_dir());
+            s.sync_new(|fd| sync.sync(|_| fsync(fd)))
+        })
+    });
+    settle(staged, r)
+}
+
+/// The files written here; their filesystems' sync threads make them durable, link them,
+/// make the links durable and call `done`, without a thread waiting meanwhile.
+fn deliver_syncfs(t: &Target, header: &[u8], msg: &mut MessageReader<'_>, done: impl FnOnce(Result<Vec<PathBuf>>) + Send + 'static) {
+    let mut filesystems: Vec<Arc<Filesystem>> = Vec::new();
+    let staged = stage_all(t, header, msg, |fd| {
+        let fs = fssync::of(fd)?;
+        if !filesystems.iter().any(|f| Arc::ptr_eq(f, &fs)) {
+            filesystems.push(fs);
+        }
+        Ok(())
+    });
+    let mut staged = match staged {
+        Ok(s) => s,
+        Err(f) => return done(Err(f)),
+    };
+    let all = filesystems.clone();
+    fssync::after_all(&filesystems, move |synced| {
+        let linked = synced.map_err(|e| Failure::from_io(&e, &format!("syncing tmp/ of {}", maildirs(&staged)))).and_then(|()| link_all(&mut staged));
+        if let Err(f) = linked {
+            return done(settle(staged, Err(f)));
+        }
+        fssync::after_all(&all, move |synced| {
+            let r = staged.iter_mut().try_for_each(|s| s.sync_new(|_| copy(&synced)));
+            done(settle(staged, r));
+        });
+    });
+}
+
+fn maildirs(staged: &[Staged]) -> String {
+    staged.iter().map(|s| s.new_dir().parent().unwrap_or(Path::new("/")).display().to_string()).collect::<Vec<_>>().join(", ")
+}
+
+fn copy(r: &io::Result<()>) -> io::Result<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO))),
+    }
+}
+
+fn link_all(staged: &mut [Staged]) -> Result<()> {
+    staged.iter_mut().try_for_each(Staged::link)
+}
+
+/// The delivered files, or on failure none: every linked file is taken back out of new/.
+fn settle(mut staged: Vec<Staged>, r: Result<()>) -> Result<Vec<PathBuf>> {
+    if let Err(f) = r {
         staged.iter_mut().for_each(Staged::unlink_new);
-        return Err(e);
+        return Err(f);
     }
     Ok(staged.iter().map(|s| s.new_dir().join(s.name())).collect())
 }
@@ -92,30 +162,6 @@ fn write_content(f: &mut std::fs::File, t: &Target, header: &[u8], msg: &mut Mes
 }
 
 const WRITE_BUFFER: usize = 64 * 1024;
-
-fn sync_file(d: Durability, fd: BorrowedFd) -> io::Result<()> {
-    match d {
-        Durability::Filesystem => fssync::sync(fd),
-        Durability::EachFile => fsync(fd),
-    }
-}
-
-/// Links every file, then makes each new/ durable through a shared group sync.
-fn publish(d: Durability, staged: &mut [Staged]) -> Result<()> {
-    for s in staged.iter_mut() {
-        s.link()?;
-    }
-    for s in staged.iter_mut() {
-        match d {
-            Durability::Filesystem => s.sync_new(fssync::sync)?,
-            Durability::EachFile => {
-                let sync = new_dirs().get(&s.new_dir());
-                s.sync_new(|fd| sync.sync(|_| fsync(fd)))?;
-            }
-        }
-    }
-    Ok(())
-}
 
 fn fsync(fd: BorrowedFd) -> io::Result<()> {
     if unsafe { libc::fsync(fd.as_raw_fd()) } == 0 {
