@@ -71,7 +71,11 @@ fn new_dirs() -> &'static Registry {
 /// (each read starts where a fresh reader does).
 pub fn deliver(t: &Target, d: Durability, header: &[u8], msg: &mut MessageReader<'_>, done: impl FnOnce(Result<Vec<PathBuf>>) + Send + 'static) {
     match d {
-        Durability::EachFile => done(deliver_fsync(t, header, msg)),
+        Durability::EachFile => {
+            let mut staged = Vec::new();
+            done(deliver_fsync(t, header, msg, &mut staged));
+            // The tmp/ names go here, after the answer (dropping a Staged unlinks its name).
+        }
         Durability::Filesystem => deliver_syncfs(t, header, msg, done),
     }
 }
@@ -88,9 +92,9 @@ fn stage_all(t: &Target, header: &[u8], msg: &mut MessageReader<'_>, mut sync: i
 
 /// qmail-local's way: each file fsync'd, linked, each new/ fsync'd (shared with the other
 /// writers of that maildir).
-fn deliver_fsync(t: &Target, header: &[u8], msg: &mut MessageReader<'_>) -> Result<Vec<PathBuf>> {
-    let mut staged = stage_all(t, header, msg, fsync)?;
-    let r = link_all(&mut staged).and_then(|()| {
+fn deliver_fsync(t: &Target, header: &[u8], msg: &mut MessageReader<'_>, staged: &mut Vec<Staged>) -> Result<Vec<PathBuf>> {
+    *staged = stage_all(t, header, msg, fsync)?;
+    let r = link_all(staged).and_then(|()| {
         staged.iter_mut().try_for_each(|s| {
             let sync = new_dirs().get(&s.new_dir());
             s.sync_new(|fd| sync.sync(|_| fsync(fd)))
@@ -118,11 +122,12 @@ fn deliver_syncfs(t: &Target, header: &[u8], msg: &mut MessageReader<'_>, done: 
     fssync::after_all(&filesystems, move |synced| {
         let linked = synced.map_err(|e| Failure::from_io(&e, &format!("syncing tmp/ of {}", maildirs(&staged)))).and_then(|()| link_all(&mut staged));
         if let Err(f) = linked {
-            return done(settle(staged, Err(f)));
+            return done(settle(&mut staged, Err(f)));
         }
         fssync::after_all(&all, move |synced| {
             let r = staged.iter_mut().try_for_each(|s| s.sync_new(|_| copy(&synced)));
-            done(settle(staged, r));
+            done(settle(&mut staged, r));
+            // The tmp/ names go here, after the answer.
         });
     });
 }
@@ -143,7 +148,7 @@ fn link_all(staged: &mut [Staged]) -> Result<()> {
 }
 
 /// The delivered files, or on failure none: every linked file is taken back out of new/.
-fn settle(mut staged: Vec<Staged>, r: Result<()>) -> Result<Vec<PathBuf>> {
+fn settle(staged: &mut [Staged], r: Result<()>) -> Result<Vec<PathBuf>> {
     if let Err(f) = r {
         staged.iter_mut().for_each(Staged::unlink_new);
         return Err(f);
