@@ -6,7 +6,6 @@
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flushDomain, passiveQueue } from '../../ts/flush/index.js';
@@ -16,6 +15,7 @@ import { parseTarget } from '../../ts/flush/target.js';
 import { ensureHome } from '../../ts/home/index.js';
 import { createMta } from '../../ts/index.js';
 import { tempDir } from '../helpers/home.js';
+import { freePort } from '../helpers/net.js';
 import { smtpPeer } from './remote-peers.js';
 
 const MAIN = fileURLToPath(new URL('../../ts/cli/main.js', import.meta.url));
@@ -123,10 +123,7 @@ test('a 5xx leaves the message in place for the administrator (maildirsmtp: no b
 
 test('an unreachable peer leaves everything and exits 111 after one connection failure', async (t) => {
   const s = await site(t, ['joe', 'ann', 'bob']);
-  const closed = createServer();
-  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
-  const port = (closed.address() as { port: number }).port;
-  await new Promise((r) => closed.close(r));
+  const port = await freePort();
   const r = await qmta(['--home', s.home, 'flush', 'dialup.example', `127.0.0.1:${port}`]);
   t.is(r.code, 111);
   t.is(s.files().length, 3);

@@ -11,6 +11,7 @@ import type { NewMailEvent } from '../../ts/index.js';
 import type { Log } from '../../ts/log/index.js';
 import { createNotifier } from '../../ts/notify/index.js';
 import { tempDir } from '../helpers/home.js';
+import { freePort } from '../helpers/net.js';
 import { until } from '../helpers/wait.js';
 import { setupLocal } from './local-setup.js';
 
@@ -19,15 +20,6 @@ const MSG = 'From: a@far.example\nSubject: hi\n\nhello\n';
 function recordingLog(): Log & { warnings: { o: object; msg?: string }[] } {
   const warnings: { o: object; msg?: string }[] = [];
   return { warnings, info() {}, error() {}, warn(o: object, msg?: string) { warnings.push({ o, msg }); } };
-}
-
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
 }
 
 test('a maildir and an mbox delivery each fire newmail with user, recipient, maildir, file / mbox', async (t) => {
@@ -111,7 +103,7 @@ test('the notifier kills a hook past its time limit, and logs failures and unrea
   const log = recordingLog();
   const home = tempDir(t);
   const notice = { user: 'joe', recipient: 'joe@x', sender: 's@y', home, env: { PATH: process.env.PATH ?? '/bin' }, writes: [{ kind: 'mbox' as const, mbox: '/tmp/m' }] };
-  const url = `http://127.0.0.1:${await closedPort()}/none`;
+  const url = `http://127.0.0.1:${await freePort()}/none`;
   // The sink returns before the hook ends: no outcome (its time-out warning) is known yet.
   t.is(createNotifier({ hook: () => 'sleep 30', log, timeoutMs: 300 })(notice), undefined);
   t.deepEqual(log.warnings, [], 'the sink returns at once, before the hook ends');

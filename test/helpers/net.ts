@@ -1,8 +1,8 @@
 // Loopback ports for tests that must name a port before the server starts (a child
-// process's control files, a peer's route). They are drawn from below the kernel's
-// ephemeral range: a port there is never taken meanwhile as the source port of some other
-// test's outgoing connection, or by a listener on port 0, which made a freed ephemeral port
-// busy again by the time its server bound it.
+// process's control files, a peer's route), or a port nothing listens on. They are drawn
+// from below the kernel's ephemeral range: a port there is never taken meanwhile as the
+// source port of some other test's outgoing connection, or by a listener on port 0, which
+// made a freed ephemeral port busy again by the time its server bound it.
 
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
