@@ -5,8 +5,7 @@
 //! their links covers them all: a caller registers its request (a ticket), and either finds
 //! that a sync which started after its ticket has completed, or runs one itself covering
 //! every ticket issued so far, while later callers wait for it and then for the next one.
-//! That is the classic group commit of a log flush, applied per directory (`DirSync`), or
-//! to any other sync operation (`GroupSync`: crates/accept syncs whole filesystems).
+//! That is the classic group commit of a log flush, applied per directory (`DirSync`).
 //!
 //! Guarantee: `sync` returns Ok only after an fsync of the directory that *started after*
 //! the call began, so every entry change the caller made before calling is durable.
@@ -26,10 +25,9 @@ struct State {
     running: bool,
 }
 
-/// The group commit itself: whatever one sync operation covers (a directory's entries, a
-/// whole filesystem), many callers share one run of it.
+/// The group commit itself: many callers share one run of a sync operation (DirSync's fsync).
 #[derive(Default)]
-pub struct GroupSync {
+struct GroupSync {
     state: Mutex<State>,
     done: Condvar,
 }
@@ -37,7 +35,7 @@ pub struct GroupSync {
 impl GroupSync {
     /// Returns once a run of `op` that started after this call has completed (run here, or
     /// by another caller).
-    pub fn sync(&self, op: impl Fn() -> io::Result<()>) -> io::Result<()> {
+    fn sync(&self, op: impl Fn() -> io::Result<()>) -> io::Result<()> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         s.issued += 1;
         let ticket = s.issued;
