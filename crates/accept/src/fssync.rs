@@ -88,12 +88,12 @@ impl Filesystem {
     fn run(&self) {
         loop {
             let mut callbacks = self.next_round();
-            let errno = (self.sync)().err().map(|e| e.raw_os_error().unwrap_or(libc::EIO));
-            if errno.is_some() {
+            let synced = (self.sync)();
+            if synced.is_err() {
                 callbacks.append(&mut lock(&self.state).waiting);
             }
             for then in callbacks {
-                let r = errno.map_or(Ok(()), |e| Err(io::Error::from_raw_os_error(e)));
+                let r = again(&synced);
                 // A panicking callback must not end the thread every later delivery needs.
                 let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| then(r)));
             }
@@ -145,6 +145,15 @@ impl Join {
                 then(std::mem::replace(&mut self.result, Ok(())));
             }
         }
+    }
+}
+
+/// The same sync result again, for another waiter (io::Error is not Clone; a sync's error
+/// is its errno).
+pub fn again(r: &io::Result<()>) -> io::Result<()> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) => Err(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO))),
     }
 }
 

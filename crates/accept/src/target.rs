@@ -125,7 +125,7 @@ fn deliver_syncfs(t: &Target, header: &[u8], msg: &mut MessageReader<'_>, done: 
             return done(settle(&mut staged, Err(f)));
         }
         fssync::after_all(&all, move |synced| {
-            let r = staged.iter_mut().try_for_each(|s| s.sync_new(|_| copy(&synced)));
+            let r = staged.iter_mut().try_for_each(|s| s.sync_new(|_| fssync::again(&synced)));
             done(settle(&mut staged, r));
             // The tmp/ names go here, after the answer.
         });
@@ -134,13 +134,6 @@ fn deliver_syncfs(t: &Target, header: &[u8], msg: &mut MessageReader<'_>, done: 
 
 fn maildirs(staged: &[Staged]) -> String {
     staged.iter().map(|s| s.new_dir().parent().unwrap_or(Path::new("/")).display().to_string()).collect::<Vec<_>>().join(", ")
-}
-
-fn copy(r: &io::Result<()>) -> io::Result<()> {
-    match r {
-        Ok(()) => Ok(()),
-        Err(e) => Err(io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::EIO))),
-    }
 }
 
 fn link_all(staged: &mut [Staged]) -> Result<()> {
