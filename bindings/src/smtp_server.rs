@@ -17,7 +17,7 @@ use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use smtp_proto::Reply;
-use smtp_server::{Answer, Kind, MailRules, Network, Rules, Server, Wanted};
+use smtp_server::{Answer, Badmailfrom, Kind, MailRules, Network, Rules, Server, Wanted};
 use status::Failure;
 
 use crate::failure::{to_napi, Code};
@@ -139,7 +139,7 @@ fn rules(r: SmtpServerRules) -> Result<Rules, String> {
         session: to_settings(r.session), deny, max_connections: r.max_connections as usize, max_per_ip: r.max_per_ip as usize,
         timeout: ms(r.timeout_ms), session_limit: ms(r.session_limit_ms), tls, ask_data: r.ask_data, ask_connect: r.ask_connect,
         durability: if r.sync_each_file == Some(true) { Durability::EachFile } else { Durability::Filesystem },
-        mail: MailRules { badmailfrom: r.badmailfrom, relay, ask_always: r.ask_mail, content_trusted: r.content_trusted },
+        mail: MailRules { badmailfrom: Badmailfrom::new(&r.badmailfrom), relay, ask_always: r.ask_mail, content_trusted: r.content_trusted },
         panic_on: r.panic_on.map(String::into_bytes),
     })
 }

@@ -23,6 +23,6 @@ pub mod tls;
 
 pub use counters::{Admission, Snapshot, SESSION_BOUNDS};
 pub use policy::{Answer, Ask, Event, Kind, Peer, Policy, Responder, TlsInfo};
-pub use mail::MailRules;
+pub use mail::{Badmailfrom, MailRules};
 pub use rules::{Network, Rules};
 pub use server::{Bound, Server, Wanted};
