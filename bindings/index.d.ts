@@ -142,12 +142,25 @@ export declare function deliverMbox(mbox: string, sender: string, headers: Uint8
 /** Appends to an mbox on this thread (for worker threads). */
 export declare function deliverMboxSync(mbox: string, sender: string, headers: Uint8Array, bodyPath: string, lockWaitMs?: number | undefined | null): void
 
+/** A file a recipient's route was read from (crates/smtp-server rcpt_cache.rs). */
+export interface DirectGuard {
+  path: string
+  /** "dev:ino:mode:size:mtimeNs:ctimeNs", or "" for a path that did not exist. */
+  seen: string
+}
+
 /** The maildirs a direct recipient is written to, and its Return-Path + Delivered-To lines. */
 export interface DirectTarget {
   maildirs: Array<string>
   prefix: Buffer
   /** The Delivered-To line without LF (the loop check). */
   dtline: string
+  /**
+   * The files the route was read from, with their stat signatures: the core answers
+   * this recipient from this sender again itself while they stat the same (none: ask
+   * every time).
+   */
+  guards: Array<DirectGuard>
 }
 
 /** The packet for a request (crates/lspawn frame.rs); refuses what the helper would. */
@@ -304,6 +317,8 @@ export interface SmtpCounters {
   dataReplies: Array<Array<number>>
   auth: Array<SmtpAuthCounts>
   receivedBytes: number
+  /** RCPTs the core answered again itself (a recipient's earlier answer, its files unchanged). */
+  rcptReused: number
   /** Session lengths: the bounds (s), the cumulative count at each, the sum (s) and count. */
   sessionBounds: Array<number>
   sessionCumulative: Array<number>

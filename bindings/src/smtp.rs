@@ -43,6 +43,18 @@ pub struct DirectTarget {
     pub prefix: Buffer,
     /// The Delivered-To line without LF (the loop check).
     pub dtline: String,
+    /// The files the route was read from, with their stat signatures: the core answers
+    /// this recipient from this sender again itself while they stat the same (none: ask
+    /// every time).
+    pub guards: Vec<DirectGuard>,
+}
+
+/// A file a recipient's route was read from (crates/smtp-server rcpt_cache.rs).
+#[napi(object)]
+pub struct DirectGuard {
+    pub path: String,
+    /// "dev:ino:mode:size:mtimeNs:ctimeNs", or "" for a path that did not exist.
+    pub seen: String,
 }
 
 pub(crate) static QUEUES: OnceLock<Mutex<HashMap<PathBuf, Queue>>> = OnceLock::new();

@@ -17,7 +17,7 @@ use napi::bindgen_prelude::{Buffer, PromiseRaw};
 use napi::Env;
 use napi_derive::napi;
 use smtp_proto::Reply;
-use smtp_server::{Answer, Badmailfrom, Kind, MailRules, Network, Rules, Server, Wanted};
+use smtp_server::{Answer, Badmailfrom, Guard, Kind, MailRules, Network, Rules, Server, Wanted};
 use status::Failure;
 
 use crate::failure::{to_napi, Code};
@@ -149,11 +149,14 @@ fn temp(text: String) -> napi::Error<Code> {
 }
 
 fn answer(shape: Shape, reply: Reply, x: Option<SmtpAnswerExtra>) -> Answer {
-    let x = x.unwrap_or(SmtpAnswerExtra { direct: None, user: None, content: None, header: None, drop_authserv: None });
+    let mut x = x.unwrap_or(SmtpAnswerExtra { direct: None, user: None, content: None, header: None, drop_authserv: None });
     match shape {
         Shape::Reply => Answer::Reply(reply),
         Shape::Mail => Answer::Mail(reply, x.content.unwrap_or(false)),
-        Shape::Rcpt => Answer::Rcpt(reply, x.direct.map(target)),
+        Shape::Rcpt => {
+            let guards = x.direct.as_mut().map(|d| std::mem::take(&mut d.guards)).unwrap_or_default();
+            Answer::Rcpt(reply, x.direct.map(target), guards.into_iter().map(|g| Guard { path: g.path, seen: g.seen }).collect())
+        }
         Shape::Auth => Answer::Auth(reply, x.user),
         Shape::Data => {
             let header = x.header.map(|b| b.to_vec()).unwrap_or_default();
@@ -194,6 +197,8 @@ pub struct SmtpCounters {
     pub data_replies: Vec<Vec<f64>>,
     pub auth: Vec<SmtpAuthCounts>,
     pub received_bytes: f64,
+    /// RCPTs the core answered again itself (a recipient's earlier answer, its files unchanged).
+    pub rcpt_reused: f64,
     /// Session lengths: the bounds (s), the cumulative count at each, the sum (s) and count.
     pub session_bounds: Vec<f64>,
     pub session_cumulative: Vec<f64>,
@@ -296,6 +301,7 @@ impl SmtpServer {
             data_replies: s.data_replies.into_iter().map(|(c, v)| vec![f64::from(c), n(v)]).collect(),
             auth: s.auth.into_iter().map(|(m, ok, bad)| SmtpAuthCounts { mechanism: m.into(), success: n(ok), failure: n(bad) }).collect(),
             received_bytes: n(s.received_bytes),
+            rcpt_reused: n(s.rcpt_reused),
             session_bounds: smtp_server::SESSION_BOUNDS.to_vec(),
             session_cumulative: s.session_cumulative.into_iter().map(n).collect(),
             session_seconds: s.session_seconds,

@@ -6,6 +6,8 @@
 // queue-first path; a mixed local + remote + program message has each recipient delivered
 // once; the loop check refuses at DATA;
 // control/directsync picks syncfs (default) or qmail-local's fsyncs, seen with strace;
+// the core answers a recipient's RCPT again itself (counted in /metrics) while the files
+// its plan was read from are unchanged, and a new .qmail is obeyed at the next message;
 // and the faults: a read-only maildir and a full disk fall back to the queue, a full queue
 // too gives 451, and no partial file ever appears in new/.
 
@@ -17,6 +19,7 @@ import { QMTA_MAIN, runQmta } from '../helpers/cli.js';
 import { tempDir } from '../helpers/home.js';
 import { needCommand } from '../helpers/debian.js';
 import { freePorts } from '../helpers/net.js';
+import { parsePrometheus } from '../helpers/prom.js';
 import { until } from '../helpers/wait.js';
 import { smtpPeer } from './remote-peers.js';
 
@@ -143,6 +146,33 @@ test('transactions of one session, their MAIL answered by the core (a relay clie
   });
   t.deepEqual(starts, ['joe@localhost', 'ann@localhost']);
   t.is(d.log().filter((l) => l.msg === 'smtp message accepted').length, 2);
+});
+
+test('the core answers a recipient again itself while its .qmail files are unchanged; a new .qmail is obeyed at once', async (t) => {
+  const [metrics] = await freePorts(1);
+  const d = await daemon(t, { concurrencylocal: '0', metricslisten: `127.0.0.1:${metrics}` });
+  const [home, md] = [join(d.home, 'mail', 'joe'), maildir(d, 'joe')];
+  const reused = async () => {
+    const text = await until('/metrics', () => fetch(`http://127.0.0.1:${metrics}/metrics`).then(async (r) => (r.ok ? r.text() : ''), () => ''));
+    return parsePrometheus(text).find(([n]) => n === 'qmta_smtp_rcpt_reused_total')?.[2];
+  };
+  // A plan read from a file changed in the last 2 s is not reused (ts/local/dot-qmail-fs.ts).
+  await until('joe\'s home two seconds old', () => Date.now() - statSync(home).ctimeMs > 2_500, 10_000);
+  t.is(await reused(), 0);
+  for (const n of [1, 2, 3]) t.is(send(d, ['joe@localhost'], `Subject: ${n}\n\nhello\n`, [md]).code, 250);
+  t.is(await reused(), 2, 'the first RCPT was asked of the policy side, the next two were not');
+  for (const f of files(md)) t.regex(readFileSync(join(md, 'new', f), 'utf8'), /^Return-Path: <a@far\.example>\nDelivered-To: joe@localhost\nReceived: /);
+  await until('three deliveries logged as qmail-send logs them', () =>
+    d.log().filter((l) => typeof l.msg === 'string' && /^delivery \d+: success: did 1\+0\+0$/.test(l.msg)).length === 3);
+  t.is(d.log().filter((l) => l.event === 'starting delivery' && l.recipient === 'joe@localhost').length, 3);
+
+  const out = join(home, 'prog-out');
+  writeFileSync(join(home, '.qmail'), `|cat > '${out}'\n`);
+  const r = send(d, ['joe@localhost'], 'Subject: 4\n\nto the program\n', [md]);
+  t.is(r.code, 250);
+  t.is(r.seen[md]!.length, 3, 'not written into the maildir: the new .qmail was read');
+  t.regex(await queued(d), /messages in queue: 1\b/);
+  t.is(await reused(), 2);
 });
 
 /** The fsync(2) and syncfs(2) calls qmta makes while `work` runs, seen by strace attached

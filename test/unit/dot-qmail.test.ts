@@ -1,9 +1,9 @@
 import test from 'ava';
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ok, temp, type Outcome } from '../../ts/outcome.js';
 import {
-  dotQmailCandidates, isLooping, nodeDotQmailFs, planDelivery, type DeliveryPlan, type DeliveryRequest,
+  dotQmailCandidates, guardedDotQmailFs, isLooping, nodeDotQmailFs, planDelivery, type DeliveryPlan, type DeliveryRequest,
   type DotQmailFs, type FileInfo,
 } from '../../ts/local/dot-qmail.js';
 import { ctime, fromLine, programEnv, returnPathLine } from '../../ts/local/program-env.js';
@@ -290,6 +290,33 @@ test('the real filesystem view: stat modes, missing files, directories, reading'
   t.like(r, { kind: 'ok', value: { dotQmail: join(home, '.qmail-x'), instructions: [{ kind: 'forward', address: 'a@b' }] } });
   t.like(planDelivery({ ...req('u-dir@example.com'), users: users.value }, nodeDotQmailFs), { kind: 'perm', status: '5.1.1' },
     'a directory named like a .qmail file is skipped');
+});
+
+test('the guarded view notes each path stat\'ed with its signature, and none while a file changed in the last seconds', (t) => {
+  const home = tempDir(t);
+  const users = parseAssign(`=u:u:1:1:${home}:::\n.\n`);
+  if (users.kind !== 'ok') return t.fail(users.text);
+  const plan = () => {
+    const g = guardedDotQmailFs();
+    t.like(planDelivery({ ...req('u@example.com'), users: users.value }, g.fs), { kind: 'ok' });
+    return g.guards();
+  };
+  t.is(plan(), undefined, 'the home was made just now');
+  const old = new Date(Date.now() - 10_000);
+  utimesSync(home, old, old);
+  t.is(plan(), undefined, 'utimes changed its ctime too');
+  // ctime cannot be set back: wait until the home's is old enough.
+  const settled = Date.now() + 2_100;
+  while (Date.now() < settled) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+  const guards = plan();
+  const { dev, ino, mode, size, mtimeNs, ctimeNs } = statSync(home, { bigint: true });
+  t.deepEqual(guards, [
+    { path: home, seen: `${dev}:${ino}:${mode}:${size}:${mtimeNs}:${ctimeNs}` },
+    { path: join(home, '.qmail'), seen: '' }, { path: join(home, '.qmaildefault'), seen: '' },
+    { path: join(home, '.qmail-owner'), seen: '' },
+  ]);
+  writeFileSync(join(home, '.qmail'), './Maildir/\n');
+  t.is(plan(), undefined, 'the new .qmail is too recent');
 });
 
 test('checkRecipient: RCPT-time answer of whether local delivery finds a mailbox', async (t) => {

@@ -13,6 +13,7 @@ const SNAP: SmtpMetricsSnapshot = {
   auth: [{ mechanism: 'PLAIN', result: 'success', count: 5 }, { mechanism: 'PLAIN', result: 'failure', count: 1 }],
   sessions: [{ listener: 'smtp', total: 40, starttls: 10, open: 3 }, { listener: 'submission', total: 5, starttls: 5, open: 0 }],
   receivedBytes: 123_456,
+  rcptReused: 77,
   sessionSeconds: { le: [0.1, 1, 10], cumulative: [20, 40, 44], sum: 60.5, count: 45 },
 };
 
@@ -30,6 +31,7 @@ test('the SMTP metrics expose the source\'s snapshot exactly, in the Prometheus 
   t.deepEqual(v('qmta_smtp_sessions_total', { listener: 'submission' }), [5]);
   t.deepEqual(v('qmta_smtp_open_sessions', { listener: 'smtp' }), [3]);
   t.deepEqual(v('qmta_smtp_received_bytes_total'), [123_456]);
+  t.deepEqual(v('qmta_smtp_rcpt_reused_total'), [77]);
   t.deepEqual(v('qmta_smtp_session_seconds_bucket'), [20, 40, 44, 45]);
   t.deepEqual(v('qmta_smtp_session_seconds_bucket', { le: '+Inf' }), [45]);
   t.deepEqual([v('qmta_smtp_session_seconds_sum'), v('qmta_smtp_session_seconds_count')], [[60.5], [45]]);

@@ -16,7 +16,8 @@
 
 import { rewriteRecipient, type RouteTable } from '../route/rewrite.js';
 import type { AliasUser, AssignTable } from '../users/assign.js';
-import { nodeDotQmailFs, planDelivery, type DotQmailFs } from './dot-qmail.js';
+import { planDelivery, type DotQmailFs } from './dot-qmail.js';
+import { guardedDotQmailFs, type Guard } from './dot-qmail-fs.js';
 
 export interface DirectDeps {
   readonly enabled: boolean;
@@ -41,6 +42,9 @@ export interface DirectPlan {
   readonly home: string;
   /** qmail-local's environment for this delivery (the newmailhook program gets it). */
   readonly env: Readonly<Record<string, string>>;
+  /** The paths the plan was read from, with their signatures (none with a given `fs`, or
+   *  when one changed just now): while they stat the same, the plan holds. */
+  readonly guards?: readonly Guard[];
 }
 
 /** The direct plan for `address`, or undefined when it must go through the queue. */
@@ -48,15 +52,17 @@ export function planDirect(address: string, sender: string, deps: DirectDeps): D
   if (!deps.enabled) return undefined;
   const routed = rewriteRecipient(address, deps.route);
   if (routed.channel !== 'local' || routed.address.startsWith('@')) return undefined;
+  const guarded = deps.fs ? undefined : guardedDotQmailFs();
   const plan = planDelivery({ recipient: routed.address, sender, users: deps.users, alias: deps.alias, now: new Date() },
-    deps.fs ?? nodeDotQmailFs);
+    deps.fs ?? guarded!.fs);
   if (plan.kind !== 'ok') return undefined;
   const p = plan.value;
   const maildirs = p.instructions.flatMap((i) => (i.kind === 'maildir' ? [i.path] : []));
   if (p.trash || maildirs.length === 0 || maildirs.length !== p.instructions.length) return undefined;
   if (p.assignment.uid !== deps.uid) return undefined;
+  const guards = guarded?.guards();
   return {
     maildirs, rpline: p.rpline, dtline: p.dtline, recipient: routed.address,
-    user: p.assignment.user, home: p.assignment.home, env: p.env,
+    user: p.assignment.user, home: p.assignment.home, env: p.env, ...(guards ? { guards } : {}),
   };
 }

@@ -2,7 +2,9 @@
 //
 // Interface: DotQmailFs { stat(path), readFile(path) } (synchronous: the planner runs inside
 // tinypool workers, which have no event loop to block); nodeDotQmailFs is node:fs behind it.
-// Tests pass a map-backed fake.
+// guardedDotQmailFs() is the same, and notes each path stat'ed with its signature: the SMTP
+// core answers the recipient again itself while those paths stat the same
+// (crates/smtp-server rcpt_cache.rs). Tests pass a map-backed fake.
 // Failures (as qmail-local's qmeexists): ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG mean "missing"
 // (stat -> undefined); any other error (EACCES, EPERM, EIO...) -> temp 4.3.0
 // "Unable to open PATH: CODE."; a .qmail file over MAX_DOT_QMAIL_BYTES -> temp 4.3.0.
@@ -33,18 +35,57 @@ function cannotOpen(path: string, err: unknown): Outcome<never> {
   return temp('4.3.0', `Unable to open ${path}: ${code}.`);
 }
 
+/** A path the planner stat'ed: "dev:ino:mode:size:mtimeNs:ctimeNs", or "" when missing. */
+export interface Guard {
+  readonly path: string;
+  readonly seen: string;
+}
+
+/** stat(2) of `path` (symlinks followed), with its signature. */
+function statSigned(path: string): Outcome<{ info: FileInfo | undefined; seen: string; ctimeNs: bigint }> {
+  try {
+    // Most candidates are missing: no exception (and its stack trace) for those.
+    const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+    if (st === undefined) return ok({ info: undefined, seen: '', ctimeNs: 0n });
+    const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
+    const seen = `${st.dev}:${st.ino}:${st.mode}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+    return ok({ info: { type, mode: Number(st.mode & 0o7777n), size: Number(st.size) }, seen, ctimeNs: st.ctimeNs });
+  } catch (err) {
+    if (MISSING.has((err as NodeJS.ErrnoException).code ?? '')) return ok({ info: undefined, seen: '', ctimeNs: 0n });
+    return cannotOpen(path, err);
+  }
+}
+
+/** A change this recent could be followed by another within the clock's granularity that
+ *  leaves the same signature (git's "racy" files): such a plan gets no guards. */
+const SETTLED_NS = 2_000_000_000n;
+
+/** node:fs, noting every path stat'ed; `guards()` is undefined when one failed or changed
+ *  within SETTLED_NS. */
+export function guardedDotQmailFs(): { readonly fs: DotQmailFs; guards(): readonly Guard[] | undefined } {
+  const seen: Guard[] = [];
+  let settled = true;
+  const since = BigInt(Date.now()) * 1_000_000n - SETTLED_NS;
+  const fs: DotQmailFs = {
+    stat(path) {
+      const s = statSigned(path);
+      if (s.kind !== 'ok') {
+        settled = false;
+        return s;
+      }
+      if (s.value.ctimeNs > since) settled = false;
+      seen.push({ path, seen: s.value.seen });
+      return ok(s.value.info);
+    },
+    readFile: (path) => nodeDotQmailFs.readFile(path),
+  };
+  return { fs, guards: () => (settled ? seen : undefined) };
+}
+
 export const nodeDotQmailFs: DotQmailFs = {
   stat(path) {
-    try {
-      // Most candidates are missing: no exception (and its stack trace) for those.
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (st === undefined) return ok(undefined);
-      const type = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : 'other';
-      return ok({ type, mode: st.mode & 0o7777, size: st.size });
-    } catch (err) {
-      if (MISSING.has((err as NodeJS.ErrnoException).code ?? '')) return ok(undefined);
-      return cannotOpen(path, err);
-    }
+    const s = statSigned(path);
+    return s.kind === 'ok' ? ok(s.value.info) : s;
   },
   readFile(path) {
     try {

@@ -24,7 +24,7 @@ import { parseDotQmail, type Instruction } from './dot-qmail-lines.js';
 import { deliveredToLine, fromLine, programEnv, returnPathLine } from './program-env.js';
 
 export type { Instruction } from './dot-qmail-lines.js';
-export { nodeDotQmailFs, type DotQmailFs, type FileInfo } from './dot-qmail-fs.js';
+export { guardedDotQmailFs, nodeDotQmailFs, type DotQmailFs, type FileInfo } from './dot-qmail-fs.js';
 export { isLooping } from './program-env.js';
 
 export interface DeliveryRequest {

@@ -12,6 +12,8 @@
 //   qmta_smtp_sessions_total{listener}, qmta_smtp_starttls_total{listener}  (STARTTLS share =
 //     starttls / sessions)
 //   qmta_smtp_received_bytes_total  message bytes received (DATA/BDAT)
+//   qmta_smtp_rcpt_reused_total  RCPTs the core answered itself with an earlier answer of the
+//     policy side (a recipient planned for delivery at accept time, its .qmail files unchanged)
 //   qmta_smtp_open_sessions{listener}  gauge
 //   qmta_smtp_session_seconds  histogram of session lengths (buckets given by the source)
 // Failures: a source that throws gives no SMTP samples for that scrape (the rest is served).
@@ -24,6 +26,7 @@ export interface SmtpMetricsSnapshot {
   readonly auth: readonly { readonly mechanism: string; readonly result: 'success' | 'failure'; readonly count: number }[];
   readonly sessions: readonly { readonly listener: string; readonly total: number; readonly starttls: number; readonly open: number }[];
   readonly receivedBytes: number;
+  readonly rcptReused: number;
   /** Session lengths: upper bounds in seconds (ascending, without +Inf), the count of
    *  sessions at or below each bound (cumulative, Prometheus's convention), sum and count. */
   readonly sessionSeconds: { readonly le: readonly number[]; readonly cumulative: readonly number[]; readonly sum: number; readonly count: number };
@@ -74,6 +77,8 @@ export function registerSmtpMetrics(registry: Registry, source: () => SmtpMetric
       (s) => s.sessions.map((x) => ({ labels: { listener: x.listener }, value: x.open }))),
     fromSnapshot('qmta_smtp_received_bytes_total', 'message bytes received over SMTP', 'counter', read,
       (s) => [{ value: s.receivedBytes }]),
+    fromSnapshot('qmta_smtp_rcpt_reused_total', 'RCPTs answered again by the core without asking the policy side', 'counter', read,
+      (s) => [{ value: s.rcptReused }]),
     fromSnapshot('qmta_smtp_session_seconds', 'SMTP session length', 'histogram', read, (s) => {
       const h = s.sessionSeconds;
       const name = 'qmta_smtp_session_seconds';

@@ -13,7 +13,10 @@
 // State: per session only what its current transaction needs (the direct plans, the SPF
 // verdict), dropped at the next transaction and when the session closes. The core answers
 // a trusted sender's MAIL itself, so a transaction is known by its number (item.transaction),
-// not by a MAIL ask.
+// not by a MAIL ask. A plan that no hook and nothing about the session decided goes to the
+// core with its guards (the files it was read from): the core answers that recipient from
+// that sender again itself while they stat the same (crates/smtp-server rcpt_cache.rs), and
+// the last KEPT such plans stay here for the deliveries the core reports without an ask.
 // Failures: a decision that throws -> 451 4.3.0 and 'smtp policy error' in the log; every
 // ask is answered exactly once.
 
@@ -56,10 +59,15 @@ export interface Transaction {
 
 const reply = (code: number, status: string, text: string): SmtpReply => ({ code, status, text });
 
-/** The core's target for a planned recipient: its maildirs and prefix lines. */
-export function nativeTarget(plan: DirectPlan): DirectTarget {
-  return { maildirs: [...plan.maildirs], prefix: Buffer.from(plan.rpline + plan.dtline), dtline: plan.dtline.slice(0, -1) };
+/** The core's target for a planned recipient: its maildirs and prefix lines, and the guards
+ *  under which the core may give the same answer again (none: ask every time). */
+export function nativeTarget(plan: DirectPlan, reusable: boolean): DirectTarget {
+  const guards = reusable ? plan.guards ?? [] : [];
+  return { maildirs: [...plan.maildirs], prefix: Buffer.from(plan.rpline + plan.dtline), dtline: plan.dtline.slice(0, -1), guards: [...guards] };
 }
+
+/** As many plans as the core keeps answers (crates/smtp-server rcpt_cache.rs CAPACITY). */
+const KEPT = 4096;
 
 /** The session as the application's hooks see it. */
 export function hookSession(item: SmtpItem, relayClient: boolean, envelope: HookSession['envelope']): HookSession {
@@ -74,13 +82,15 @@ export class Decider {
   readonly #ctx: DeciderContext;
   /** Session id -> its transaction in progress. */
   readonly #tx = new Map<number, Transaction>();
+  /** sender LF recipient -> the last plan the core may reuse, oldest first. */
+  readonly #kept = new Map<string, DirectPlan>();
 
   constructor(ctx: DeciderContext) {
     this.#ctx = ctx;
   }
 
   handle(item: SmtpItem): void {
-    if (item.id === undefined) handleEvent(item, this.#ctx.deps, this.#tx);
+    if (item.id === undefined) handleEvent(item, this.#ctx.deps, this.#tx, (sender, address) => this.#kept.get(`${sender}\n${address}`));
     else void this.#ask(item.id, item);
   }
 
@@ -164,7 +174,16 @@ export class Decider {
     const answer = plan || hooked?.kind === 'accept' || relay === 'relay' ? RCPT_OK : await validateRcpt(r.policy, address);
     if (!plan) return answer;
     this.#transaction(item).plans.set(address, plan);
-    return { ...answer, direct: nativeTarget(plan) };
+    // Only qmta's own rules decided this answer: the same recipient and sender get it again.
+    const reusable = relay === 'ours' && this.#ctx.deps.hooks?.has('rcpt') !== true && plan.guards !== undefined;
+    if (reusable) this.#keep(`${item.sender ?? ''}\n${address}`, plan);
+    return { ...answer, direct: nativeTarget(plan, reusable) };
+  }
+
+  #keep(key: string, plan: DirectPlan): void {
+    this.#kept.delete(key);
+    this.#kept.set(key, plan);
+    if (this.#kept.size > KEPT) this.#kept.delete(this.#kept.keys().next().value!);
   }
 
   async #auth(r: DecideRules, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {

@@ -3,17 +3,21 @@
 // a message that could not be made durable, a session closed (its summary line, with the
 // reply codes `qmta stats` counts), an engine error.
 //
-// Interface: handleEvent(item, deps, transactions). Never throws.
+// Interface: handleEvent(item, deps, transactions, kept). `kept(sender, recipient)`: the plan
+// of a recipient the core answered itself at RCPT (decide.ts). Never throws.
 
+import type { DirectPlan } from '../local/direct.js';
 import type { CommitReport, SmtpItem } from '../native.js';
 import type { Transaction } from './decide.js';
 import type { SmtpdDeps } from './types.js';
 
-export function handleEvent(item: SmtpItem, deps: SmtpdDeps, tx: Map<number, Transaction>): void {
+type Kept = (sender: string, address: string) => DirectPlan | undefined;
+
+export function handleEvent(item: SmtpItem, deps: SmtpdDeps, tx: Map<number, Transaction>, kept: Kept): void {
   const log = deps.log;
   switch (item.type) {
     case 'accepted':
-      return accepted(item, item.report!, deps, tx);
+      return accepted(item, item.report!, deps, tx, kept);
     case 'failed':
       return log?.error({ ip: item.ip, sender: item.sender, recipients: item.size, failure: `${item.status} ${item.text}` }, 'smtp commit failed');
     case 'closed':
@@ -30,7 +34,7 @@ export function handleEvent(item: SmtpItem, deps: SmtpdDeps, tx: Map<number, Tra
 }
 
 /** A 250 was sent: wake the scheduler, record the direct deliveries, log. */
-function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transactions: Map<number, Transaction>): void {
+function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transactions: Map<number, Transaction>, kept: Kept): void {
   const recipients = item.recipients ?? [];
   const sender = item.sender ?? '';
   for (const f of report.fallback) {
@@ -42,7 +46,8 @@ function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transac
   const plans = tx?.number === item.transaction ? tx.plans : undefined;
   transactions.delete(item.sid);
   const delivered = report.delivered.flatMap((d) => {
-    const plan = plans?.get(recipients[d.index] ?? '');
+    const to = recipients[d.index] ?? '';
+    const plan = plans?.get(to) ?? kept(sender, to);
     return plan ? [{ plan, files: d.files }] : [];
   });
   if (delivered.length > 0) deps.onDelivered?.({ id: report.id, bytes: report.bytes, sender, delivered });

@@ -16,6 +16,7 @@ export function smtpMetrics(c: SmtpCounters): SmtpMetricsSnapshot {
     ]),
     sessions: c.sessions.map((s) => ({ listener: s.listener, total: s.total, starttls: s.starttls, open: s.open })),
     receivedBytes: c.receivedBytes,
+    rcptReused: c.rcptReused,
     sessionSeconds: { le: c.sessionBounds, cumulative: c.sessionCumulative, sum: c.sessionSeconds, count: c.sessionCount },
   };
 }

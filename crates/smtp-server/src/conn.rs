@@ -276,15 +276,7 @@ impl Conn {
                 r
             }
             Decision::Helo { name, ehlo } => self.ask_reply(Ask::Helo { name, ehlo }).await,
-            Decision::Rcpt { address } => match self.ask(Ask::Rcpt { sender: self.sender.clone(), address: address.clone(), accepted: self.accepted_rcpts() }).await {
-                Answer::Rcpt(r, direct) => {
-                    if r.is_positive() {
-                        self.rcpts.push(Recipient { address, direct });
-                    }
-                    r
-                }
-                other => reply_of(other),
-            },
+            Decision::Rcpt { address } => self.rcpt(address).await,
             Decision::Auth { mechanism, user, password } => self.auth(mechanism, user, password).await,
             Decision::Etrn { domain } => self.ask_reply(Ask::Etrn { domain }).await,
             Decision::DataStart { bdat } => {
@@ -305,6 +297,27 @@ impl Conn {
                 r
             }
         }
+    }
+
+    /// RCPT: the answer kept for this recipient and sender if it still holds, else the
+    /// policy side's (kept when it says which files it read).
+    async fn rcpt(&mut self, address: String) -> Reply {
+        let generation = self.peer.generation;
+        let answer = match self.core.rcpts.answer(generation, &self.sender, &address) {
+            Some((r, target)) => {
+                self.core.counters.rcpt_reused();
+                Answer::Rcpt(r, Some(target), Vec::new())
+            }
+            None => self.ask(Ask::Rcpt { sender: self.sender.clone(), address: address.clone(), accepted: self.accepted_rcpts() }).await,
+        };
+        let Answer::Rcpt(r, direct, guards) = answer else { return reply_of(answer) };
+        if let (Some(target), false) = (&direct, guards.is_empty()) {
+            self.core.rcpts.keep(generation, &self.sender, &address, r.clone(), target.clone(), guards);
+        }
+        if r.is_positive() {
+            self.rcpts.push(Recipient { address, direct });
+        }
+        r
     }
 
     async fn auth(&mut self, mechanism: Mechanism, user: String, password: String) -> Reply {

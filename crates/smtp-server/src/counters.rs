@@ -57,6 +57,8 @@ pub struct Counters {
     /// [mechanism][ok, failed]
     auth: [[AtomicU64; 2]; MECHANISMS.len()],
     received_bytes: AtomicU64,
+    /// RCPTs the core answered again itself (rcpt_cache.rs).
+    rcpt_reused: AtomicU64,
     /// Sessions at or below each bound (not cumulative here), then above the last.
     session_buckets: [AtomicU64; SESSION_BOUNDS.len() + 1],
     session_micros: AtomicU64,
@@ -71,6 +73,7 @@ impl Default for Counters {
             data_replies: zeros(),
             auth: std::array::from_fn(|_| zeros()),
             received_bytes: AtomicU64::new(0),
+            rcpt_reused: AtomicU64::new(0),
             session_buckets: zeros(),
             session_micros: AtomicU64::new(0),
         }
@@ -90,6 +93,8 @@ pub struct Snapshot {
     pub auth: Vec<(&'static str, u64, u64)>,
     /// Message bytes received (DATA and BDAT, decoded).
     pub received_bytes: u64,
+    /// RCPTs answered by the core from an earlier answer of the policy side.
+    pub rcpt_reused: u64,
     /// Cumulative counts at each of SESSION_BOUNDS, then the sum of lengths (s) and the count.
     pub session_cumulative: Vec<u64>,
     pub session_seconds: f64,
@@ -132,6 +137,10 @@ impl Counters {
         }
     }
 
+    pub fn rcpt_reused(&self) {
+        add(&self.rcpt_reused, 1);
+    }
+
     pub fn starttls(&self, k: Kind) {
         add(&self.starttls[kind_index(k)], 1);
     }
@@ -151,6 +160,7 @@ impl Counters {
         s.data_replies = (0..600u16).map(|c| (c, load(&self.data_replies[usize::from(c)]))).filter(|(_, n)| *n > 0).collect();
         s.auth = MECHANISMS.iter().enumerate().map(|(i, m)| (*m, load(&self.auth[i][0]), load(&self.auth[i][1]))).collect();
         s.received_bytes = load(&self.received_bytes);
+        s.rcpt_reused = load(&self.rcpt_reused);
         let mut running = 0;
         for b in &self.session_buckets[..SESSION_BOUNDS.len()] {
             running += load(b);

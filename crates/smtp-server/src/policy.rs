@@ -13,6 +13,8 @@ use std::sync::Arc;
 use accept::{Message, Report, Target};
 use smtp_proto::Reply;
 use status::Failure;
+
+use crate::rcpt_cache::Guard;
 use tokio::sync::oneshot;
 
 /// Which listener a session came in on.
@@ -92,8 +94,10 @@ pub enum Answer {
     Reply(Reply),
     /// A positive reply may say that this transaction's content goes to the policy (`Ask::Data`).
     Mail(Reply, bool),
-    /// A positive reply may route the recipient to its maildirs (delivery at accept time).
-    Rcpt(Reply, Option<Target>),
+    /// A positive reply may route the recipient to its maildirs (delivery at accept time),
+    /// and say which files the route was read from: the core may then give the same answer
+    /// again while they stat the same (rcpt_cache.rs).
+    Rcpt(Reply, Option<Target>, Vec<Guard>),
     /// A positive reply carries the authenticated name.
     Auth(Reply, Option<String>),
     /// A refusal; or header lines to put before the Received line, and the authserv-id whose

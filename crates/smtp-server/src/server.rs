@@ -34,6 +34,7 @@ use tokio::sync::watch;
 
 use crate::counters::{Admission, Counters, Snapshot};
 use crate::policy::{Kind, Policy};
+use crate::rcpt_cache::RcptCache;
 use crate::rules::{canonical, Rules};
 
 /// The service's phase, watched by every session and listener.
@@ -78,6 +79,8 @@ pub(crate) struct Core {
     pub(crate) counters: Counters,
     pub(crate) phase: watch::Sender<Phase>,
     rules: RwLock<Arc<Rules>>,
+    /// RCPT answers given again while their files stat the same (rcpt_cache.rs).
+    pub(crate) rcpts: RcptCache,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     pub(crate) sessions: AtomicUsize,
     next_sid: AtomicU64,
@@ -154,6 +157,7 @@ impl Server {
             counters: Counters::default(),
             phase: watch::channel(Phase::Running).0,
             rules: RwLock::new(Arc::new(rules)),
+            rcpts: RcptCache::default(),
             per_ip: Mutex::default(),
             sessions: AtomicUsize::new(0),
             next_sid: AtomicU64::new(0),
@@ -164,6 +168,8 @@ impl Server {
     /// New connections follow `rules` from now on.
     pub fn set_rules(&self, rules: Rules) {
         *self.core.rules.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(rules);
+        // Entries of the old generation could never be used again.
+        self.core.rcpts.clear();
     }
 
     /// Makes the listening set `wanted`; returns the addresses that could not be bound. A

@@ -1,0 +1,168 @@
+//! RCPT answers the core gives again itself. When the policy side plans a local recipient
+//! for delivery at accept time, it may send with the answer the files its plan read (the
+//! home directory, the dot-qmail candidates, the .qmail file used), each with its stat
+//! signature. The next RCPT of that recipient from that sender, in a session of the same
+//! rules generation, is answered here while every one of those files still stats the same:
+//! a few stat(2) calls on the session's thread instead of a round trip through the event
+//! loop.
+//! Why: that round trip was a message's longest wait after its two syncs, and the event
+//! loop's largest task (README, "Benchmarks").
+//!
+//! Interface: `RcptCache::answer(generation, sender, address)` -> the reply and target to
+//! give again; `keep(...)` stores an answer that came with guards; `clear()` (new rules).
+//! Guarantee: any difference in a guard's signature, or a stat error other than "missing",
+//! is a miss, and the policy side is asked (and its answer replaces the entry). The policy
+//! side sends guards only for answers no hook and nothing about the session decided, and
+//! not while a guard changed in the last seconds (two changes within the clock's
+//! granularity could leave the same signature).
+//! Bounds: at most CAPACITY entries; a full cache is emptied.
+
+use std::collections::HashMap;
+use std::io;
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
+
+use accept::Target;
+use smtp_proto::Reply;
+
+const CAPACITY: usize = 4096;
+
+/// A file a plan read, and what stat(2) said of it then.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Guard {
+    pub path: String,
+    /// `signature`'s form; "" when the path did not exist.
+    pub seen: String,
+}
+
+struct Entry {
+    generation: u64,
+    reply: Reply,
+    target: Target,
+    guards: Vec<Guard>,
+}
+
+#[derive(Default)]
+pub(crate) struct RcptCache {
+    entries: Mutex<HashMap<(String, String), Entry>>,
+}
+
+impl RcptCache {
+    /// The answer kept for `address` from `sender`, if its guards still hold.
+    pub(crate) fn answer(&self, generation: u64, sender: &str, address: &str) -> Option<(Reply, Target)> {
+        let (reply, target, guards) = {
+            let entries = self.lock();
+            let e = entries.get(&(sender.to_string(), address.to_string()))?;
+            if e.generation != generation {
+                return None;
+            }
+            (e.reply.clone(), e.target.clone(), e.guards.clone())
+        };
+        // The stats run outside the lock: other sessions' lookups do not wait for them.
+        guards.iter().all(|g| signature(&g.path).is_ok_and(|now| now == g.seen)).then_some((reply, target))
+    }
+
+    pub(crate) fn keep(&self, generation: u64, sender: &str, address: &str, reply: Reply, target: Target, guards: Vec<Guard>) {
+        let mut entries = self.lock();
+        if entries.len() >= CAPACITY {
+            entries.clear();
+        }
+        entries.insert((sender.to_string(), address.to_string()), Entry { generation, reply, target, guards });
+    }
+
+    pub(crate) fn clear(&self) {
+        self.lock().clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Entry>> {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// "dev:ino:mode:size:mtime_ns:ctime_ns" of `path` (symlinks followed, as the planner's
+/// stat), "" when missing as qmail-local counts it (ENOENT, ENOTDIR, ELOOP, ENAMETOOLONG).
+pub fn signature(path: &str) -> io::Result<String> {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+            Ok(format!("{}:{}:{}:{}:{}:{}", m.dev(), m.ino(), m.mode(), m.size(), ns(m.mtime(), m.mtime_nsec()), ns(m.ctime(), m.ctime_nsec())))
+        }
+        Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG)) => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::{Path, PathBuf};
+
+    /// A fresh directory with home/ in it, removed at the end of the test.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let p = std::env::temp_dir().join(format!("qmta-rcpt-cache-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&p);
+            std::fs::create_dir_all(p.join("home")).unwrap();
+            Scratch(p)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn target() -> Target {
+        Target { maildirs: vec![PathBuf::from("/m/Maildir/")], prefix: b"Return-Path: <a@b>\nDelivered-To: c@d\n".to_vec(), dtline: b"Delivered-To: c@d".to_vec() }
+    }
+
+    fn guards(dir: &Path) -> Vec<Guard> {
+        ["home", "home/.qmail"].iter().map(|p| {
+            let path = dir.join(p).display().to_string();
+            Guard { seen: signature(&path).unwrap(), path }
+        }).collect()
+    }
+
+    #[test]
+    fn an_answer_holds_while_its_files_stat_the_same_in_its_generation_and_for_its_sender() {
+        let dir = Scratch::new("hold");
+        let cache = RcptCache::default();
+        let ok = Reply::new(250, "2.1.5", "recipient ok");
+        cache.keep(3, "a@b", "c@d", ok.clone(), target(), guards(&dir.0));
+        let (r, t) = cache.answer(3, "a@b", "c@d").expect("a hit");
+        assert_eq!((r, t.prefix), (ok, target().prefix));
+        assert!(cache.answer(4, "a@b", "c@d").is_none(), "another generation");
+        assert!(cache.answer(3, "x@y", "c@d").is_none(), "another sender");
+        std::fs::write(dir.0.join("home/.qmail"), "|program\n").unwrap();
+        assert!(cache.answer(3, "a@b", "c@d").is_none(), "a .qmail appeared");
+    }
+
+    #[test]
+    fn a_rewritten_file_a_removed_file_and_clear_are_misses() {
+        let dir = Scratch::new("miss");
+        std::fs::write(dir.0.join("home/.qmail"), "./Maildir/\n").unwrap();
+        let cache = RcptCache::default();
+        let ok = Reply::new(250, "2.1.5", "recipient ok");
+        cache.keep(1, "", "c@d", ok.clone(), target(), guards(&dir.0));
+        assert!(cache.answer(1, "", "c@d").is_some());
+        std::fs::write(dir.0.join("home/.qmail"), "./Maildir/\n./Other/\n").unwrap();
+        assert!(cache.answer(1, "", "c@d").is_none(), "rewritten");
+        cache.keep(1, "", "c@d", ok.clone(), target(), guards(&dir.0));
+        std::fs::remove_file(dir.0.join("home/.qmail")).unwrap();
+        assert!(cache.answer(1, "", "c@d").is_none(), "removed");
+        cache.keep(1, "", "c@d", ok, target(), guards(&dir.0));
+        assert!(cache.answer(1, "", "c@d").is_some());
+        cache.clear();
+        assert!(cache.answer(1, "", "c@d").is_none(), "cleared");
+    }
+
+    #[test]
+    fn a_missing_path_signs_empty() {
+        assert_eq!(signature("/nonexistent/qmta/.qmail").unwrap(), "");
+        assert_eq!(signature("/etc/hostname/.qmail").unwrap(), "", "ENOTDIR counts as missing");
+        assert!(!signature("/").unwrap().is_empty());
+    }
+}
