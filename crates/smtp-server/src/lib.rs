@@ -4,7 +4,8 @@
 //! the queue (crates/accept) without leaving Rust. The policy side (TypeScript, through
 //! the bindings' decision channel) decides what only it can: a stranger's MAIL (SPF), RCPT
 //! (and where each recipient is delivered), AUTH, ETRN, and a message's content when it
-//! reads content. MAIL's own checks are the core's (mail.rs).
+//! reads content. MAIL's own checks are the core's (mail.rs); an RCPT answer that names the
+//! files it was read from is given again by the core while they are unchanged (rcpt_cache.rs).
 //!
 //! Interface: `Server` (server.rs), `Rules` (rules.rs), the `Policy` contract (policy.rs),
 //! `tls::acceptor`, `Snapshot` (counters for the metrics exporter).
