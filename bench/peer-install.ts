@@ -17,6 +17,8 @@ import { existsSync } from 'node:fs';
 
 export interface PostfixTools {
   readonly smtpSource: string;
+  /** Postfix's C test server that stores nothing (bench/peer-csink.ts). */
+  readonly smtpSink: string;
   readonly postfix: string;
   readonly postmap: string;
   readonly postconf: string;
@@ -75,6 +77,6 @@ export function needPostfix(): PostfixTools {
   quiesceSystemPostfix(postfix);
   const postconf = find('postconf');
   const daemonDirectory = execFileSync(postconf, ['-dh', 'daemon_directory'], { encoding: 'utf8' }).trim();
-  tools = { smtpSource: find('smtp-source'), postfix, postmap: find('postmap'), postconf, daemonDirectory };
+  tools = { smtpSource: find('smtp-source'), smtpSink: find('smtp-sink'), postfix, postmap: find('postmap'), postconf, daemonDirectory };
   return tools;
 }

@@ -19,6 +19,9 @@
 // at accept time ('qmta') and with control/directmaildir 0 ('qmta-queue'), alternating.
 // --fsync (the A/B of the syncfs group commit): likewise `qmta start` with its default
 // control/directsync syncfs ('qmta') and with fsync ('qmta-fsync'), alternating.
+// --goal (issue 14's goal): 200,000 messages from 50 connections into `qmta start`, with the
+// machine CPU a message per stage; then the same load against Postfix's smtp-sink, a C
+// server that stores nothing (bench/peer-csink.ts): the floor the load alone costs.
 // --against DIR (the A/B of a change): this build ('qmta') and the build of another
 // checkout at DIR ('qmta-before', its dist/ and native core as built there), both with
 // `qmta start`, alternating.
@@ -47,8 +50,10 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SEMI_SPACE_MB } from '../ts/cli/heap.js';
 import { makeBenchRoot, rootLine, type BenchRoot } from './bench-root.js';
-import { machineCpuSeconds, threadCpuSeconds } from './load-proc.js';
+import { machineCpuSeconds, threadCpuSeconds, treeCpuSeconds } from './load-proc.js';
 import { measureSmtpLoad, type SmtpLoad, type SmtpTarget } from './load-run.js';
+import { runSmtpSource } from './load-smtp-source.js';
+import { startCSink } from './peer-csink.js';
 import { startPostfixPeer, type PostfixPeer } from './peer-postfix.js';
 import { startNodeSink, type NodeSink } from './peer-sink.js';
 import { checkDelivered, startQmtaServer, type QmtaServer } from './smtp-e2e-qmta.js';
@@ -227,8 +232,23 @@ export async function runSmtpE2eBench(opts: SmtpE2eOptions = {}): Promise<SmtpE2
   }
 }
 
+/** `load` against Postfix's smtp-sink: seconds, and CPU seconds of the machine, the sink
+ *  and smtp-source. */
+async function measureCSink(load: SmtpLoad): Promise<{ seconds: number; machine: number; sink: number; source: number }> {
+  const sink = await startCSink();
+  try {
+    const [sink0, machine0] = [treeCpuSeconds([sink.pid]), machineCpuSeconds()];
+    const sent = await runSmtpSource({ host: '127.0.0.1', port: sink.port, ...load });
+    const [sink1, machine1] = [treeCpuSeconds([sink.pid]), machineCpuSeconds()];
+    return { seconds: sent.seconds, machine: machine1 - machine0, sink: sink1 - sink0, source: sent.cpuSeconds };
+  } finally {
+    await sink.stop();
+  }
+}
+
 /** Issue 14's goal: 200,000 messages from 50 connections into qmta, in one run, with the
- *  machine CPU each stage spent per message. */
+ *  machine CPU each stage spent per message; then the same load against a sink that does
+ *  no work at all (the floor). */
 export async function runGoal(o: Settings): Promise<string> {
   const started: Started = { qmta: [], postfix: [] };
   const root = makeBenchRoot(o.dir);
@@ -241,6 +261,7 @@ export async function runGoal(o: Settings): Promise<string> {
     const [threads1, machine1] = [threadCpuSeconds(q.pid), machineCpuSeconds()];
     const check = await checkDelivered(q.maildirs, goal.messages);
     await q.stop();
+    const floor = await measureCSink(loadFor(goal, 50, q.addresses));
     const us = (s: number) => ((s / goal.messages) * 1e6).toFixed(0);
     const stages = [...threads1].map(([name, s]) => [name, s - (threads0.get(name) ?? 0)] as const).filter(([, s]) => s > 0.05).sort((a, b) => b[1] - a[1]);
     const qmtaThreads = stages.reduce((a, [, s]) => a + s, 0);
@@ -253,6 +274,8 @@ export async function runGoal(o: Settings): Promise<string> {
         + ` delivered ${check.files}${check.exactlyOnce ? ' exactly once' : ' NOT exactly once'}`,
       `machine CPU per message: ${us(machine)} µs in all = qmta ${us(qmtaThreads)} (${stages.map(([n, s]) => `${n} ${us(s)}`).join(', ')})`
         + ` + smtp-source ${us(r.sent.cpuSeconds)} + the rest (kernel work not charged to a thread, other processes) ${us(machine - qmtaThreads - r.sent.cpuSeconds)}`,
+      `floor, the same load against Postfix's smtp-sink (C, stores nothing): ${floor.seconds.toFixed(1)} s, ${(goal.messages / floor.seconds).toFixed(0)} msg/s;`
+        + ` machine CPU per message ${us(floor.machine)} µs = smtp-sink ${us(floor.sink)} + smtp-source ${us(floor.source)} + the rest ${us(floor.machine - floor.sink - floor.source)}`,
     ].join('\n');
   } finally {
     await cleanUp(started);
