@@ -7,7 +7,8 @@
 // once; the loop check refuses at DATA;
 // control/directsync picks syncfs (default) or qmail-local's fsyncs, seen with strace;
 // the core answers a recipient's RCPT again itself (counted in /metrics) while the files
-// its plan was read from are unchanged, and a new .qmail is obeyed at the next message;
+// its plan was read from are unchanged (its new-mail notice dated at its own delivery), and a
+// new .qmail is obeyed at the next message;
 // and the faults: a read-only maildir and a full disk fall back to the queue, a full queue
 // too gives 451, and no partial file ever appears in new/.
 
@@ -150,7 +151,9 @@ test('transactions of one session, their MAIL answered by the core (a relay clie
 
 test('the core answers a recipient again itself while its .qmail files are unchanged; a new .qmail is obeyed at once', async (t) => {
   const [metrics] = await freePorts(1);
-  const d = await daemon(t, { concurrencylocal: '0', metricslisten: `127.0.0.1:${metrics}` });
+  const root = join(tempDir(t), 'h');
+  const hook = join(root, 'newmail');
+  const d = await daemon(t, { concurrencylocal: '0', metricslisten: `127.0.0.1:${metrics}`, newmailhook: `env > '${hook}'` }, root);
   const [home, md] = [join(d.home, 'mail', 'joe'), maildir(d, 'joe')];
   const reused = async () => {
     const text = await until('/metrics', () => fetch(`http://127.0.0.1:${metrics}/metrics`).then(async (r) => (r.ok ? r.text() : ''), () => ''));
@@ -159,8 +162,22 @@ test('the core answers a recipient again itself while its .qmail files are uncha
   // A plan read from a file changed in the last 2 s is not reused (ts/local/dot-qmail-fs.ts).
   await until('joe\'s home two seconds old', () => Date.now() - statSync(home).ctimeMs > 2_500, 10_000);
   t.is(await reused(), 0);
-  for (const n of [1, 2, 3]) t.is(send(d, ['joe@localhost'], `Subject: ${n}\n\nhello\n`, [md]).code, 250);
+  for (const n of [1, 2]) t.is(send(d, ['joe@localhost'], `Subject: ${n}\n\nhello\n`, [md]).code, 250);
+  // The third a whole second later: its notice's From_ line must carry its own time.
+  await new Promise((r) => setTimeout(r, 1_100));
+  const third = Math.floor(Date.now() / 1000) * 1000;
+  const r3 = send(d, ['joe@localhost'], 'Subject: 3\n\nhello\n', [md]);
+  t.is(r3.code, 250);
   t.is(await reused(), 2, 'the first RCPT was asked of the policy side, the next two were not');
+  const mtime = (f: string) => statSync(join(md, 'new', f)).mtimeMs;
+  const newest = r3.seen[md]!.reduce((a, b) => (mtime(a) >= mtime(b) ? a : b));
+  const env = await until('the third notice', () => {
+    const text = existsSync(hook) ? readFileSync(hook, 'utf8') : '';
+    return text.includes(`NEWMAIL_FILE=${join(md, 'new', newest)}`) && text;
+  });
+  // UFLINE's date is ctime(3)'s, in UTC.
+  const dated = Date.parse(`${/^UFLINE=From a@far\.example (.*)$/m.exec(env)?.[1] ?? ''} UTC`);
+  t.true(dated >= third, `the From_ line is dated at its delivery, not at the first plan: ${new Date(dated).toISOString()}`);
   for (const f of files(md)) t.regex(readFileSync(join(md, 'new', f), 'utf8'), /^Return-Path: <a@far\.example>\nDelivered-To: joe@localhost\nReceived: /);
   await until('three deliveries logged as qmail-send logs them', () =>
     d.log().filter((l) => typeof l.msg === 'string' && /^delivery \d+: success: did 1\+0\+0$/.test(l.msg)).length === 3);

@@ -7,6 +7,7 @@
 // of a recipient the core answered itself at RCPT (decide.ts). Never throws.
 
 import type { DirectPlan } from '../local/direct.js';
+import { fromLine } from '../local/program-env.js';
 import type { CommitReport, SmtpItem } from '../native.js';
 import type { Transaction } from './decide.js';
 import type { SmtpdDeps } from './types.js';
@@ -33,6 +34,12 @@ export function handleEvent(item: SmtpItem, deps: SmtpdDeps, tx: Map<number, Tra
   }
 }
 
+/** A kept plan as made for this delivery: its From_ line (UFLINE) dated now, as a plan made
+ *  at this message's RCPT would be. */
+function now(plan: DirectPlan | undefined, sender: string): DirectPlan | undefined {
+  return plan && { ...plan, env: { ...plan.env, UFLINE: fromLine(sender, new Date()) } };
+}
+
 /** A 250 was sent: wake the scheduler, record the direct deliveries, log. */
 function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transactions: Map<number, Transaction>, kept: Kept): void {
   const recipients = item.recipients ?? [];
@@ -47,7 +54,7 @@ function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transac
   transactions.delete(item.sid);
   const delivered = report.delivered.flatMap((d) => {
     const to = recipients[d.index] ?? '';
-    const plan = plans?.get(to) ?? kept(sender, to);
+    const plan = plans?.get(to) ?? now(kept(sender, to), sender);
     return plan ? [{ plan, files: d.files }] : [];
   });
   if (delivered.length > 0) deps.onDelivered?.({ id: report.id, bytes: report.bytes, sender, delivered });
