@@ -66,8 +66,9 @@ export function nativeTarget(plan: DirectPlan, reusable: boolean): DirectTarget 
   return { maildirs: [...plan.maildirs], prefix: Buffer.from(plan.rpline + plan.dtline), dtline: plan.dtline.slice(0, -1), guards: [...guards] };
 }
 
-/** As many plans as the core keeps answers (crates/smtp-server rcpt_cache.rs CAPACITY). */
-const KEPT = 4096;
+/** Twice the answers the core keeps (crates/smtp-server rcpt_cache.rs CAPACITY): every
+ *  answer it still holds has its plan here, even when answers reach it in another order. */
+const KEPT = 2 * 4096;
 
 /** The session as the application's hooks see it. */
 export function hookSession(item: SmtpItem, relayClient: boolean, envelope: HookSession['envelope']): HookSession {

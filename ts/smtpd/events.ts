@@ -36,7 +36,7 @@ export function handleEvent(item: SmtpItem, deps: SmtpdDeps, tx: Map<number, Tra
 
 /** A kept plan as made for this delivery: its From_ line (UFLINE) dated now, as a plan made
  *  at this message's RCPT would be. */
-function now(plan: DirectPlan | undefined, sender: string): DirectPlan | undefined {
+function redated(plan: DirectPlan | undefined, sender: string): DirectPlan | undefined {
   return plan && { ...plan, env: { ...plan.env, UFLINE: fromLine(sender, new Date()) } };
 }
 
@@ -54,7 +54,7 @@ function accepted(item: SmtpItem, report: CommitReport, deps: SmtpdDeps, transac
   transactions.delete(item.sid);
   const delivered = report.delivered.flatMap((d) => {
     const to = recipients[d.index] ?? '';
-    const plan = plans?.get(to) ?? now(kept(sender, to), sender);
+    const plan = plans?.get(to) ?? redated(kept(sender, to), sender);
     return plan ? [{ plan, files: d.files }] : [];
   });
   if (delivered.length > 0) deps.onDelivered?.({ id: report.id, bytes: report.bytes, sender, delivered });

@@ -303,17 +303,21 @@ impl Conn {
     /// policy side's (kept when it says which files it read).
     async fn rcpt(&mut self, address: String) -> Reply {
         let generation = self.peer.generation;
-        let answer = match self.core.rcpts.answer(generation, &self.sender, &address) {
+        let (r, direct) = match self.core.rcpts.answer(generation, &self.sender, &address) {
             Some((r, target)) => {
                 self.core.counters.rcpt_reused();
-                Answer::Rcpt(r, Some(target), Vec::new())
+                (r, Some(target))
             }
-            None => self.ask(Ask::Rcpt { sender: self.sender.clone(), address: address.clone(), accepted: self.accepted_rcpts() }).await,
+            None => match self.ask(Ask::Rcpt { sender: self.sender.clone(), address: address.clone(), accepted: self.accepted_rcpts() }).await {
+                Answer::Rcpt(r, direct, guards) => {
+                    if let Some(target) = direct.as_ref().filter(|_| !guards.is_empty()) {
+                        self.core.rcpts.keep(generation, &self.sender, &address, r.clone(), target.clone(), guards);
+                    }
+                    (r, direct)
+                }
+                other => return reply_of(other),
+            },
         };
-        let Answer::Rcpt(r, direct, guards) = answer else { return reply_of(answer) };
-        if let (Some(target), false) = (&direct, guards.is_empty()) {
-            self.core.rcpts.keep(generation, &self.sender, &address, r.clone(), target.clone(), guards);
-        }
         if r.is_positive() {
             self.rcpts.push(Recipient { address, direct });
         }

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use accept::{Message, Report, Target};
 use smtp_proto::Reply;
 use status::Failure;
+use tokio::sync::oneshot;
 
 use crate::rcpt_cache::Guard;
-use tokio::sync::oneshot;
 
 /// Which listener a session came in on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::MetadataExt;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use accept::Target;
 use smtp_proto::Reply;
@@ -42,24 +42,20 @@ struct Entry {
     guards: Vec<Guard>,
 }
 
+type Key = (String, String);
+
 #[derive(Default)]
 pub(crate) struct RcptCache {
-    entries: Mutex<HashMap<(String, String), Entry>>,
+    entries: Mutex<HashMap<Key, Arc<Entry>>>,
 }
 
 impl RcptCache {
     /// The answer kept for `address` from `sender`, if its guards still hold.
     pub(crate) fn answer(&self, generation: u64, sender: &str, address: &str) -> Option<(Reply, Target)> {
-        let (reply, target, guards) = {
-            let entries = self.lock();
-            let e = entries.get(&(sender.to_string(), address.to_string()))?;
-            if e.generation != generation {
-                return None;
-            }
-            (e.reply.clone(), e.target.clone(), e.guards.clone())
-        };
+        let e = self.lock().get(&(sender.to_string(), address.to_string()))?.clone();
         // The stats run outside the lock: other sessions' lookups do not wait for them.
-        guards.iter().all(|g| signature(&g.path).is_ok_and(|now| now == g.seen)).then_some((reply, target))
+        let holds = e.generation == generation && e.guards.iter().all(|g| signature(&g.path).is_ok_and(|now| now == g.seen));
+        holds.then(|| (e.reply.clone(), e.target.clone()))
     }
 
     pub(crate) fn keep(&self, generation: u64, sender: &str, address: &str, reply: Reply, target: Target, guards: Vec<Guard>) {
@@ -67,14 +63,14 @@ impl RcptCache {
         if entries.len() >= CAPACITY {
             entries.clear();
         }
-        entries.insert((sender.to_string(), address.to_string()), Entry { generation, reply, target, guards });
+        entries.insert((sender.to_string(), address.to_string()), Arc::new(Entry { generation, reply, target, guards }));
     }
 
     pub(crate) fn clear(&self) {
         self.lock().clear();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), Entry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Entry>>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -157,6 +153,15 @@ mod tests {
         assert!(cache.answer(1, "", "c@d").is_some());
         cache.clear();
         assert!(cache.answer(1, "", "c@d").is_none(), "cleared");
+    }
+
+    #[test]
+    fn a_guard_that_cannot_be_stat_ed_is_a_miss() {
+        let cache = RcptCache::default();
+        let unstatable = Guard { path: "/tmp/nul\0in-the-name".into(), seen: String::new() };
+        assert!(signature(&unstatable.path).is_err());
+        cache.keep(1, "", "c@d", Reply::new(250, "2.1.5", "recipient ok"), target(), vec![unstatable]);
+        assert!(cache.answer(1, "", "c@d").is_none());
     }
 
     #[test]
