@@ -1,8 +1,9 @@
 // Log rotation: by size (every line kept exactly once across the files, at most `keep`
-// rotated files), on reopen (logrotate's rename + SIGUSR1), and the files read back by
-// `qmta stats` in order.
+// rotated files), on reopen (logrotate's rename + SIGUSR1), close right after a reopen asked
+// while a write was in flight, and the files read back by `qmta stats` in order.
 
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { createLogger } from '../../ts/log/index.js';
@@ -49,4 +50,36 @@ test('reopen: after logrotate renames the file, lines go to a new file at the sa
   t.regex(readFileSync(join(dir, 'qmta.log.1'), 'utf8'), /before/);
   t.notRegex(readFileSync(join(dir, 'qmta.log.1'), 'utf8'), /after/);
   t.regex(readFileSync(file, 'utf8'), /after/);
+});
+
+/** In a process of its own, whose event loop holds nothing else: a close left waiting ends
+ *  it with Node's unsettled top-level await (exit 13), as it would hold a daemon's shutdown. */
+const CLOSE_AFTER_REOPEN = `
+import { existsSync, readFileSync } from 'node:fs';
+const { createLogger } = await import(process.argv[1]);
+const file = process.argv[2];
+const log = createLogger({ file });
+log.info({ n: -1 }, 'first');
+// The file open and idle: the first line written out.
+while (!existsSync(file) || !readFileSync(file, 'utf8').includes('first')) {
+  log.flush();
+  await new Promise((r) => setTimeout(r, 5));
+}
+// Past the 32 KiB batch: a write is in flight when reopen() and close() come.
+for (let i = 0; i < 2000; i++) log.info({ n: i }, 'line ' + 'x'.repeat(40));
+log.reopen();
+await log.close();
+console.log('closed');
+`;
+
+test('close right after a reopen asked during a write: close resolves and every line is kept', async (t) => {
+  const dir = tempDir(t);
+  const logger = new URL('../../ts/log/index.js', import.meta.url).href;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', CLOSE_AFTER_REOPEN, logger, join(dir, 'qmta.log')], { timeout: 30_000 });
+  let [stdout, stderr] = ['', ''];
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const code = await new Promise((done) => child.once('close', done));
+  t.is(stdout.trim(), 'closed', `exit ${String(code)}: ${stderr}`);
+  t.is(allLines(dir).length, 2001);
 });

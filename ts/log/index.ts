@@ -67,13 +67,16 @@ export function createLogger(opts: LoggerOptions): QmtaLogger {
   const logger = streams.length === 0
     ? pino({ level, enabled: false })
     : pino({ level, base: undefined }, pino.multistream(streams.map((s) => ({ ...s, level: level as 'info' }))));
-  const reopen = () => { for (const f of files) f.reopen(); };
+  let closing = false;
+  // Once closing, a reopen is not started: one that lands after end() is dropped by
+  // sonic-boom with the close still waiting (see closeFiles).
+  const reopen = () => { if (!closing) for (const f of files) f.reopen(); };
   const rotation = opts.file !== undefined && opts.rotate
     ? rotator(opts.file, reopen, { ...opts.rotate, warn: (text) => logger.warn({ event: 'warning' }, `warning: ${text}`) })
     : undefined;
   rotation?.start();
   return Object.assign(logger, {
-    close: () => { rotation?.stop(); return closeFiles(files); },
+    close: () => { closing = true; rotation?.stop(); return closeFiles(files); },
     reopen,
   });
 }
@@ -89,11 +92,15 @@ export function tapLog(log: Log, tap: (o: object) => void): Log {
 
 type Destination = ReturnType<typeof pino.destination> & { fd: number; once(e: string, f: () => void): void };
 
-/** Waits for the file to be open (SonicBoom opens asynchronously), then flushes and closes it. */
+/** Waits for the file to be open (SonicBoom opens asynchronously), then flushes and closes it.
+ *  The flush comes first: a reopen asked while a write was in flight runs when that write
+ *  ends, and sonic-boom 4.2 drops it if end() came meanwhile, leaving the close to wait for
+ *  the next periodic flush, or forever when nothing else keeps the process alive. */
 async function closeFiles(files: ReturnType<typeof pino.destination>[]): Promise<void> {
   await Promise.all(files.map(async (file) => {
     const f = file as Destination;
     if (f.fd < 0) await new Promise<void>((resolve) => f.once('ready', resolve));
+    await new Promise<void>((resolve) => f.flush(() => resolve()));
     await new Promise<void>((resolve) => {
       f.once('close', resolve);
       f.end();
