@@ -1,7 +1,7 @@
 //! Fault injection for the crash tests, compiled only under `cfg(test)`.
 //!
 //! The writers call `at(Step::X)` after each step. In a normal build that is an empty
-//! inline function. In a test build a test can arm one step on its own thread with a
+//! inline function. In a test build a test can arm steps on its own thread with a
 //! fault: `Fail(errno)` makes the step report that OS error (the writer's error path
 //! runs: cleanup, truncation), `Crash` panics (no cleanup runs, as if the process had
 //! been killed there; only descriptors are closed, as the kernel would).
@@ -9,6 +9,8 @@
 /// The points at which a writer can be stopped, in the order they happen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
+    /// Before the O_TMPFILE open: a failure there with EOPNOTSUPP takes the named path.
+    Nameless,
     TmpCreated,
     HeadersWritten,
     BodyWritten,
@@ -35,7 +37,7 @@ pub use armed::{arm, at, Fault};
 #[cfg(test)]
 mod armed {
     use super::Step;
-    use std::cell::Cell;
+    use std::cell::RefCell;
     use std::io;
 
     #[derive(Clone, Copy, Debug)]
@@ -45,24 +47,25 @@ mod armed {
     }
 
     thread_local! {
-        static ARMED: Cell<Option<(Step, Fault)>> = const { Cell::new(None) };
+        static ARMED: RefCell<Vec<(Step, Fault)>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// Arms `fault` for the next time this thread reaches `step`; it fires once.
+    /// Arms `fault` for the next time this thread reaches `step`; it fires once. Several
+    /// steps can be armed at once (the named path and a fault further on).
     pub fn arm(step: Step, fault: Fault) {
-        ARMED.with(|a| a.set(Some((step, fault))));
+        ARMED.with(|a| a.borrow_mut().push((step, fault)));
     }
 
     pub fn at(step: Step) -> io::Result<()> {
-        match ARMED.with(|a| a.get()) {
-            Some((s, fault)) if s == step => {
-                ARMED.with(|a| a.set(None));
-                match fault {
-                    Fault::Fail(errno) => Err(io::Error::from_raw_os_error(errno)),
-                    Fault::Crash => panic!("injected crash at {step:?}"),
-                }
-            }
-            _ => Ok(()),
+        let fired = ARMED.with(|a| {
+            let mut armed = a.borrow_mut();
+            let i = armed.iter().position(|(s, _)| *s == step)?;
+            Some(armed.remove(i).1)
+        });
+        match fired {
+            Some(Fault::Fail(errno)) => Err(io::Error::from_raw_os_error(errno)),
+            Some(Fault::Crash) => panic!("injected crash at {step:?}"),
+            None => Ok(()),
         }
     }
 }

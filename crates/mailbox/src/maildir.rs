@@ -5,16 +5,22 @@
 //!   delivery of header bytes plus a body file (the queue's), as qmail-local does it;
 //! - the same steps one by one, for a writer that delivers one message into several
 //!   maildirs and shares its syncs with other writers (crates/accept): `stage` (tmp/ file
-//!   written, made durable by the caller's sync, closed) → `Staged::link` (into new/: the
+//!   written, made durable by the caller's sync) → `Staged::link` (into new/: the
 //!   delivery moment) → `Staged::sync_new` (new/ made durable, through the caller's group
-//!   sync) → drop (tmp/ name removed). `Staged::unlink_new` takes a linked file back out of
-//!   new/.
+//!   sync) → drop (a tmp/ name removed). `Staged::unlink_new` takes a linked file back out
+//!   of new/.
 //!
 //! Steps: open the maildir through safe_path (creating maildir, tmp, new, cur 0700 when
-//! missing); create tmp/NAME with O_EXCL (0600; a name clash retries with the next
-//! name, three tries); write the content (header bytes, then the body: a file copied
-//! inside the kernel where possible, never held whole in memory); fsync; close, checked;
-//! link tmp/NAME -> new/NAME; fsync new/; unlink tmp/NAME (best effort, as qmail).
+//! missing); create the file in tmp/ without a name (O_TMPFILE, 0600), or where that
+//! cannot be done (NFS, no /proc) as tmp/NAME with O_EXCL (a name clash retries with the
+//! next name, three tries); write the content (header bytes, then the body: a file copied
+//! inside the kernel where possible, never held whole in memory); fsync; a named file is
+//! closed (checked) and linked tmp/NAME -> new/NAME, a nameless one linked as new/NAME
+//! (through /proc/self/fd; a clash retries as above) and then closed, checked; fsync
+//! new/; unlink tmp/NAME (best effort, as qmail).
+//! Why nameless: qmail's tmp/ name costs its creation, its unlink and the tmp/ folder's
+//! block in the next sync of the filesystem (on the accept path's sync thread, about a
+//! sixth of its CPU), and it is what a crash leaves behind.
 //!
 //! Failures: a `..` or symlinked path -> temporary 4.7.0; every OS error -> the errno
 //! table (crates/status: all temporary, as qmail, except EFBIG, permanent 5.2.2); bad
@@ -22,8 +28,9 @@
 //! Guarantees: on any failure the tmp file is removed and nothing stays in new/ (a
 //! failure after the link removes new/NAME again, so a reported failure never also
 //! delivers; a reader that grabbed it in that instant gets a duplicate later, never a
-//! loss). A crash leaves at most a file in tmp/ (readers clean tmp/ after 36 h) or, after
-//! the link, a complete message in new/.
+//! loss). A crash before the link leaves nothing (the kernel frees a nameless file, or
+//! fsck on a filesystem without a journal) or a file in tmp/ (readers clean tmp/ after
+//! 36 h); after the link, a complete message in new/.
 //! Departure from qmail: no 24 h alarm; the body is a local file of known size.
 
 use std::ffi::OsStr;
@@ -56,9 +63,19 @@ struct Folders {
 /// A message written to tmp/ and made durable there, not yet delivered.
 pub struct Staged {
     folders: Folders,
+    /// Its name in new/ (a named file has the same one in tmp/).
     name: String,
     maildir: PathBuf,
+    tmp: Tmp,
     linked: bool,
+}
+
+/// The file in tmp/.
+enum Tmp {
+    /// O_TMPFILE, open until its link (closing it earlier frees it).
+    Nameless(Option<File>),
+    /// tmp/NAME, closed once written.
+    Named,
 }
 
 /// Delivers into the maildir; returns the unique name of the file now in new/.
@@ -83,14 +100,21 @@ pub fn stage(
     sync: impl FnOnce(BorrowedFd) -> io::Result<()>,
 ) -> Result<Staged> {
     let folders = open_folders(maildir)?;
-    let (name, mut file) = create_tmp(&folders, maildir)?;
-    let staged = Staged { folders, name, maildir: maildir.to_path_buf(), linked: false };
-    let fail = |step: &str| format!("{step} tmp/{} in {}", staged.name, maildir.display());
+    let (name, mut file, named) = create_tmp(&folders, maildir)?;
+    // From here a failure drops `staged`, which unlinks a tmp/ name (a nameless file goes
+    // with its descriptor).
+    let mut staged = Staged { folders, name, maildir: maildir.to_path_buf(), tmp: Tmp::Named, linked: false };
+    let what = if named { staged.name.clone() } else { "(nameless)".to_string() };
+    let fail = |step: &str| format!("{step} tmp/{what} in {}", maildir.display());
     let err = |step: &'static str| move |e: io::Error| Failure::from_io(&e, &fail(step));
     fault::at(Step::TmpCreated).map_err(err("creating"))?;
     write(&mut file).and_then(|_| fault::at(Step::BodyWritten)).map_err(err("writing"))?;
     sync(file.as_fd()).and_then(|_| fault::at(Step::Synced)).map_err(err("syncing"))?;
-    sys::close_checked(file).and_then(|_| fault::at(Step::Closed)).map_err(err("closing"))?;
+    if named {
+        sys::close_checked(file).and_then(|_| fault::at(Step::Closed)).map_err(err("closing"))?;
+    } else {
+        staged.tmp = Tmp::Nameless(Some(file));
+    }
     Ok(staged)
 }
 
@@ -108,14 +132,33 @@ impl Staged {
     /// The link into new/ is the delivery moment (durable once new/ is fsync'd). A failing
     /// link removes nothing there (an EEXIST would be somebody else's file).
     pub fn link(&mut self) -> Result<()> {
-        let (tmp, new) = (self.folders.tmp.as_fd(), self.folders.new.as_fd());
-        sys::linkat(tmp, self.name.as_bytes(), new, self.name.as_bytes())
-            .map_err(|e| Failure::from_io(&e, &self.what("linking")))?;
+        let file = match &mut self.tmp {
+            Tmp::Nameless(file) => file.take(),
+            Tmp::Named => None,
+        };
+        let linked = match &file {
+            Some(f) => self.link_nameless(f),
+            None => sys::linkat(self.folders.tmp.as_fd(), self.name.as_bytes(), self.folders.new.as_fd(), self.name.as_bytes()),
+        };
+        linked.map_err(|e| Failure::from_io(&e, &self.what("linking")))?;
         self.linked = true;
-        fault::at(Step::Linked).map_err(|e| {
+        let closed = file.map_or(Ok(()), |f| sys::close_checked(f).and_then(|_| fault::at(Step::Closed)));
+        closed.and_then(|_| fault::at(Step::Linked)).map_err(|e| {
             self.unlink_new();
             Failure::from_io(&e, &self.what("linking"))
         })
+    }
+
+    /// Links the nameless file as new/NAME; a name taken meanwhile tries the next name.
+    fn link_nameless(&mut self, file: &File) -> io::Result<()> {
+        let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
+        for _ in 1..NAME_TRIES {
+            match sys::link_followed(proc.as_bytes(), self.folders.new.as_fd(), self.name.as_bytes()) {
+                Err(e) if e.raw_os_error() == Some(libc::EEXIST) => self.name = unique::next_name(),
+                r => return r,
+            }
+        }
+        sys::link_followed(proc.as_bytes(), self.folders.new.as_fd(), self.name.as_bytes())
     }
 
     /// Makes the link durable with `fsync_new` (given new/'s descriptor: a plain fsync, or a
@@ -145,7 +188,7 @@ impl Drop for Staged {
     /// tmp/NAME goes in every case: after the link new/NAME holds the message. A panic
     /// stands for a crash and leaves tmp/NAME, as a crash would (readers clean tmp/).
     fn drop(&mut self) {
-        if !std::thread::panicking() {
+        if matches!(self.tmp, Tmp::Named) && !std::thread::panicking() {
             let _ = sys::unlinkat(self.folders.tmp.as_fd(), self.name.as_bytes());
         }
     }
@@ -159,8 +202,30 @@ fn open_folders(maildir: &Path) -> Result<Folders> {
     Ok(Folders { tmp, new })
 }
 
+/// The file in tmp/, its name in new/ and whether it has that name in tmp/: nameless
+/// where the filesystem and /proc allow.
+fn create_tmp(folders: &Folders, maildir: &Path) -> Result<(String, File, bool)> {
+    if proc_fds() {
+        let nameless = fault::at(Step::Nameless).and_then(|_| sys::openat(folders.tmp.as_raw_fd(), b".", libc::O_TMPFILE | libc::O_WRONLY, 0o600));
+        match nameless {
+            Ok(fd) => return Ok((unique::next_name(), File::from(fd), false)),
+            // Not supported by this filesystem (EOPNOTSUPP) or kernel (EISDIR).
+            Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::EISDIR)) => {}
+            Err(e) => return Err(Failure::from_io(&e, &format!("creating a file in {}/tmp", maildir.display()))),
+        }
+    }
+    let (name, file) = create_named(folders, maildir)?;
+    Ok((name, file, true))
+}
+
+/// Whether /proc/self/fd is there, which linking a nameless file needs.
+fn proc_fds() -> bool {
+    static THERE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *THERE.get_or_init(|| Path::new("/proc/self/fd").is_dir())
+}
+
 /// Creates tmp/NAME exclusively; a clash (another host's clock, a reused pid) tries anew.
-fn create_tmp(folders: &Folders, maildir: &Path) -> Result<(String, File)> {
+fn create_named(folders: &Folders, maildir: &Path) -> Result<(String, File)> {
     let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW;
     let mut last = io::Error::from_raw_os_error(libc::EEXIST);
     for _ in 0..NAME_TRIES {

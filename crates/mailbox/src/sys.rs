@@ -57,6 +57,12 @@ pub fn linkat(from: BorrowedFd, old: &[u8], to: BorrowedFd, new: &[u8]) -> io::R
     cvt(unsafe { libc::linkat(from.as_raw_fd(), o.as_ptr(), to.as_raw_fd(), n.as_ptr(), 0) }).map(drop)
 }
 
+/// linkat(2) of `path` (a /proc/self/fd link to an O_TMPFILE file) followed to its file.
+pub fn link_followed(path: &[u8], to: BorrowedFd, new: &[u8]) -> io::Result<()> {
+    let (o, n) = (cstr(path)?, cstr(new)?);
+    cvt(unsafe { libc::linkat(libc::AT_FDCWD, o.as_ptr(), to.as_raw_fd(), n.as_ptr(), libc::AT_SYMLINK_FOLLOW) }).map(drop)
+}
+
 /// unlinkat(2) of a file.
 pub fn unlinkat(dir: BorrowedFd, name: &[u8]) -> io::Result<()> {
     let c = cstr(name)?;

@@ -12,7 +12,11 @@ use super::{big_body, names, Scratch};
 use crate::fault::{arm, Fault, Step};
 use crate::{deliver_maildir, MaildirDelivery};
 
-const MAILDIR_STEPS: [Step; 7] =
+/// The steps of a nameless tmp/ file (O_TMPFILE), in order: it is closed after its link.
+const NAMELESS_STEPS: [Step; 8] =
+    [Step::Nameless, Step::TmpCreated, Step::HeadersWritten, Step::BodyWritten, Step::Synced, Step::Closed, Step::Linked, Step::NewSynced];
+/// The steps of a named one (tmp/NAME: a filesystem without O_TMPFILE), closed before it.
+const NAMED_STEPS: [Step; 7] =
     [Step::TmpCreated, Step::HeadersWritten, Step::BodyWritten, Step::Synced, Step::Closed, Step::Linked, Step::NewSynced];
 /// errno, expected status: one of each class the errno table knows.
 const ERRNOS: [(i32, &str); 5] =
@@ -22,42 +26,64 @@ fn deliver_md(md: &Path, body: &Path) -> status::Result<String> {
     deliver_maildir(&MaildirDelivery { maildir: md, headers: b"Delivered-To: u@x\n", body })
 }
 
+/// Each way of writing tmp/, its steps, and how many of them come after the link.
+fn modes() -> [(bool, &'static [Step], usize); 2] {
+    [(false, &NAMELESS_STEPS, 3), (true, &NAMED_STEPS, 2)]
+}
+
+/// Makes the next delivery take the named path, as on a filesystem without O_TMPFILE.
+fn arm_named(named: bool) {
+    if named {
+        arm(Step::Nameless, Fault::Fail(libc::EOPNOTSUPP));
+    }
+}
+
 #[test]
 fn a_maildir_failure_at_any_step_leaves_nothing_in_new_or_tmp() {
     let s = Scratch::new();
     let body = s.file("body", &big_body(200_000));
     let md = s.path("Maildir");
-    for step in MAILDIR_STEPS {
-        for (errno, status) in ERRNOS {
-            arm(step, Fault::Fail(errno));
-            let f = deliver_md(&md, &body).unwrap_err();
-            assert_eq!(f.status, status, "{step:?} errno {errno}");
-            assert_eq!(f.class == Class::Permanent, errno == libc::EFBIG);
-            assert!(names(&md.join("new")).is_empty(), "{step:?}");
-            assert!(names(&md.join("tmp")).is_empty(), "{step:?}");
+    for (named, steps, _) in modes() {
+        for &step in steps {
+            for (errno, status) in ERRNOS {
+                arm_named(named);
+                arm(step, Fault::Fail(errno));
+                let f = deliver_md(&md, &body).unwrap_err();
+                assert_eq!(f.status, status, "{step:?} errno {errno}");
+                assert_eq!(f.class == Class::Permanent, errno == libc::EFBIG);
+                assert!(names(&md.join("new")).is_empty(), "{step:?}");
+                assert!(names(&md.join("tmp")).is_empty(), "{step:?}");
+            }
         }
     }
 }
 
 #[test]
-fn a_maildir_crash_before_the_link_leaves_only_tmp_garbage() {
+fn a_maildir_crash_before_the_link_leaves_no_message_and_no_tmp_file_unless_named() {
     let s = Scratch::new();
     let bytes = big_body(200_000);
     let body = s.file("body", &bytes);
     let md = s.path("Maildir");
-    for (i, step) in MAILDIR_STEPS.into_iter().enumerate() {
-        arm(step, Fault::Crash);
-        assert!(catch_unwind(AssertUnwindSafe(|| deliver_md(&md, &body))).is_err(), "{step:?}");
-        let linked = matches!(step, Step::Linked | Step::NewSynced);
-        let in_new = names(&md.join("new"));
-        // After the link the message is delivered and whole; a crash there means one
-        // duplicate when the queue retries (at-least-once), never a partial file.
-        for name in &in_new {
-            assert_eq!(fs::read(md.join("new").join(name)).unwrap(), [b"Delivered-To: u@x\n", bytes.as_slice()].concat());
+    for (named, steps, after_link) in modes() {
+        let mut garbage = 0;
+        for (i, &step) in steps.iter().enumerate() {
+            arm_named(named);
+            arm(step, Fault::Crash);
+            assert!(catch_unwind(AssertUnwindSafe(|| deliver_md(&md, &body))).is_err(), "{step:?}");
+            let linked = i >= steps.len() - after_link;
+            let in_new = names(&md.join("new"));
+            // After the link the message is delivered and whole; a crash there means one
+            // duplicate when the queue retries (at-least-once), never a partial file.
+            for name in &in_new {
+                assert_eq!(fs::read(md.join("new").join(name)).unwrap(), [b"Delivered-To: u@x\n", bytes.as_slice()].concat());
+            }
+            assert_eq!(in_new.len(), usize::from(linked), "{step:?}");
+            // A named file stays in tmp/ (readers clean it); a nameless one is gone with
+            // its descriptor, as the kernel frees it when a process dies.
+            garbage += usize::from(named);
+            assert_eq!(names(&md.join("tmp")).len(), garbage, "{step:?} named {named}");
+            in_new.iter().for_each(|n| fs::remove_file(md.join("new").join(n)).unwrap());
         }
-        assert_eq!(in_new.len(), usize::from(linked), "{step:?}");
-        assert_eq!(names(&md.join("tmp")).len(), i + 1, "{step:?}: tmp garbage only");
-        in_new.iter().for_each(|n| fs::remove_file(md.join("new").join(n)).unwrap());
     }
     // After the "restart" the next delivery works as usual.
     deliver_md(&md, &body).unwrap();

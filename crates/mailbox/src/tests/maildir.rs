@@ -1,11 +1,13 @@
 use std::fs;
+use std::io::Write;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
 
 use status::Class;
 
 use super::{big_body, names, Scratch, TRICKY_BODY};
-use crate::{deliver_maildir, MaildirDelivery};
+use crate::fault::{arm, Fault, Step};
+use crate::{deliver_maildir, stage, MaildirDelivery};
 
 const HEADERS: &[u8] = b"Return-Path: <a@example.org>\nDelivered-To: u@example.net\n";
 
@@ -122,4 +124,35 @@ fn one_openat2_refuses_a_symlink_at_any_depth() {
         assert_eq!(open(linked).unwrap_err().raw_os_error(), Some(libc::ELOOP), "{linked}");
     }
     assert_eq!(open("a/b/missing").unwrap_err().raw_os_error(), Some(libc::ENOENT));
+}
+
+#[test]
+fn a_staged_file_has_no_name_in_tmp_unless_the_filesystem_lacks_o_tmpfile() {
+    let s = Scratch::new();
+    let md = s.path("Maildir");
+    for named in [false, true] {
+        if named {
+            arm(Step::Nameless, Fault::Fail(libc::EOPNOTSUPP));
+        }
+        let mut staged = stage(&md, |f| f.write_all(b"x\n"), |_| Ok(())).unwrap();
+        assert_eq!(names(&md.join("tmp")).len(), usize::from(named), "named {named}");
+        staged.link().unwrap();
+        let name = staged.name().to_string();
+        drop(staged);
+        assert!(names(&md.join("tmp")).is_empty());
+        assert_eq!(fs::read(md.join("new").join(name)).unwrap(), b"x\n");
+    }
+}
+
+#[test]
+fn a_name_taken_in_new_before_the_link_is_left_alone_and_another_is_used() {
+    let s = Scratch::new();
+    let md = s.path("Maildir");
+    let mut staged = stage(&md, |f| f.write_all(b"mine\n"), |_| Ok(())).unwrap();
+    let taken = staged.name().to_string();
+    fs::write(md.join("new").join(&taken), b"theirs\n").unwrap();
+    staged.link().unwrap();
+    assert_ne!(staged.name(), taken);
+    assert_eq!(fs::read(md.join("new").join(&taken)).unwrap(), b"theirs\n");
+    assert_eq!(fs::read(md.join("new").join(staged.name())).unwrap(), b"mine\n");
 }
