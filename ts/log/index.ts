@@ -17,6 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { batched, type Batched } from './batched.js';
 import { rotator, type RotateSettings } from './rotate.js';
 
 /** The logger shape every module accepts (pino's, or any look-alike in tests). */
@@ -49,24 +50,24 @@ export interface LoggerOptions {
 export function createLogger(opts: LoggerOptions): QmtaLogger {
   const streams: { stream: DestinationStream }[] = [];
   const files: ReturnType<typeof pino.destination>[] = [];
+  const pending: Batched[] = [];
   if (opts.file !== undefined) {
     mkdirSync(dirname(opts.file), { recursive: true });
     // Lines are written in batches of 32 KiB, or every second: each write is a hop to the
     // libuv pool, 13 µs of the event loop a message in 8 KiB batches (seven lines, about
-    // 1.7 KiB, a message delivered at accept time). Each line is encoded once, as
-    // it comes: in its text mode SonicBoom appends lines to one string and measures its
-    // UTF-8 length again at every line (flattening it), 70 µs of the event loop per
-    // message at 50 SMTP connections.
+    // 1.7 KiB, a message delivered at accept time). SonicBoom gets them encoded (batched.ts:
+    // in its text mode it appends lines to one string and measures its UTF-8 length again
+    // at every line, flattening it, 70 µs of the event loop per message at 50 SMTP
+    // connections).
     const dest = pino.destination({ dest: opts.file, sync: false, minLength: 32768, maxWrite: 65536, periodicFlush: 1000, contentMode: 'buffer' });
     files.push(dest);
-    const bytes = dest as unknown as { write(chunk: Buffer): boolean };
-    streams.push({ stream: { write: (line: string) => bytes.write(Buffer.from(line)) } });
+    const lines = batched(dest as unknown as { write(chunk: Buffer): boolean });
+    pending.push(lines);
+    streams.push({ stream: lines });
   }
   if (opts.stdout) streams.push({ stream: pino.destination({ dest: 1, sync: false }) });
   const level = opts.level ?? 'info';
-  const logger = streams.length === 0
-    ? pino({ level, enabled: false })
-    : pino({ level, base: undefined }, pino.multistream(streams.map((s) => ({ ...s, level: level as 'info' }))));
+  const logger = streams.length === 0 ? pino({ level, enabled: false }) : pino({ level, base: undefined }, oneStream(streams, level));
   let closing = false;
   // Once closing, a reopen is not started: one that lands after end() is dropped by
   // sonic-boom with the close still waiting (see closeFiles).
@@ -76,9 +77,16 @@ export function createLogger(opts: LoggerOptions): QmtaLogger {
     : undefined;
   rotation?.start();
   return Object.assign(logger, {
-    close: () => { closing = true; rotation?.stop(); return closeFiles(files); },
+    close: () => { closing = true; rotation?.stop(); pending.forEach((p) => p.flush()); return closeFiles(files); },
     reopen,
   });
+}
+
+/** The destinations as one stream; pino's multistream only for several (it costs a
+ *  level check and a loop per line). */
+function oneStream(streams: { stream: DestinationStream }[], level: string): DestinationStream {
+  const [only] = streams;
+  return streams.length === 1 && only ? only.stream : pino.multistream(streams.map((s) => ({ ...s, level: level as 'info' })));
 }
 
 /** A Log that hands every record object to `tap` (after the logger took it). */
