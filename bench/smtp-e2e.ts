@@ -43,7 +43,7 @@
 // Failures: a refused message, a server failing to start, or a load not delivered within
 // 10 minutes -> throws (everything started is stopped and removed).
 
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -283,6 +283,15 @@ export async function runGoal(o: Settings): Promise<string> {
   }
 }
 
+// qmta start run as root writes its profile after dropping to the qmta account
+// (ts/privilege): a directory only root may write would silently get no profile.
+function profDir(dir: string): string {
+  const abs = resolve(dir);
+  mkdirSync(abs, { recursive: true });
+  chmodSync(abs, 0o1777);
+  return abs;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -304,7 +313,7 @@ async function main(): Promise<void> {
     against: values.against,
     // The heap flag given here keeps qmta start from re-executing itself (ts/cli/heap.ts):
     // the first process would write its profile under the name the second one needs.
-    qmtaNodeArgs: prof ? [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--cpu-prof', '--cpu-prof-dir', prof] : undefined, log: (l) => console.error(l),
+    qmtaNodeArgs: prof ? [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--cpu-prof', '--cpu-prof-dir', profDir(prof)] : undefined, log: (l) => console.error(l),
   });
   console.log(r.text);
 }

@@ -101,7 +101,9 @@ function readWithMutt(t: ExecutionContext, box: string): Buffer[] {
   const outDir = join(dir, 'out');
   mkdirSync(outDir);
   const muttrc = join(dir, 'muttrc');
-  writeFileSync(muttrc, MUTTRC);
+  // mutt asks to create its folder (~/Mail) when it is missing, as on a fresh machine, and
+  // that question would eat the pushed keys: point it at a directory that exists.
+  writeFileSync(muttrc, `${MUTTRC}set folder="${dir}"\n`);
   const cmd = 'stty cols 100 rows 30; exec mutt -n -F "$MUTTRC" -R -f "$BOX"';
   const env = { ...process.env, TERM: 'xterm', OUTDIR: outDir, BOX: box, MUTTRC: muttrc };
   const r = spawnSync(script, ['-qec', cmd, '/dev/null'], { env, stdio: ['ignore', 'ignore', 'pipe'], timeout: 30_000 });

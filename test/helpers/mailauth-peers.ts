@@ -174,6 +174,8 @@ export async function dkimpyArcVerify(dns: string, message: Buffer | string): Pr
  * Authentication-Results of that domain; LF line ends (the queue's). */
 export async function dkimpySealed(message: string, domain: string, selector: string, keyPath: string): Promise<Buffer> {
   needPythonModule('dkim', 'python3-dkim');
+  // arc_sign parses the Authentication-Results with authres, which Debian only suggests.
+  needPythonModule('authres', 'python3-authres');
   const script = 'import sys, dkim\nmsg = sys.stdin.buffer.read()\nd, s, k = sys.argv[1].encode(), sys.argv[2].encode(), open(sys.argv[3], "rb").read()\n' +
     'msg = dkim.sign(msg, s, d, k) + msg\n' +
     'msg = b"Authentication-Results: " + d + b"; spf=pass smtp.mailfrom=" + d + b"\\r\\n" + msg\n' +
