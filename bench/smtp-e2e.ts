@@ -6,7 +6,7 @@
 //
 // Interface: `runSmtpE2eBench(opts)` -> { measurements, summary, text }; standalone:
 // `node dist/bench/smtp-e2e.js [--messages 20000] [--size 4096] [--connections 1,10,50]
-// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR] [--metrics] [--hooks] [--queue-first] [--fsync] [--against DIR]`. Must run as root (the
+// [--users 50] [--runs 3] [--reuse] [--dir D] [--cpu-prof DIR: qmta's profiles in DIR/qmta-prof-*] [--metrics] [--hooks] [--queue-first] [--fsync] [--against DIR]`. Must run as root (the
 // Postfix peer's master runs as root).
 // --hooks (issue 18: what the hooks cost): instead of qmta, Postfix and the sink, qmta as an
 // embedding (bench/smtp-e2e-embed.ts) twice per load, without hooks ('qmta') and with a
@@ -43,7 +43,7 @@
 // Failures: a refused message, a server failing to start, or a load not delivered within
 // 10 minutes -> throws (everything started is stopped and removed).
 
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -284,12 +284,15 @@ export async function runGoal(o: Settings): Promise<string> {
 }
 
 // qmta start run as root writes its profile after dropping to the qmta account
-// (ts/privilege): a directory only root may write would silently get no profile.
+// (ts/privilege): a directory only root may write would silently get no profile. The
+// profiles go to a new directory inside DIR, open to every account as /tmp is; DIR itself
+// keeps its mode.
 function profDir(dir: string): string {
-  const abs = resolve(dir);
-  mkdirSync(abs, { recursive: true });
-  chmodSync(abs, 0o1777);
-  return abs;
+  mkdirSync(dir, { recursive: true });
+  const open = mkdtempSync(join(resolve(dir), 'qmta-prof-'));
+  chmodSync(open, 0o1777);
+  console.error(`qmta's CPU profiles: ${open}`);
+  return open;
 }
 
 async function main(): Promise<void> {

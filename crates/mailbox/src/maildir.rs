@@ -93,7 +93,8 @@ pub fn deliver_maildir(d: &MaildirDelivery) -> Result<String> {
 }
 
 /// Writes a new tmp/ file with `write` (the content, in order), makes it durable with
-/// `sync` (given the file: an fsync, or a sync of its whole filesystem) and closes it.
+/// `sync` (given the file: an fsync, or a sync of its whole filesystem) and closes it; a
+/// nameless file stays open until its link (closing it would free it).
 pub fn stage(
     maildir: &Path,
     write: impl FnOnce(&mut File) -> io::Result<()>,
@@ -103,8 +104,10 @@ pub fn stage(
     let (name, mut file, named) = create_tmp(&folders, maildir)?;
     // From here a failure drops `staged`, which unlinks a tmp/ name (a nameless file goes
     // with its descriptor).
-    let mut staged = Staged { folders, name, maildir: maildir.to_path_buf(), tmp: Tmp::Named, linked: false };
-    let what = if named { staged.name.clone() } else { "(nameless)".to_string() };
+    let tmp = if named { Tmp::Named } else { Tmp::Nameless(None) };
+    let mut staged = Staged { folders, name, maildir: maildir.to_path_buf(), tmp, linked: false };
+    // The error text is made only on a failure: no copy of the name per message.
+    let what = if named { staged.name.as_str() } else { "(nameless)" };
     let fail = |step: &str| format!("{step} tmp/{what} in {}", maildir.display());
     let err = |step: &'static str| move |e: io::Error| Failure::from_io(&e, &fail(step));
     fault::at(Step::TmpCreated).map_err(err("creating"))?;
@@ -119,7 +122,7 @@ pub fn stage(
 }
 
 impl Staged {
-    /// The unique name (the same in tmp/ and new/).
+    /// The unique name in new/ (a named file has it in tmp/ too).
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -185,8 +188,9 @@ impl Staged {
 }
 
 impl Drop for Staged {
-    /// tmp/NAME goes in every case: after the link new/NAME holds the message. A panic
-    /// stands for a crash and leaves tmp/NAME, as a crash would (readers clean tmp/).
+    /// A named file's tmp/NAME goes in every case: after the link new/NAME holds the
+    /// message. A panic stands for a crash and leaves tmp/NAME, as a crash would (readers
+    /// clean tmp/). A nameless file has nothing to remove.
     fn drop(&mut self) {
         if matches!(self.tmp, Tmp::Named) && !std::thread::panicking() {
             let _ = sys::unlinkat(self.folders.tmp.as_fd(), self.name.as_bytes());
