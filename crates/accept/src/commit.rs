@@ -1,6 +1,7 @@
 //! Makes an accepted message durable before its 250: each direct recipient's maildirs are
-//! written at once (one leaf job per recipient, all running together; with syncfs their
-//! filesystem's sync thread finishes them, target.rs), then every other
+//! written at once (one leaf job per recipient, all running together, or a small message's
+//! only one on the caller's thread; with syncfs their filesystem's sync thread finishes
+//! them, target.rs), then every other
 //! recipient (remote, programs, forwards, mbox, lists: routed to the queue) and every
 //! direct recipient whose write failed goes into one queue commit. `done` is called once,
 //! on a core thread, when all of it is durable or has failed.
@@ -62,6 +63,9 @@ pub struct Report {
     pub queued: Option<(u64, Vec<usize>)>,
 }
 
+/// The largest message written on the session's thread (`inline`): a few tens of µs.
+const INLINE_MAX: u64 = 64 * 1024;
+
 type Done = Box<dyn FnOnce(Result<Report>) + Send>;
 
 struct Job {
@@ -104,10 +108,23 @@ pub fn commit(a: Accepted, queue: &Queue, done: impl FnOnce(Result<Report>) + Se
         let indexes = for_queue(&job);
         return enqueue(job, indexes);
     }
+    if inline(&job, &direct) {
+        return write_direct(job, direct[0]);
+    }
     for i in direct {
         let job = job.clone();
         queue::spawn_leaf(move || write_direct(job, i));
     }
+}
+
+/// Whether the one direct write of a small message runs here, on the session's thread:
+/// with syncfs it only writes to the page cache (no fsync waits on this thread; the
+/// filesystem's sync thread finishes it), and a hop to a leaf thread cost more than the
+/// write (a futex wake, and two context switches, a message). Several recipients are
+/// written in parallel on the leaf threads; an fsync'd write (control/directsync fsync)
+/// always goes there, as a large message does.
+fn inline(job: &Job, direct: &[usize]) -> bool {
+    direct.len() == 1 && job.durability == Durability::Filesystem && job.message.size() <= INLINE_MAX
 }
 
 fn write_direct(job: Arc<Job>, i: usize) {

@@ -11,6 +11,7 @@
 //! temporary 4.3.0. README.md has the table.
 
 mod fault;
+mod folders;
 mod from_line;
 mod lock;
 mod maildir;

@@ -11,7 +11,8 @@
 //!   of new/.
 //!
 //! Steps: open the maildir through safe_path (creating maildir, tmp, new, cur 0700 when
-//! missing); create the file in tmp/ without a name (O_TMPFILE, 0600), or where that
+//! missing), or take its folders kept from the last delivery while its path still names
+//! them unchanged (folders.rs); create the file in tmp/ without a name (O_TMPFILE, 0600), or where that
 //! cannot be done (NFS, no /proc) as tmp/NAME with O_EXCL (a name clash retries with the
 //! next name, three tries); write the content (header bytes, then the body: a file copied
 //! inside the kernel where possible, never held whole in memory); fsync; a named file is
@@ -33,16 +34,16 @@
 //! 36 h); after the link, a complete message in new/.
 //! Departure from qmail: no 24 h alarm; the body is a local file of known size.
 
-use std::ffi::OsStr;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use status::{Failure, Result};
 
 use crate::fault::{self, Step};
-use crate::safe_path::{self, LOOKUP, SYNCABLE};
+use crate::folders::{self, Folders};
 use crate::{check_headers, open_body, sys, unique};
 
 const NAME_TRIES: usize = 3;
@@ -54,15 +55,10 @@ pub struct MaildirDelivery<'a> {
     pub body: &'a Path,
 }
 
-/// The open folders of one maildir.
-struct Folders {
-    tmp: OwnedFd,
-    new: OwnedFd,
-}
-
 /// A message written to tmp/ and made durable there, not yet delivered.
 pub struct Staged {
-    folders: Folders,
+    /// Shared with the next deliveries to the maildir (folders.rs).
+    folders: Arc<Folders>,
     /// Its name in new/ (a named file has the same one in tmp/).
     name: String,
     maildir: PathBuf,
@@ -100,7 +96,7 @@ pub fn stage(
     write: impl FnOnce(&mut File) -> io::Result<()>,
     sync: impl FnOnce(BorrowedFd) -> io::Result<()>,
 ) -> Result<Staged> {
-    let folders = open_folders(maildir)?;
+    let folders = folders::open(maildir)?;
     let (name, mut file, named) = create_tmp(&folders, maildir)?;
     // From here a failure drops `staged`, which unlinks a tmp/ name (a nameless file goes
     // with its descriptor).
@@ -196,14 +192,6 @@ impl Drop for Staged {
             let _ = sys::unlinkat(self.folders.tmp.as_fd(), self.name.as_bytes());
         }
     }
-}
-
-fn open_folders(maildir: &Path) -> Result<Folders> {
-    let root = safe_path::open_dir(maildir)?;
-    safe_path::make_dir(&root, OsStr::new("cur"), maildir)?;
-    let new = safe_path::open_child(&root, OsStr::new("new"), maildir, SYNCABLE)?;
-    let tmp = safe_path::open_child(&root, OsStr::new("tmp"), maildir, LOOKUP)?;
-    Ok(Folders { tmp, new })
 }
 
 /// The file in tmp/, its name in new/ and whether it has that name in tmp/: nameless

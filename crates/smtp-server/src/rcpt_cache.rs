@@ -11,7 +11,8 @@
 //! Interface: `RcptCache::answer(generation, sender, address)` -> the reply and target to
 //! give again; `keep(...)` stores an answer that came with guards; `clear()` (new rules).
 //! Guarantee: any difference in a guard's signature, or a stat error other than "missing",
-//! is a miss, and the policy side is asked (and its answer replaces the entry). The policy
+//! is a miss (a file that was missing in a folder whose own guard holds is still missing:
+//! it is not stat'ed again), and the policy side is asked (and its answer replaces the entry). The policy
 //! side sends guards only for answers no hook and nothing about the session decided, and
 //! not while a guard changed in the last seconds (two changes within the clock's
 //! granularity could leave the same signature).
@@ -20,6 +21,7 @@
 use std::collections::HashMap;
 use std::io;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use accept::Target;
@@ -54,7 +56,7 @@ impl RcptCache {
     pub(crate) fn answer(&self, generation: u64, sender: &str, address: &str) -> Option<(Reply, Target)> {
         let e = self.lock().get(&(sender.to_string(), address.to_string()))?.clone();
         // The stats run outside the lock: other sessions' lookups do not wait for them.
-        let holds = e.generation == generation && e.guards.iter().all(|g| signature(&g.path).is_ok_and(|now| now == g.seen));
+        let holds = e.generation == generation && hold(&e.guards);
         holds.then(|| (e.reply.clone(), e.target.clone()))
     }
 
@@ -73,6 +75,21 @@ impl RcptCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Arc<Entry>>> {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// Whether every guard stats as it did. A path that was missing is not stat'ed again when
+/// its folder is a guard that holds: adding an entry to a folder changes the folder's
+/// mtime and ctime (a plan's dot-qmail candidates are mostly missing files in the home
+/// folder, its guard too: one stat instead of four a message).
+fn hold(guards: &[Guard]) -> bool {
+    let same = |g: &Guard| signature(&g.path).is_ok_and(|now| now == g.seen);
+    let (missing, present): (Vec<&Guard>, Vec<&Guard>) = guards.iter().partition(|g| g.seen.is_empty());
+    present.iter().all(|g| same(g)) && missing.iter().all(|g| in_held_folder(g, &present) || same(g))
+}
+
+/// `g`'s folder is one of `held`, the guards that hold.
+fn in_held_folder(g: &Guard, held: &[&Guard]) -> bool {
+    Path::new(&g.path).parent().is_some_and(|folder| held.iter().any(|d| Path::new(&d.path) == folder))
 }
 
 /// "dev:ino:mode:size:mtime_ns:ctime_ns" of `path` (symlinks followed, as the planner's
@@ -132,6 +149,8 @@ mod tests {
         assert_eq!((r, t.prefix), (ok, target().prefix));
         assert!(cache.answer(4, "a@b", "c@d").is_none(), "another generation");
         assert!(cache.answer(3, "x@y", "c@d").is_none(), "another sender");
+        // Past the clock's granularity, as the policy side's guards are (settled files only).
+        std::thread::sleep(std::time::Duration::from_millis(50));
         std::fs::write(dir.0.join("home/.qmail"), "|program\n").unwrap();
         assert!(cache.answer(3, "a@b", "c@d").is_none(), "a .qmail appeared");
     }
@@ -153,6 +172,26 @@ mod tests {
         assert!(cache.answer(1, "", "c@d").is_some());
         cache.clear();
         assert!(cache.answer(1, "", "c@d").is_none(), "cleared");
+    }
+
+    #[test]
+    fn a_missing_file_in_a_held_folder_is_not_stat_ed_again_but_elsewhere_it_is() {
+        let dir = Scratch::new("folder");
+        let cache = RcptCache::default();
+        let ok = Reply::new(250, "2.1.5", "recipient ok");
+        // Guards as no plan could see them (home/.qmail exists): only a stat would tell.
+        std::fs::write(dir.0.join("home/.qmail"), "|program\n").unwrap();
+        let missing = |p: &str| Guard { path: dir.0.join(p).display().to_string(), seen: String::new() };
+        let mut guards = guards(&dir.0);
+        guards[1] = missing("home/.qmail");
+        cache.keep(1, "", "c@d", ok.clone(), target(), guards.clone());
+        assert!(cache.answer(1, "", "c@d").is_some(), "home/ holds: home/.qmail not stat'ed");
+        guards.push(missing("home/sub/.qmail"));
+        std::fs::create_dir(dir.0.join("home/sub")).unwrap();
+        std::fs::write(dir.0.join("home/sub/.qmail"), "|program\n").unwrap();
+        guards[0].seen = signature(&guards[0].path).unwrap();
+        cache.keep(1, "", "c@d", ok, target(), guards);
+        assert!(cache.answer(1, "", "c@d").is_none(), "home/sub/ is no guard: its .qmail is stat'ed");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! point (fault.rs) standing in for a crash or a failing system call at each step.
 
 mod crash;
+mod folders;
 mod maildir;
 mod mbox;
 
