@@ -18,7 +18,7 @@
 //! Error event), the server goes on. Read timeout and session limit -> 421 4.4.2; a failed
 //! TLS handshake or any socket error ends the session; an open body is dropped.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
@@ -80,12 +80,20 @@ enum Flow {
     Close,
 }
 
+/// A connection's two ends as accept(2) and the listener tell them: no getpeername or
+/// getsockname a connection.
+pub(crate) struct Ends {
+    /// The client's address, IPv4-mapped ones as IPv4.
+    pub ip: IpAddr,
+    pub port: u16,
+    pub local: SocketAddr,
+}
+
 /// Serves one admitted connection to its end.
-pub(crate) async fn serve(core: Arc<Core>, tcp: TcpStream, ip: IpAddr, kind: Kind, rules: Arc<Rules>, slot: Slot) {
+pub(crate) async fn serve(core: Arc<Core>, tcp: TcpStream, ends: Ends, kind: Kind, rules: Arc<Rules>, slot: Slot) {
     let _ = tcp.set_nodelay(true);
     let started = Instant::now();
-    let port = tcp.peer_addr().map_or(0, |a| a.port());
-    let local = tcp.local_addr().unwrap_or_else(|_| std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    let Ends { ip, port, local } = ends;
     let peer = Peer { sid: core.sid(), kind, ip, port, local, tls: None, helo: None, user: None, generation: rules.generation, relay: rules.mail.relay_client(ip), transaction: 0 };
     let session = Session::new(rules.settings_for(kind));
     let sink = Sink { message: None, header: Vec::new() };

@@ -32,6 +32,7 @@ use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::runtime::{Handle, Runtime};
 use tokio::sync::watch;
 
+use crate::conn::Ends;
 use crate::counters::{Admission, Counters, Snapshot};
 use crate::policy::{Kind, Policy};
 use crate::rcpt_cache::RcptCache;
@@ -317,20 +318,26 @@ fn explain(e: &io::Error) -> String {
 }
 
 async fn accept_loop(core: Arc<Core>, listener: TcpListener, kind: Kind, mut stopped: watch::Receiver<bool>) {
+    let bound = listener.local_addr().ok().filter(|a| !a.ip().is_unspecified());
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
             _ = stopped.changed() => return,
         };
         match accepted {
-            Ok((stream, addr)) => admit(&core, stream, canonical(addr.ip()), kind),
+            Ok((stream, addr)) => {
+                // The listener's own address where it names one: no getsockname a connection.
+                let local = bound.or_else(|| stream.local_addr().ok()).unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
+                admit(&core, stream, Ends { ip: canonical(addr.ip()), port: addr.port(), local }, kind)
+            }
             // EMFILE, ENFILE, ENOBUFS: give the sessions a moment to close descriptors.
             Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     }
 }
 
-fn admit(core: &Arc<Core>, stream: TcpStream, ip: IpAddr, kind: Kind) {
+fn admit(core: &Arc<Core>, stream: TcpStream, ends: Ends, kind: Kind) {
+    let ip = ends.ip;
     let rules = core.rules();
     let refusal = if rules.denied(ip) {
         Some((Admission::Denied, "554 5.7.1 connection refused\r\n"))
@@ -348,7 +355,7 @@ fn admit(core: &Arc<Core>, stream: TcpStream, ip: IpAddr, kind: Kind) {
     }
     core.counters.session_opened(kind);
     let slot = Slot { core: core.clone(), ip, kind, started: Instant::now() };
-    core.handle.spawn(crate::conn::serve(core.clone(), stream, ip, kind, rules, slot));
+    core.handle.spawn(crate::conn::serve(core.clone(), stream, ends, kind, rules, slot));
 }
 
 async fn refuse(mut stream: TcpStream, line: &'static str) {
