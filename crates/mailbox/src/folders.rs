@@ -1,7 +1,7 @@
 //! The open folders of a maildir (tmp/ and new/), kept for the next delivery to it: a
 //! delivery to a kept maildir costs one lstat(2) of its path instead of the walk, the
-//! mkdir of cur/ and the opening and closing of three folders (about nine system calls on
-//! the accept path's leaf threads, where each message is one delivery).
+//! mkdir of cur/ and the opening and closing of three folders (about nine system calls;
+//! on the accept path each message is one delivery).
 //!
 //! Interface: `open(maildir)` -> the folders, kept or opened now through safe_path.
 //! Guarantee: kept descriptors are used only while the path still names the same folder
@@ -12,8 +12,10 @@
 //! not kept: a second change within the clock's granularity could leave the same ctime
 //! (git's "racy" files; the RCPT cache's rule too). Permissions are checked by the kernel
 //! when a file is created or linked through a descriptor, so a kept one grants nothing
-//! the path would not; a parent that is no longer searchable fails the lstat. Only
-//! absolute paths are kept (a relative one depends on the current folder).
+//! the path would not; a parent that is no longer searchable fails the lstat. The lstat
+//! follows a parent that became a symlink, but only to the very folder that was checked
+//! for symlinks when it was opened. Only absolute paths are kept (a relative one depends
+//! on the current folder).
 //! Bounds: at most CAPACITY maildirs (two descriptors each); a full set is emptied.
 
 use std::collections::HashMap;
@@ -54,7 +56,7 @@ impl Seen {
     fn settled(&self, settle: Duration) -> bool {
         let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else { return false };
         let since = now.saturating_sub(settle);
-        (self.ctime.0, self.ctime.1) < (since.as_secs() as i64, i64::from(since.subsec_nanos()))
+        self.ctime < (since.as_secs() as i64, i64::from(since.subsec_nanos()))
     }
 }
 
