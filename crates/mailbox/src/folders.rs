@@ -16,7 +16,8 @@
 //! follows a parent that became a symlink, but only to the very folder that was checked
 //! for symlinks when it was opened. Only absolute paths are kept (a relative one depends
 //! on the current folder).
-//! Bounds: at most CAPACITY maildirs (two descriptors each); a full set is emptied.
+//! Bounds: at most CAPACITY maildirs (two descriptors each); a full set is emptied, and an
+//! entry that no longer holds is replaced or dropped by the next delivery to its path.
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -83,12 +84,15 @@ impl Kept {
         }
         let (seen, folders) = open_folders(maildir)?;
         let folders = Arc::new(folders);
+        let mut entries = self.lock();
         if maildir.is_absolute() && seen.settled(self.settle) {
-            let mut entries = self.lock();
             if entries.len() >= CAPACITY {
                 entries.clear();
             }
             entries.insert(maildir.to_path_buf(), (seen, folders.clone()));
+        } else {
+            // A stale entry's descriptors go now, not when the set is next emptied.
+            entries.remove(maildir);
         }
         Ok(folders)
     }

@@ -12,13 +12,13 @@
 //!
 //! Steps: open the maildir through safe_path (creating maildir, tmp, new, cur 0700 when
 //! missing), or take its folders kept from the last delivery while its path still names
-//! them unchanged (folders.rs); create the file in tmp/ without a name (O_TMPFILE, 0600), or where that
-//! cannot be done (NFS, no /proc) as tmp/NAME with O_EXCL (a name clash retries with the
-//! next name, three tries); write the content (header bytes, then the body: a file copied
-//! inside the kernel where possible, never held whole in memory); fsync; a named file is
-//! closed (checked) and linked tmp/NAME -> new/NAME, a nameless one linked as new/NAME
-//! (through /proc/self/fd; a clash retries as above) and then closed, checked; fsync
-//! new/; unlink tmp/NAME (best effort, as qmail).
+//! them unchanged (folders.rs); create the file in tmp/ without a name (O_TMPFILE, 0600),
+//! or where that cannot be done (NFS, no /proc) as tmp/NAME with O_EXCL (a name clash
+//! retries with the next name, three tries); write the content (header bytes, then the
+//! body: a file copied inside the kernel where possible, never held whole in memory);
+//! fsync; a named file is closed (checked) and linked tmp/NAME -> new/NAME, a nameless one
+//! linked as new/NAME (through /proc/self/fd; a clash retries as above) and then closed,
+//! checked; fsync new/; unlink tmp/NAME (best effort, as qmail).
 //! Why nameless: qmail's tmp/ name costs its creation, its unlink and the tmp/ folder's
 //! block in the next sync of the filesystem (on the accept path's sync thread, about a
 //! sixth of its CPU), and it is what a crash leaves behind.

@@ -12,10 +12,10 @@
 //! give again; `keep(...)` stores an answer that came with guards; `clear()` (new rules).
 //! Guarantee: any difference in a guard's signature, or a stat error other than "missing",
 //! is a miss (a file that was missing in a folder whose own guard holds is still missing:
-//! it is not stat'ed again), and the policy side is asked (and its answer replaces the entry). The policy
-//! side sends guards only for answers no hook and nothing about the session decided, and
-//! not while a guard changed in the last seconds (two changes within the clock's
-//! granularity could leave the same signature).
+//! it is not stat'ed again), and the policy side is asked (and its answer replaces the
+//! entry). The policy side sends guards only for answers no hook and nothing about the
+//! session decided, and not while a guard changed in the last seconds (two changes within
+//! the clock's granularity could leave the same signature).
 //! Bounds: at most CAPACITY entries; a full cache is emptied.
 
 use std::collections::HashMap;
@@ -83,13 +83,14 @@ impl RcptCache {
 /// folder, its guard too: one stat instead of four a message).
 fn hold(guards: &[Guard]) -> bool {
     let same = |g: &Guard| signature(&g.path).is_ok_and(|now| now == g.seen);
-    let (missing, present): (Vec<&Guard>, Vec<&Guard>) = guards.iter().partition(|g| g.seen.is_empty());
-    present.iter().all(|g| same(g)) && missing.iter().all(|g| in_held_folder(g, &present) || same(g))
+    let missing = |g: &&Guard| g.seen.is_empty();
+    // Once the files that existed all hold, each of them is a held folder candidate.
+    guards.iter().filter(|g| !missing(g)).all(same) && guards.iter().filter(missing).all(|g| in_held_folder(g, guards) || same(g))
 }
 
-/// `g`'s folder is one of `held`, the guards that hold.
-fn in_held_folder(g: &Guard, held: &[&Guard]) -> bool {
-    Path::new(&g.path).parent().is_some_and(|folder| held.iter().any(|d| Path::new(&d.path) == folder))
+/// `g`'s folder is one of `guards` that existed (and, checked first, holds).
+fn in_held_folder(g: &Guard, guards: &[Guard]) -> bool {
+    Path::new(&g.path).parent().is_some_and(|folder| guards.iter().any(|d| !d.seen.is_empty() && Path::new(&d.path) == folder))
 }
 
 /// "dev:ino:mode:size:mtime_ns:ctime_ns" of `path` (symlinks followed, as the planner's

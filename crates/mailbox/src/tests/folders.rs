@@ -1,7 +1,7 @@
 use std::fs;
 use std::os::fd::AsFd;
 use std::os::unix::fs::{symlink, MetadataExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,17 +19,23 @@ fn tick() {
     std::thread::sleep(Duration::from_millis(50));
 }
 
-#[test]
-fn kept_folders_serve_while_the_maildir_is_unchanged_and_never_after_a_change() {
-    let s = Scratch::new();
+/// A maildir whose folders `kept` now holds (asserted), with those folders.
+fn kept_maildir(s: &Scratch, kept: &Kept) -> (PathBuf, Arc<Folders>) {
     let md = s.path("Maildir");
-    let kept = Kept::new(Duration::ZERO);
     kept.open(&md).unwrap();
     tick();
     // Made by the first open, after its stat: opened again, then kept.
     let first = kept.open(&md).unwrap();
     assert!(Arc::ptr_eq(&first, &kept.open(&md).unwrap()), "unchanged: kept");
     tick();
+    (md, first)
+}
+
+#[test]
+fn kept_folders_serve_while_the_maildir_is_unchanged_and_never_after_a_change() {
+    let s = Scratch::new();
+    let kept = Kept::new(Duration::ZERO);
+    let (md, first) = kept_maildir(&s, &kept);
     fs::rename(md.join("new"), s.path("old-new")).unwrap();
     fs::create_dir(md.join("new")).unwrap();
     let replaced = kept.open(&md).unwrap();
@@ -50,9 +56,9 @@ fn kept_folders_serve_while_the_maildir_is_unchanged_and_never_after_a_change() 
 #[test]
 fn a_kept_maildir_replaced_by_a_symlink_is_refused() {
     let s = Scratch::new();
-    let md = s.path("Maildir");
     let kept = Kept::new(Duration::ZERO);
-    kept.open(&md).unwrap();
+    let (md, _) = kept_maildir(&s, &kept);
+    // The symlink leads to the very folder kept: still refused, as the path walk refuses it.
     fs::rename(&md, s.path("real")).unwrap();
     symlink(s.path("real"), &md).unwrap();
     assert_eq!(kept.open(&md).err().unwrap().status, "4.7.0");
@@ -68,4 +74,18 @@ fn a_recently_changed_or_relative_maildir_is_not_kept() {
     let relative = md.strip_prefix("/").unwrap();
     std::env::set_current_dir("/").unwrap();
     assert!(!Arc::ptr_eq(&kept.open(relative).unwrap(), &kept.open(relative).unwrap()));
+}
+
+#[test]
+fn a_changed_maildir_that_cannot_be_kept_again_drops_its_kept_folders() {
+    let s = Scratch::new();
+    let kept = Kept::new(Duration::from_millis(500));
+    let md = s.path("Maildir");
+    kept.open(&md).unwrap();
+    std::thread::sleep(Duration::from_millis(600));
+    let first = kept.open(&md).unwrap();
+    assert!(Arc::ptr_eq(&first, &kept.open(&md).unwrap()), "settled: kept");
+    fs::create_dir(md.join(".Sent")).unwrap();
+    assert!(!Arc::ptr_eq(&first, &kept.open(&md).unwrap()), "changed: opened again");
+    assert_eq!(Arc::strong_count(&first), 1, "the stale entry let go of its folders");
 }
