@@ -306,17 +306,17 @@ async function main(): Promise<void> {
   });
   const num = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
   const prof = values['cpu-prof'];
+  // The heap flag given here keeps qmta start from re-executing itself (ts/cli/heap.ts):
+  // the first process would write its profile under the name the second one needs.
+  const qmtaNodeArgs = prof ? [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--cpu-prof', '--cpu-prof-dir', profDir(prof)] : undefined;
   if (values.goal) {
-    console.log(await runGoal(settings({ users: num(values.users), dir: values.dir, metrics: values.metrics, reuse: values.reuse })));
+    console.log(await runGoal(settings({ users: num(values.users), dir: values.dir, metrics: values.metrics, reuse: values.reuse, qmtaNodeArgs })));
     return;
   }
   const r = await runSmtpE2eBench({
     messages: num(values.messages), size: num(values.size), users: num(values.users), runs: num(values.runs),
     connections: values.connections?.split(',').map(Number), reuse: values.reuse, dir: values.dir, metrics: values.metrics, hooks: values.hooks, queueFirst: values['queue-first'], fsync: values.fsync,
-    against: values.against,
-    // The heap flag given here keeps qmta start from re-executing itself (ts/cli/heap.ts):
-    // the first process would write its profile under the name the second one needs.
-    qmtaNodeArgs: prof ? [`--max-semi-space-size=${SEMI_SPACE_MB}`, '--cpu-prof', '--cpu-prof-dir', profDir(prof)] : undefined, log: (l) => console.error(l),
+    against: values.against, qmtaNodeArgs, log: (l) => console.error(l),
   });
   console.log(r.text);
 }

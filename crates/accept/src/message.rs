@@ -136,6 +136,11 @@ impl<'a> MessageReader<'a> {
         MessageReader { msg: self.msg, pos: 0, skip: self.full_skip, full_skip: self.full_skip }
     }
 
+    /// The most bytes still to read (the ranges left out are not subtracted).
+    pub fn at_most(&self) -> u64 {
+        self.msg.size.saturating_sub(self.pos)
+    }
+
     fn read_at(&self, buf: &mut [u8]) -> io::Result<usize> {
         let m = self.msg;
         let n = match &m.spool {
@@ -188,6 +193,17 @@ mod tests {
         assert_eq!(read_all(&m), b"Subject: x\n\nbody\n");
         assert_eq!(m.size(), 17);
         assert!(m.spool.is_none());
+    }
+
+    #[test]
+    fn at_most_counts_what_is_left_to_read() {
+        let mut m = Message::new(Path::new("/nonexistent"));
+        m.write(b"Subject: x\n\nbody\n").unwrap();
+        let mut r = m.reader();
+        assert_eq!(r.at_most(), 17);
+        r.read_exact(&mut [0u8; 5]).unwrap();
+        assert_eq!(r.at_most(), 12);
+        assert_eq!(m.reader_at(20).at_most(), 0);
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //! retries with the next name, three tries); write the content (header bytes, then the
 //! body: a file copied inside the kernel where possible, never held whole in memory);
 //! fsync; a named file is closed (checked) and linked tmp/NAME -> new/NAME, a nameless one
-//! linked as new/NAME (through /proc/self/fd; a clash retries as above) and then closed,
-//! checked; fsync new/; unlink tmp/NAME (best effort, as qmail).
+//! linked as new/NAME (by its descriptor, or through /proc/self/fd where the kernel
+//! refuses that; a clash retries as above) and then closed, checked; fsync new/; unlink
+//! tmp/NAME (best effort, as qmail).
 //! Why nameless: qmail's tmp/ name costs its creation, its unlink and the tmp/ folder's
 //! block in the next sync of the filesystem (on the accept path's sync thread, about a
 //! sixth of its CPU), and it is what a crash leaves behind.
@@ -38,6 +39,7 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use status::{Failure, Result};
@@ -150,14 +152,13 @@ impl Staged {
 
     /// Links the nameless file as new/NAME; a name taken meanwhile tries the next name.
     fn link_nameless(&mut self, file: &File) -> io::Result<()> {
-        let proc = format!("/proc/self/fd/{}", file.as_raw_fd());
         for _ in 1..NAME_TRIES {
-            match sys::link_followed(proc.as_bytes(), self.folders.new.as_fd(), self.name.as_bytes()) {
+            match link_file(file, self.folders.new.as_fd(), self.name.as_bytes()) {
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => self.name = unique::next_name(),
                 r => return r,
             }
         }
-        sys::link_followed(proc.as_bytes(), self.folders.new.as_fd(), self.name.as_bytes())
+        link_file(file, self.folders.new.as_fd(), self.name.as_bytes())
     }
 
     /// Makes the link durable with `fsync_new` (given new/'s descriptor: a plain fsync, or a
@@ -208,6 +209,25 @@ fn create_tmp(folders: &Folders, maildir: &Path) -> Result<(String, File, bool)>
     }
     let (name, file) = create_named(folders, maildir)?;
     Ok((name, file, true))
+}
+
+/// Links a nameless file by its descriptor where the kernel allows it, which spares the
+/// walk of /proc/self/fd/N (about 2.5 of the link's 13 µs into a new/ of 4,000 files);
+/// else, and from then on, through /proc/self/fd.
+fn link_file(file: &File, to: BorrowedFd, name: &[u8]) -> io::Result<()> {
+    static BY_FD: AtomicBool = AtomicBool::new(true);
+    if BY_FD.load(Ordering::Relaxed) {
+        match sys::link_open(file.as_fd(), to, name) {
+            // Refused (a kernel before 6.10), or new/ itself is gone: the walk tells which.
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+            r => return r,
+        }
+    }
+    let r = sys::link_followed(format!("/proc/self/fd/{}", file.as_raw_fd()).as_bytes(), to, name);
+    if r.is_ok() {
+        BY_FD.store(false, Ordering::Relaxed);
+    }
+    r
 }
 
 /// Whether /proc/self/fd is there, which linking a nameless file needs.

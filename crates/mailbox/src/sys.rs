@@ -63,6 +63,13 @@ pub fn link_followed(path: &[u8], to: BorrowedFd, new: &[u8]) -> io::Result<()> 
     cvt(unsafe { libc::linkat(libc::AT_FDCWD, o.as_ptr(), to.as_raw_fd(), n.as_ptr(), libc::AT_SYMLINK_FOLLOW) }).map(drop)
 }
 
+/// linkat(2) of the open file `file` itself (AT_EMPTY_PATH): Linux 6.10 on allows it for
+/// the credentials that opened the file; before, only with CAP_DAC_READ_SEARCH (ENOENT).
+pub fn link_open(file: BorrowedFd, to: BorrowedFd, new: &[u8]) -> io::Result<()> {
+    let n = cstr(new)?;
+    cvt(unsafe { libc::linkat(file.as_raw_fd(), c"".as_ptr(), to.as_raw_fd(), n.as_ptr(), libc::AT_EMPTY_PATH) }).map(drop)
+}
+
 /// unlinkat(2) of a file.
 pub fn unlinkat(dir: BorrowedFd, name: &[u8]) -> io::Result<()> {
     let c = cstr(name)?;

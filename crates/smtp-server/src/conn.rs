@@ -30,6 +30,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::{sleep_until, timeout};
 
+use crate::buffers::ReadBuffer;
 use crate::counters::Admission;
 use crate::io::{upgrade, Stream};
 use crate::mail;
@@ -39,7 +40,6 @@ use crate::rules::Rules;
 use crate::server::{Core, Phase, Slot};
 
 const HANDSHAKE: std::time::Duration = std::time::Duration::from_secs(30);
-const READ_BUFFER: usize = 64 * 1024;
 
 /// The body being received and the lines it will get on top.
 struct Sink {
@@ -143,7 +143,7 @@ impl Conn {
     async fn run(&mut self, io: &mut Stream, started: Instant) {
         let deadline = tokio::time::Instant::from_std(started + self.rules.session_limit);
         let mut phase = self.core.phase.subscribe();
-        let mut buf = vec![0u8; READ_BUFFER];
+        let mut buf = ReadBuffer::take();
         loop {
             let read = tokio::select! {
                 r = timeout(self.rules.timeout, io.read(&mut buf)) => r,

@@ -12,6 +12,7 @@
 //! Failures and guarantees: each file's header; the 250 after DATA is sent only once the
 //! message is durable (crates/accept).
 
+mod buffers;
 mod conn;
 mod counters;
 mod io;

@@ -156,3 +156,18 @@ fn a_name_taken_in_new_before_the_link_is_left_alone_and_another_is_used() {
     assert_eq!(fs::read(md.join("new").join(&taken)).unwrap(), b"theirs\n");
     assert_eq!(fs::read(md.join("new").join(staged.name())).unwrap(), b"mine\n");
 }
+
+#[test]
+fn a_nameless_file_links_by_its_descriptor_and_never_over_a_name() {
+    use std::os::fd::AsFd;
+    let s = Scratch::new();
+    fs::create_dir_all(s.path("d")).unwrap();
+    let dir = fs::File::open(s.path("d")).unwrap();
+    let nameless = crate::sys::openat(std::os::fd::AsRawFd::as_raw_fd(&dir), b".", libc::O_TMPFILE | libc::O_WRONLY, 0o600).unwrap();
+    let mut file = fs::File::from(nameless);
+    file.write_all(b"body\n").unwrap();
+    crate::sys::link_open(file.as_fd(), dir.as_fd(), b"m").unwrap();
+    assert_eq!(fs::read(s.path("d/m")).unwrap(), b"body\n");
+    let clash = crate::sys::link_open(file.as_fd(), dir.as_fd(), b"m").unwrap_err();
+    assert_eq!(clash.raw_os_error(), Some(libc::EEXIST));
+}
