@@ -153,12 +153,12 @@ impl Staged {
     /// Links the nameless file as new/NAME; a name taken meanwhile tries the next name.
     fn link_nameless(&mut self, file: &File) -> io::Result<()> {
         for _ in 1..NAME_TRIES {
-            match link_file(file, self.folders.new.as_fd(), self.name.as_bytes()) {
+            match link_file(file, self.folders.new.as_fd(), self.name.as_bytes(), &LINK_BY_FD) {
                 Err(e) if e.raw_os_error() == Some(libc::EEXIST) => self.name = unique::next_name(),
                 r => return r,
             }
         }
-        link_file(file, self.folders.new.as_fd(), self.name.as_bytes())
+        link_file(file, self.folders.new.as_fd(), self.name.as_bytes(), &LINK_BY_FD)
     }
 
     /// Makes the link durable with `fsync_new` (given new/'s descriptor: a plain fsync, or a
@@ -211,21 +211,25 @@ fn create_tmp(folders: &Folders, maildir: &Path) -> Result<(String, File, bool)>
     Ok((name, file, true))
 }
 
+/// Whether a nameless file may be linked by its descriptor; false once the kernel refused
+/// that and /proc/self/fd then worked.
+static LINK_BY_FD: AtomicBool = AtomicBool::new(true);
+
 /// Links a nameless file by its descriptor where the kernel allows it, which spares the
 /// walk of /proc/self/fd/N (about 2.5 of the link's 13 µs into a new/ of 4,000 files);
-/// else, and from then on, through /proc/self/fd.
-fn link_file(file: &File, to: BorrowedFd, name: &[u8]) -> io::Result<()> {
-    static BY_FD: AtomicBool = AtomicBool::new(true);
-    if BY_FD.load(Ordering::Relaxed) {
+/// else, and from then on (`by_fd` cleared), through /proc/self/fd.
+pub(crate) fn link_file(file: &File, to: BorrowedFd, name: &[u8], by_fd: &AtomicBool) -> io::Result<()> {
+    if by_fd.load(Ordering::Relaxed) {
         match sys::link_open(file.as_fd(), to, name) {
-            // Refused (a kernel before 6.10), or new/ itself is gone: the walk tells which.
+            // Refused (a kernel before 6.10, or a file opened under other credentials), or
+            // new/ itself is gone: the walk tells which.
             Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
             r => return r,
         }
     }
     let r = sys::link_followed(format!("/proc/self/fd/{}", file.as_raw_fd()).as_bytes(), to, name);
     if r.is_ok() {
-        BY_FD.store(false, Ordering::Relaxed);
+        by_fd.store(false, Ordering::Relaxed);
     }
     r
 }

@@ -97,8 +97,9 @@ impl BodyDecoder {
 
     /// Decodes `input`; returns (bytes consumed, end of DATA seen). In BDAT mode all is consumed.
     pub fn decode(&mut self, input: &[u8], sink: &mut dyn BodySink) -> (usize, bool) {
-        // Decoding never lengthens: one allocation for the whole read, where growing line
-        // by line reallocated (and copied) about eight times for a 4 KiB message.
+        // Decoding adds at most the CR held over from the last read: one allocation for the
+        // whole read, where growing line by line reallocated (and copied) about eight times
+        // for a 4 KiB message.
         self.scratch.reserve(input.len().min(FLUSH_AT));
         let mut i = 0;
         while i < input.len() {

@@ -12,8 +12,7 @@ use std::cell::RefCell;
 use std::ops::{Deref, DerefMut};
 
 const SIZE: usize = 64 * 1024;
-/// Spares kept per thread: 2 MiB, more than the connections a thread serves at once under
-/// the bench's 50.
+/// Spares kept per thread (2 MiB): a burst's buffers beyond them are freed.
 const SPARES: usize = 32;
 
 thread_local! {

@@ -1,12 +1,15 @@
 use std::fs;
 use std::io::Write;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use status::Class;
 
 use super::{big_body, names, Scratch, TRICKY_BODY};
 use crate::fault::{arm, Fault, Step};
+use crate::maildir::link_file;
 use crate::{deliver_maildir, stage, MaildirDelivery};
 
 const HEADERS: &[u8] = b"Return-Path: <a@example.org>\nDelivered-To: u@example.net\n";
@@ -157,17 +160,34 @@ fn a_name_taken_in_new_before_the_link_is_left_alone_and_another_is_used() {
     assert_eq!(fs::read(md.join("new").join(staged.name())).unwrap(), b"mine\n");
 }
 
+/// A nameless file written in folder `dir` of `s`, and the folder.
+fn nameless_in(s: &Scratch, dir: &str) -> (fs::File, fs::File) {
+    fs::create_dir_all(s.path(dir)).unwrap();
+    let folder = fs::File::open(s.path(dir)).unwrap();
+    let mut file = fs::File::from(crate::sys::openat(folder.as_raw_fd(), b".", libc::O_TMPFILE | libc::O_WRONLY, 0o600).unwrap());
+    file.write_all(b"body\n").unwrap();
+    (file, folder)
+}
+
 #[test]
 fn a_nameless_file_links_by_its_descriptor_and_never_over_a_name() {
-    use std::os::fd::AsFd;
     let s = Scratch::new();
-    fs::create_dir_all(s.path("d")).unwrap();
-    let dir = fs::File::open(s.path("d")).unwrap();
-    let nameless = crate::sys::openat(std::os::fd::AsRawFd::as_raw_fd(&dir), b".", libc::O_TMPFILE | libc::O_WRONLY, 0o600).unwrap();
-    let mut file = fs::File::from(nameless);
-    file.write_all(b"body\n").unwrap();
-    crate::sys::link_open(file.as_fd(), dir.as_fd(), b"m").unwrap();
+    let (file, folder) = nameless_in(&s, "d");
+    let by_fd = AtomicBool::new(true);
+    link_file(&file, folder.as_fd(), b"m", &by_fd).unwrap();
     assert_eq!(fs::read(s.path("d/m")).unwrap(), b"body\n");
-    let clash = crate::sys::link_open(file.as_fd(), dir.as_fd(), b"m").unwrap_err();
+    assert!(by_fd.load(Ordering::Relaxed), "the descriptor served");
+    let clash = link_file(&file, folder.as_fd(), b"m", &by_fd).unwrap_err();
     assert_eq!(clash.raw_os_error(), Some(libc::EEXIST));
+}
+
+#[test]
+fn a_link_into_a_removed_folder_fails_and_keeps_linking_by_descriptor() {
+    let s = Scratch::new();
+    let (file, folder) = nameless_in(&s, "gone");
+    fs::remove_dir(s.path("gone")).unwrap();
+    let by_fd = AtomicBool::new(true);
+    let e = link_file(&file, folder.as_fd(), b"m", &by_fd).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::ENOENT));
+    assert!(by_fd.load(Ordering::Relaxed), "ENOENT from both ways: not a refusal of the descriptor");
 }
