@@ -7,10 +7,12 @@
 //! (names starting with "." skipped), each with its mtime and the size `size_of` gives
 //! (the wire encoder's RFC 1939 size: the caller passes `wire::wire_size`, so this crate
 //! does not depend on the encoder), ordered by mtime, then name.
-//! Failures: the maildir or cur/ cannot be read -> the errno table (no such maildir:
-//! ENOENT -> its class and status there); a size that fails other than ENOENT -> that
-//! failure. A file that vanishes between the listing and its stat or size (another
-//! reader took it) is left out, and so is a new/ file another reader moved first.
+//! Failures: the maildir or one of its folders cannot be read -> the errno table (no such
+//! maildir: ENOENT -> its class and status there); a size that fails other than ENOENT ->
+//! that failure. A folder missing from a maildir that exists is empty: the first delivery
+//! makes the maildir and then its folders (crates/mailbox folders.rs), and a login may
+//! come in between. A file that vanishes between the listing and its stat or size
+//! (another reader took it) is left out, and so is a new/ file another reader moved first.
 //! Guarantees: nothing in cur/ is deleted or renamed here; the caller (holding the
 //! POP3 lock) decides deletions at QUIT.
 //! Departure from qmail-pop3d: new/ -> cur/ at login instead of QUIT, and messages
@@ -42,6 +44,7 @@ pub fn open_maildrop<F>(maildir: &Path, now: SystemTime, size_of: F) -> Result<V
 where
     F: Fn(&Path) -> Result<u64>,
 {
+    fs::metadata(maildir).map_err(|e| Failure::from_io(&e, &format!("reading {}", maildir.display())))?;
     clean_tmp(&maildir.join("tmp"), now)?;
     move_new(maildir)?;
     let mut listed = list_cur(&maildir.join("cur"), &size_of)?;
@@ -49,9 +52,13 @@ where
     Ok(listed)
 }
 
+/// The names in the folder `dir`; none when it does not exist (yet).
 fn read_dir(dir: &Path) -> Result<Vec<String>> {
     let what = || format!("reading {}", dir.display());
-    let entries = fs::read_dir(dir).map_err(|e| Failure::from_io(&e, &what()))?;
+    let entries = match fs::read_dir(dir) {
+        Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other.map_err(|e| Failure::from_io(&e, &what()))?,
+    };
     let mut names = Vec::new();
     for entry in entries {
         let entry = entry.map_err(|e| Failure::from_io(&e, &what()))?;
@@ -162,7 +169,20 @@ mod tests {
     #[test]
     fn missing_maildir_is_an_error() {
         let err = open_maildrop(Path::new("/nonexistent/qmta/Maildir"), SystemTime::now(), len).unwrap_err();
-        assert!(err.text.contains("reading /nonexistent/qmta/Maildir/tmp"), "{}", err.text);
+        assert_eq!(err.text, "reading /nonexistent/qmta/Maildir: No such file or directory (os error 2)");
+    }
+
+    #[test]
+    fn a_maildir_whose_folders_are_still_being_made_is_empty() {
+        let dir = maildir();
+        put(&dir.join("cur/1.x.h:2,"), b"a\n", 5);
+        fs::remove_dir(dir.join("tmp")).unwrap();
+        fs::remove_dir(dir.join("new")).unwrap();
+        let listed = open_maildrop(&dir, SystemTime::now(), len).unwrap();
+        assert_eq!(listed.len(), 1);
+        fs::remove_dir_all(dir.join("cur")).unwrap();
+        assert_eq!(open_maildrop(&dir, SystemTime::now(), len).unwrap(), []);
+        fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
