@@ -143,25 +143,18 @@ export interface CommitReport {
 
 /**
  * One ask or event of the channel (bindings/src/smtp_items.rs, its Rust twin): `type` says
- * which fields are set. Asks (connect, helo, mail, rcpt, auth, etrn, data) have an `id`;
- * events (accepted, failed, closed, error) do not.
+ * which fields are set. Asks (connect, helo, mail, rcpt, auth, etrn, data) have an `id` and
+ * the whole session (SmtpAsk); events (accepted, failed, closed, error) have neither.
  */
 export interface SmtpItem {
   readonly type: string;
   readonly id?: number;
   readonly sid: number;
-  readonly generation: number;
   readonly listener: string;
   readonly ip: string;
-  readonly port: number;
-  readonly localIp: string;
-  readonly localPort: number;
-  /** The session's address is in control/relayclients (decided by the core). */
-  readonly relayClient: boolean;
   /** The session's transaction: counted at each MAIL, also one the core answered itself. */
   readonly transaction: number;
   readonly tls?: { readonly protocol: string; readonly cipher: string };
-  readonly helo?: string;
   readonly user?: string;
   /** helo: the name given and which command. */
   readonly name?: string;
@@ -186,6 +179,23 @@ export interface SmtpItem {
   readonly replies?: readonly (readonly [number, number])[];
   readonly status?: string;
   readonly text?: string;
+}
+
+/** An ask: an item with an id and the rest of its session. */
+export interface SmtpAsk extends SmtpItem {
+  readonly id: number;
+  readonly generation: number;
+  readonly port: number;
+  readonly localIp: string;
+  readonly localPort: number;
+  /** The session's address is in control/relayclients (decided by the core). */
+  readonly relayClient: boolean;
+  readonly helo?: string;
+}
+
+/** The core sends every ask with its whole session (smtp_items.rs peer_item). */
+export function isSmtpAsk(item: SmtpItem): item is SmtpAsk {
+  return item.id !== undefined;
 }
 
 /** An answer: the reply, and what the ask's shape carries. */

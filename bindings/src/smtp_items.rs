@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use accept::{Message, Report};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use smtp_server::{Ask, Event, Peer};
 
 use crate::smtp_channel::Item;
@@ -58,14 +58,20 @@ struct JsonItem {
     #[serde(skip_serializing_if = "Option::is_none")]
     id: Option<u64>,
     sid: u64,
-    generation: u64,
     listener: &'static str,
     ip: String,
-    port: u16,
-    local_ip: String,
-    local_port: u16,
-    relay_client: bool,
     transaction: u32,
+    /// The session's other fields: asks only (event_peer).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    generation: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relay_client: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     tls: Option<Tls>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,16 +118,22 @@ struct JsonItem {
     text: Option<String>,
 }
 
-/// The batch as a JSON array; data asks' messages go to `keep(id, message, header)`.
+/// Room for one item's JSON: a message's events take 300 to 600 bytes, so most batches are
+/// written without growing the buffer (each growth a copy of all written so far).
+const ITEM_BYTES: usize = 640;
+
+/// The batch as a JSON array; data asks' messages go to `keep(id, message, header)`. Each
+/// item is written as it is made: no array of items is built first.
 pub fn batch(items: Vec<Item>, mut keep: impl FnMut(u64, Arc<Message>, Arc<Vec<u8>>)) -> String {
-    let json: Vec<JsonItem> = items
-        .into_iter()
-        .map(|i| match i {
-            Item::Ask { id, peer, ask } => ask_item(id, peer, ask, &mut keep),
-            Item::Event(e) => event_item(e),
-        })
-        .collect();
-    serde_json::to_string(&json).unwrap_or_else(|_| "[]".into())
+    let mut out = Vec::with_capacity(items.len() * ITEM_BYTES);
+    let json = items.into_iter().map(|i| match i {
+        Item::Ask { id, peer, ask } => ask_item(id, peer, ask, &mut keep),
+        Item::Event(e) => event_item(e),
+    });
+    match serde_json::Serializer::new(&mut out).collect_seq(json) {
+        Ok(()) => String::from_utf8(out).unwrap_or_else(|_| "[]".into()),
+        Err(_) => "[]".into(),
+    }
 }
 
 /// The local address as the client reached it (a dual-stack listener sees IPv4 as mapped).
@@ -132,11 +144,22 @@ fn canonical(a: IpAddr) -> IpAddr {
     }
 }
 
-fn peer_item(kind: &'static str, id: Option<u64>, p: Peer) -> JsonItem {
+/// An ask's session: all the policy side and the hooks may look at.
+fn peer_item(kind: &'static str, id: Option<u64>, mut p: Peer) -> JsonItem {
+    let helo = p.helo.take();
     JsonItem {
-        r#type: kind, id, sid: p.sid, generation: p.generation, listener: p.kind.name(), ip: p.ip.to_string(), port: p.port,
-        local_ip: canonical(p.local.ip()).to_string(), local_port: p.local.port(), relay_client: p.relay, transaction: p.transaction,
-        tls: p.tls.map(|t| Tls { protocol: t.protocol, cipher: t.cipher }), helo: p.helo, user: p.user,
+        id, generation: Some(p.generation), port: Some(p.port), local_ip: Some(canonical(p.local.ip()).to_string()),
+        local_port: Some(p.local.port()), relay_client: Some(p.relay), helo,
+        ..event_peer(kind, p)
+    }
+}
+
+/// An event's session: what its log line, the scheduler and the direct record use (ts/smtpd
+/// events.ts); a fifth fewer bytes than an ask's session in each of a message's two events.
+fn event_peer(kind: &'static str, p: Peer) -> JsonItem {
+    JsonItem {
+        r#type: kind, sid: p.sid, listener: p.kind.name(), ip: p.ip.to_string(), transaction: p.transaction,
+        tls: p.tls.map(|t| Tls { protocol: t.protocol, cipher: t.cipher }), user: p.user,
         ..JsonItem::default()
     }
 }
@@ -166,16 +189,16 @@ fn ask_item(id: u64, peer: Peer, ask: Ask, keep: &mut impl FnMut(u64, Arc<Messag
 fn event_item(e: Event) -> JsonItem {
     match e {
         Event::Accepted { peer, sender, recipients, report: r } => {
-            JsonItem { sender: Some(sender), recipients: Some(recipients), report: Some(report(r)), ..peer_item("accepted", None, peer) }
+            JsonItem { sender: Some(sender), recipients: Some(recipients), report: Some(report(r)), ..event_peer("accepted", peer) }
         }
         Event::Failed { peer, sender, recipients, failure } => JsonItem {
             sender: Some(sender), size: Some(recipients as u64), status: Some(failure.status), text: Some(failure.text),
-            ..peer_item("failed", None, peer)
+            ..event_peer("failed", peer)
         },
         Event::Closed { peer, accepted, millis, replies } => {
-            JsonItem { accepted: Some(accepted), millis: Some(millis), replies: Some(replies), ..peer_item("closed", None, peer) }
+            JsonItem { accepted: Some(accepted), millis: Some(millis), replies: Some(replies), ..event_peer("closed", peer) }
         }
-        Event::Error { peer, text } => JsonItem { text: Some(text), ..peer_item("error", None, peer) },
+        Event::Error { peer, text } => JsonItem { text: Some(text), ..event_peer("error", peer) },
     }
 }
 

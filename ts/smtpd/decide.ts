@@ -25,7 +25,7 @@ import type { SpfVerdict } from '../inbound/mail-from.js';
 import type { CheckContext } from '../inbound/settings.js';
 import type { DirectPlan } from '../local/direct.js';
 import type { Log } from '../log/index.js';
-import type { DirectTarget, MessageContent, SmtpAnswer, SmtpItem, SmtpReply } from '../native.js';
+import { isSmtpAsk, type DirectTarget, type MessageContent, type SmtpAnswer, type SmtpAsk, type SmtpItem, type SmtpReply } from '../native.js';
 import { decideData, wantsContent } from './content.js';
 import type { Etrn } from './etrn.js';
 import { handleEvent } from './events.js';
@@ -71,7 +71,7 @@ export function nativeTarget(plan: DirectPlan, reusable: boolean): DirectTarget 
 const KEPT = 2 * 4096;
 
 /** The session as the application's hooks see it. */
-export function hookSession(item: SmtpItem, relayClient: boolean, envelope: HookSession['envelope']): HookSession {
+export function hookSession(item: SmtpAsk, relayClient: boolean, envelope: HookSession['envelope']): HookSession {
   return {
     id: String(item.sid), remoteAddress: item.ip, remotePort: item.port, localAddress: item.localIp, localPort: item.localPort,
     listener: item.listener as HookSession['listener'], secure: item.tls !== undefined, relayClient,
@@ -91,15 +91,15 @@ export class Decider {
   }
 
   handle(item: SmtpItem): void {
-    if (item.id === undefined) handleEvent(item, this.#ctx.deps, this.#tx, (sender, address) => this.#kept.get(`${sender}\n${address}`));
-    else void this.#ask(item.id, item);
+    if (isSmtpAsk(item)) void this.#ask(item.id, item);
+    else handleEvent(item, this.#ctx.deps, this.#tx, (sender, address) => this.#kept.get(`${sender}\n${address}`));
   }
 
   get #log(): Log | undefined {
     return this.#ctx.deps.log;
   }
 
-  async #ask(id: number, item: SmtpItem): Promise<void> {
+  async #ask(id: number, item: SmtpAsk): Promise<void> {
     let a: SmtpAnswer;
     try {
       a = await this.#decide(item);
@@ -110,7 +110,7 @@ export class Decider {
     this.#ctx.answer(id, a);
   }
 
-  async #decide(item: SmtpItem): Promise<SmtpAnswer> {
+  async #decide(item: SmtpAsk): Promise<SmtpAnswer> {
     const r = this.#ctx.rules(item.generation);
     const peer: Peer = { relayClient: item.relayClient, user: item.user ?? undefined };
     const hooks = this.#ctx.deps.hooks;
@@ -137,12 +137,12 @@ export class Decider {
     }
   }
 
-  #check(peer: Peer, item: SmtpItem, sender: string): CheckContext {
+  #check(peer: Peer, item: SmtpAsk, sender: string): CheckContext {
     return { ip: item.ip, helo: item.helo ?? '', sender, relayClient: peer.relayClient, user: peer.user };
   }
 
   /** A MAIL that passed the core's own checks: a stranger's (SPF), or any when a hook wants it. */
-  async #mail(peer: Peer, item: SmtpItem, session: () => HookSession): Promise<SmtpAnswer> {
+  async #mail(peer: Peer, item: SmtpAsk, session: () => HookSession): Promise<SmtpAnswer> {
     const tx = this.#transaction(item);
     const address = item.address ?? '';
     const check = this.#check(peer, item, address);
@@ -156,7 +156,7 @@ export class Decider {
   }
 
   /** The session's transaction of `item`, started afresh when the core began a new one. */
-  #transaction(item: SmtpItem): Transaction {
+  #transaction(item: SmtpAsk): Transaction {
     const now = this.#tx.get(item.sid);
     if (now?.number === item.transaction) return now;
     const tx: Transaction = { number: item.transaction, plans: new Map() };
@@ -164,7 +164,7 @@ export class Decider {
     return tx;
   }
 
-  async #rcpt(r: DecideRules, peer: Peer, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
+  async #rcpt(r: DecideRules, peer: Peer, item: SmtpAsk, session: HookSession): Promise<SmtpAnswer> {
     const address = item.address ?? '';
     const relay = relayRcpt(r.policy, peer, address);
     if (relay !== 'ours' && relay !== 'relay') return relay;
@@ -187,7 +187,7 @@ export class Decider {
     if (this.#kept.size > KEPT) this.#kept.delete(this.#kept.keys().next().value!);
   }
 
-  async #auth(r: DecideRules, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
+  async #auth(r: DecideRules, item: SmtpAsk, session: HookSession): Promise<SmtpAnswer> {
     const login = item.login ?? '';
     const hooked = await this.#ctx.deps.hooks?.auth(session, { method: item.mechanism === 'PLAIN' ? 'PLAIN' : 'LOGIN', username: login, password: item.password ?? '' });
     const { reply: answer, user } = hooked?.kind === 'accept'
@@ -198,7 +198,7 @@ export class Decider {
     return { ...answer, ...(user !== undefined ? { user } : {}) };
   }
 
-  async #data(peer: Peer, item: SmtpItem, session: HookSession): Promise<SmtpAnswer> {
+  async #data(peer: Peer, item: SmtpAsk, session: HookSession): Promise<SmtpAnswer> {
     const content = this.#ctx.content(item.id!);
     if (!content) throw new Error('the message of a data ask is missing');
     const check = { ...this.#check(peer, item, item.sender ?? ''), spf: this.#transaction(item).spf };
@@ -213,7 +213,7 @@ function hookAnswer(d: { kind: string; reply?: SmtpReply } | undefined, positive
 }
 
 /** MAIL FROM's ESMTP parameters as the hooks see them. */
-function mailParams(item: SmtpItem): Record<string, string> {
+function mailParams(item: SmtpAsk): Record<string, string> {
   return {
     ...(item.size !== undefined ? { SIZE: String(item.size) } : {}),
     ...(item.body ? { BODY: item.body } : {}),
