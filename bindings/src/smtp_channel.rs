@@ -48,23 +48,26 @@ pub struct Channel {
     pending: Arc<Mutex<Pending>>,
     waiting: Mutex<HashMap<u64, (Shape, Responder)>>,
     next: AtomicU64,
-    wake: Mutex<Option<Arc<Wake>>>,
 }
 
-/// The items not yet taken, and the wake-ups on their way.
-#[derive(Default)]
+/// The items not yet taken, and how the event loop hears of them.
 struct Pending {
     items: Vec<Item>,
     /// The event loop has been called since the last take.
     woken: bool,
     /// A delayed wake-up is on its way (it calls only when items are left untaken).
     timer: bool,
+    /// None once the channel is closed: nothing calls the event loop any more.
+    wake: Option<Arc<Wake>>,
 }
 
 /// Calls the event loop unless it was called since the last take (or the channel closed).
-fn wake_once(pending: &Mutex<Pending>, wake: Option<Arc<Wake>>) {
-    let due = { !std::mem::replace(&mut lock(pending).woken, true) };
-    if let (true, Some(w)) = (due, wake) {
+fn wake_once(pending: &Mutex<Pending>) {
+    let wake = {
+        let mut p = lock(pending);
+        if std::mem::replace(&mut p.woken, true) { None } else { p.wake.clone() }
+    };
+    if let Some(w) = wake {
         w.call((), ThreadsafeFunctionCallMode::NonBlocking);
     }
 }
@@ -75,19 +78,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Channel {
     pub fn new(wake: Wake) -> Channel {
-        Channel { pending: Arc::default(), waiting: Mutex::default(), next: AtomicU64::new(1), wake: Mutex::new(Some(Arc::new(wake))) }
+        let pending = Pending { items: Vec::new(), woken: false, timer: false, wake: Some(Arc::new(wake)) };
+        Channel { pending: Arc::new(Mutex::new(pending)), waiting: Mutex::default(), next: AtomicU64::new(1) }
     }
 
     fn push(&self, item: Item) {
         let urgent = urgent(&item);
-        let (now, later) = {
+        let later = {
             let mut p = lock(&self.pending);
             p.items.push(item);
-            let later = !urgent && !p.woken && !std::mem::replace(&mut p.timer, true);
-            (urgent && !p.woken, later)
+            !urgent && !p.woken && !std::mem::replace(&mut p.timer, true)
         };
-        if now {
-            wake_once(&self.pending, lock(&self.wake).clone());
+        if urgent {
+            wake_once(&self.pending);
         } else if later {
             self.wake_later();
         }
@@ -95,10 +98,10 @@ impl Channel {
 
     /// Wakes the event loop after EVENT_DELAY (at once off the sessions' runtime).
     fn wake_later(&self) {
-        let (pending, wake) = (self.pending.clone(), lock(&self.wake).clone());
+        let pending = self.pending.clone();
         let Ok(rt) = tokio::runtime::Handle::try_current() else {
             lock(&pending).timer = false;
-            return wake_once(&pending, wake);
+            return wake_once(&pending);
         };
         rt.spawn(async move {
             tokio::time::sleep(EVENT_DELAY).await;
@@ -108,7 +111,7 @@ impl Channel {
                 !p.items.is_empty()
             };
             if left {
-                wake_once(&pending, wake);
+                wake_once(&pending);
             }
         });
     }
@@ -127,7 +130,8 @@ impl Channel {
 
     /// No more wake-ups: the process may exit. Asks still waiting get a local error.
     pub fn close(&self) {
-        if let Some(w) = lock(&self.wake).take() {
+        let last = lock(&self.pending).wake.take();
+        if let Some(w) = last {
             w.call((), ThreadsafeFunctionCallMode::NonBlocking);
         }
         lock(&self.waiting).clear();

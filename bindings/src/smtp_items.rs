@@ -118,9 +118,11 @@ struct JsonItem {
     text: Option<String>,
 }
 
-/// Room for one item's JSON: a message's events take 300 to 600 bytes, so most batches are
-/// written without growing the buffer (each growth a copy of all written so far).
-const ITEM_BYTES: usize = 640;
+/// Room for one item's JSON, so that most batches are written without growing the buffer
+/// (each growth a copy of all written so far). Measured on a 4 KiB message to one user: an
+/// accepted event, with its maildir file's path, about 320 bytes; a closed one 150; an RCPT
+/// ask 260.
+const ITEM_BYTES: usize = 384;
 
 /// The batch as a JSON array; data asks' messages go to `keep(id, message, header)`. Each
 /// item is written as it is made: no array of items is built first.

@@ -91,7 +91,7 @@ export class Decider {
   }
 
   handle(item: SmtpItem): void {
-    if (isSmtpAsk(item)) void this.#ask(item.id, item);
+    if (isSmtpAsk(item)) void this.#ask(item);
     else handleEvent(item, this.#ctx.deps, this.#tx, (sender, address) => this.#kept.get(`${sender}\n${address}`));
   }
 
@@ -99,7 +99,7 @@ export class Decider {
     return this.#ctx.deps.log;
   }
 
-  async #ask(id: number, item: SmtpAsk): Promise<void> {
+  async #ask(item: SmtpAsk): Promise<void> {
     let a: SmtpAnswer;
     try {
       a = await this.#decide(item);
@@ -107,7 +107,7 @@ export class Decider {
       this.#log?.error({ ip: item.ip, err: (err as Error).message, decision: item.type }, 'smtp policy error');
       a = reply(451, '4.3.0', 'local error, try again later');
     }
-    this.#ctx.answer(id, a);
+    this.#ctx.answer(item.id, a);
   }
 
   async #decide(item: SmtpAsk): Promise<SmtpAnswer> {
@@ -199,7 +199,7 @@ export class Decider {
   }
 
   async #data(peer: Peer, item: SmtpAsk, session: HookSession): Promise<SmtpAnswer> {
-    const content = this.#ctx.content(item.id!);
+    const content = this.#ctx.content(item.id);
     if (!content) throw new Error('the message of a data ask is missing');
     const check = { ...this.#check(peer, item, item.sender ?? ''), spf: this.#transaction(item).spf };
     const stranger = !peer.relayClient && peer.user === undefined;
