@@ -6,6 +6,7 @@ import {
   dotQmailCandidates, guardedDotQmailFs, isLooping, nodeDotQmailFs, planDelivery, type DeliveryPlan, type DeliveryRequest,
   type DotQmailFs, type FileInfo,
 } from '../../ts/local/dot-qmail.js';
+import { racy } from '../../ts/local/dot-qmail-fs.js';
 import { ctime, fromLine, programEnv, returnPathLine } from '../../ts/local/program-env.js';
 import { parseAssign } from '../../ts/users/assign.js';
 import { tempDir } from '../helpers/home.js';
@@ -292,7 +293,19 @@ test('the real filesystem view: stat modes, missing files, directories, reading'
     'a directory named like a .qmail file is skipped');
 });
 
-test('the guarded view notes each path stat\'ed with its signature, and none while a file changed in the last seconds', (t) => {
+test('a change is racy for 100 ms with a sub-second ctime, for 2 s with a whole-second one (a filesystem that may keep seconds)', (t) => {
+  const s = 1_000_000_000n;
+  const fine = 1_700_000_000n * s + 123_456_789n;
+  t.true(racy(fine, fine + 99_000_000n));
+  t.false(racy(fine, fine + 101_000_000n));
+  const whole = 1_700_000_000n * s;
+  t.true(racy(whole, whole + s));
+  t.true(racy(whole, whole + 1_999_000_000n));
+  t.false(racy(whole, whole + 2_001_000_000n));
+  t.false(racy(0n, whole), 'a missing path has nothing to race');
+});
+
+test('the guarded view notes each path stat\'ed with its signature, and none while a file changed in the last moment', (t) => {
   const home = tempDir(t);
   const users = parseAssign(`=u:u:1:1:${home}:::\n.\n`);
   if (users.kind !== 'ok') return t.fail(users.text);
@@ -305,8 +318,8 @@ test('the guarded view notes each path stat\'ed with its signature, and none whi
   const old = new Date(Date.now() - 10_000);
   utimesSync(home, old, old);
   t.is(plan(), undefined, 'utimes changed its ctime too');
-  // ctime cannot be set back: wait until the home's is old enough.
-  const settled = Date.now() + 2_100;
+  // ctime cannot be set back: wait until the home's is old enough (this filesystem keeps nanoseconds).
+  const settled = Date.now() + 150;
   while (Date.now() < settled) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
   const guards = plan();
   const { dev, ino, mode, size, mtimeNs, ctimeNs } = statSync(home, { bigint: true });

@@ -56,16 +56,23 @@ function statSigned(path: string): Outcome<{ info: FileInfo | undefined; seen: s
   }
 }
 
-/** A change this recent could be followed by another within the clock's granularity that
- *  leaves the same signature (git's "racy" files): such a plan gets no guards. */
-const SETTLED_NS = 2_000_000_000n;
+/** How long after a change another could leave the same signature: the timestamps'
+ *  granularity (git's "racy" files). A ctime with a sub-second part is from a filesystem
+ *  keeping nanoseconds, stamped from a clock that ticks at least every 10 ms (a jiffy at
+ *  HZ=100); one without may be from a filesystem keeping whole seconds (FAT: two). */
+const SETTLE_NS = 100_000_000n;
+const WHOLE_SECONDS_SETTLE_NS = 2_000_000_000n;
 
-/** node:fs, noting every path stat'ed; `guards()` is undefined when one failed or changed
- *  within SETTLED_NS. */
+/** A path changed at `ctimeNs` is still racy at `nowNs` (0n: a missing path, never). */
+export function racy(ctimeNs: bigint, nowNs: bigint): boolean {
+  return ctimeNs > nowNs - (ctimeNs % 1_000_000_000n === 0n ? WHOLE_SECONDS_SETTLE_NS : SETTLE_NS);
+}
+
+/** node:fs, noting every path stat'ed; `guards()` is undefined when one failed or is racy. */
 export function guardedDotQmailFs(): { readonly fs: DotQmailFs; guards(): readonly Guard[] | undefined } {
   const seen: Guard[] = [];
   let settled = true;
-  const since = BigInt(Date.now()) * 1_000_000n - SETTLED_NS;
+  const now = BigInt(Date.now()) * 1_000_000n;
   const fs: DotQmailFs = {
     stat(path) {
       const s = statSigned(path);
@@ -73,7 +80,7 @@ export function guardedDotQmailFs(): { readonly fs: DotQmailFs; guards(): readon
         settled = false;
         return s;
       }
-      if (s.value.ctimeNs > since) settled = false;
+      if (racy(s.value.ctimeNs, now)) settled = false;
       seen.push({ path, seen: s.value.seen });
       return ok(s.value.info);
     },

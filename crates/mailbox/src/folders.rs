@@ -8,9 +8,11 @@
 //! (device and inode) with the same ctime as when they were opened. Any entry of the
 //! maildir added, removed or renamed (tmp/, new/, cur/ replaced or removed), and any chmod
 //! or chown of it, changes that ctime; the folders are then opened again by path, as
-//! qmail-local opens them for every delivery. A maildir changed within the last SETTLE is
-//! not kept: a second change within the clock's granularity could leave the same ctime
-//! (git's "racy" files; the RCPT cache's rule too). Permissions are checked by the kernel
+//! qmail-local opens them for every delivery. A maildir changed within the timestamps'
+//! granularity is not kept: a second change could leave the same ctime (git's "racy"
+//! files; the RCPT cache's rule too, ts/local/dot-qmail-fs.ts): SETTLE after a ctime with a
+//! sub-second part (a filesystem keeping nanoseconds, stamped from a clock that ticks at
+//! least every 10 ms), WHOLE_SECONDS_SETTLE after one without (it may keep seconds). Permissions are checked by the kernel
 //! when a file is created or linked through a descriptor, so a kept one grants nothing
 //! the path would not; a parent that is no longer searchable fails the lstat. The lstat
 //! follows a parent that became a symlink, but only to the very folder that was checked
@@ -32,7 +34,8 @@ use crate::safe_path::{self, LOOKUP, SYNCABLE};
 use crate::sys;
 
 const CAPACITY: usize = 256;
-const SETTLE: Duration = Duration::from_secs(2);
+const SETTLE: Duration = Duration::from_millis(100);
+const WHOLE_SECONDS_SETTLE: Duration = Duration::from_secs(2);
 
 /// The open folders of one maildir.
 pub struct Folders {
@@ -42,10 +45,10 @@ pub struct Folders {
 
 /// What stat(2) says of a maildir: the same value means the same folder, unchanged.
 #[derive(Clone, Copy, PartialEq, Eq)]
-struct Seen {
-    dev: u64,
-    ino: u64,
-    ctime: (i64, i64),
+pub(crate) struct Seen {
+    pub(crate) dev: u64,
+    pub(crate) ino: u64,
+    pub(crate) ctime: (i64, i64),
 }
 
 impl Seen {
@@ -53,9 +56,9 @@ impl Seen {
         Seen { dev: st.st_dev, ino: st.st_ino, ctime: (st.st_ctime, st.st_ctime_nsec) }
     }
 
-    /// Changed more than `settle` ago.
-    fn settled(&self, settle: Duration) -> bool {
-        let Ok(now) = SystemTime::now().duration_since(UNIX_EPOCH) else { return false };
+    /// Changed more than `settle` ago (at least WHOLE_SECONDS_SETTLE for a whole-second ctime).
+    pub(crate) fn settled(&self, settle: Duration, now: Duration) -> bool {
+        let settle = if self.ctime.1 == 0 { settle.max(WHOLE_SECONDS_SETTLE) } else { settle };
         let since = now.saturating_sub(settle);
         self.ctime < (since.as_secs() as i64, i64::from(since.subsec_nanos()))
     }
@@ -85,7 +88,8 @@ impl Kept {
         let (seen, folders) = open_folders(maildir)?;
         let folders = Arc::new(folders);
         let mut entries = self.lock();
-        if maildir.is_absolute() && seen.settled(self.settle) {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).ok();
+        if maildir.is_absolute() && now.is_some_and(|now| seen.settled(self.settle, now)) {
             if entries.len() >= CAPACITY {
                 entries.clear();
             }

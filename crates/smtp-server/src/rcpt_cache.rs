@@ -14,8 +14,8 @@
 //! is a miss (a file that was missing in a folder whose own guard holds is still missing:
 //! it is not stat'ed again), and the policy side is asked (and its answer replaces the
 //! entry). The policy side sends guards only for answers no hook and nothing about the
-//! session decided, and not while a guard changed in the last seconds (two changes within
-//! the clock's granularity could leave the same signature).
+//! session decided, and not while a guard changed within the timestamps' granularity (two
+//! changes within it could leave the same signature; ts/local/dot-qmail-fs.ts).
 //! Bounds: at most CAPACITY entries; a full cache is emptied.
 
 use std::collections::HashMap;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::Scratch;
-use crate::folders::{Folders, Kept};
+use crate::folders::{Folders, Kept, Seen};
 use crate::sys;
 
 /// The inode of new/ the folders hold, and the one the path names now.
@@ -88,4 +88,15 @@ fn a_changed_maildir_that_cannot_be_kept_again_drops_its_kept_folders() {
     fs::create_dir(md.join(".Sent")).unwrap();
     assert!(!Arc::ptr_eq(&first, &kept.open(&md).unwrap()), "changed: opened again");
     assert_eq!(Arc::strong_count(&first), 1, "the stale entry let go of its folders");
+}
+
+#[test]
+fn a_whole_second_ctime_settles_after_two_seconds_a_finer_one_after_the_given_time() {
+    let at = |secs: i64, nanos: i64| Seen { dev: 1, ino: 1, ctime: (secs, nanos) };
+    let now = |secs: u64, millis: u64| Duration::from_secs(secs) + Duration::from_millis(millis);
+    let settle = Duration::from_millis(100);
+    assert!(!at(1000, 5).settled(settle, now(1000, 50)));
+    assert!(at(1000, 5).settled(settle, now(1000, 150)));
+    assert!(!at(1000, 0).settled(settle, now(1001, 500)), "a filesystem that may keep whole seconds");
+    assert!(at(1000, 0).settled(settle, now(1002, 100)));
 }
