@@ -10,16 +10,20 @@
 // [--messages 2000] [--size 4096] [--connections 1,10] [--runs 3]`. Runs as whoever may run
 // `qmta start` on a fresh home (root for the benches).
 // Method: per connection count and run, qmta and the sink alternate which goes first; each
-// starts fresh, gets 100 warm-up messages, then the load. The table gives each step's
+// starts fresh, gets 100 warm-up messages, then the load. qmta's homes are made under one
+// bench root (bench/bench-root.ts) and all kept until the end, as smtp-e2e keeps them: a
+// home made where another was just deleted creates its files slowly (ext4 without a
+// journal). The table gives each step's
 // median over every message of every run, the cycle (connect to QUIT's reply) and the
 // rate. The client is this process (node:net, one socket per message, Nagle off); its own
 // scheduling is in every figure, equally for both servers.
 // Failures: any reply other than the expected code -> throws with the step and the reply.
-// Guarantees: loopback only; every server started is stopped, and qmta's home removed.
+// Guarantees: loopback only; every server started is stopped, and the bench root removed.
 
 import { connect, type Socket } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { makeBenchRoot, rootLine } from './bench-root.js';
 import { startNodeSink } from './peer-sink.js';
 import { startQmtaServer } from './smtp-e2e-qmta.js';
 
@@ -130,7 +134,7 @@ async function load(port: number, addresses: readonly string[], messages: number
   return messages / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
-async function measure(server: Server, o: StepsOptions, connections: number, into: Samples): Promise<number> {
+async function measure(server: Server, o: StepsOptions & { dir: string }, connections: number, into: Samples): Promise<number> {
   const message = body(o.size);
   if (server === 'sink') {
     const sink = await startNodeSink();
@@ -142,13 +146,12 @@ async function measure(server: Server, o: StepsOptions, connections: number, int
       await sink.stop();
     }
   }
-  const q = await startQmtaServer({ users: 50, domain: 'bench.test' });
+  const q = await startQmtaServer({ users: 50, domain: 'bench.test', dir: o.dir });
   try {
     await load(q.port, q.addresses, WARMUP, connections, message);
     return await load(q.port, q.addresses, o.messages, connections, message, into);
   } finally {
     await q.stop();
-    q.remove();
   }
 }
 
@@ -157,7 +160,17 @@ function median(xs: readonly number[]): number {
   return s.length === 0 ? NaN : s[Math.floor(s.length / 2)]!;
 }
 
-export async function runSmtpSteps(o: StepsOptions): Promise<{ rows: StepsRow[]; text: string }> {
+export async function runSmtpSteps(opts: StepsOptions): Promise<{ rows: StepsRow[]; text: string }> {
+  const root = makeBenchRoot();
+  try {
+    const rows = await measureAll({ ...opts, dir: root.path });
+    return { rows, text: [format(opts, rows), `# ${rootLine(root)}`].join('\n') };
+  } finally {
+    root.remove();
+  }
+}
+
+async function measureAll(o: StepsOptions & { dir: string }): Promise<StepsRow[]> {
   const rows: StepsRow[] = [];
   for (const connections of o.connections) {
     const samples: Record<Server, Samples> = { qmta: emptySamples(), sink: emptySamples() };
@@ -171,7 +184,7 @@ export async function runSmtpSteps(o: StepsOptions): Promise<{ rows: StepsRow[];
       rows.push({ connections, server, medians, rate: median(rates[server]) });
     }
   }
-  return { rows, text: format(o, rows) };
+  return rows;
 }
 
 function format(o: StepsOptions, rows: readonly StepsRow[]): string {
