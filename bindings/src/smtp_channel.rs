@@ -83,26 +83,23 @@ impl Channel {
     }
 
     fn push(&self, item: Item) {
-        let urgent = urgent(&item);
-        let later = {
+        // An event off the sessions' runtime has no timer to wait on: it wakes at once.
+        let delay = if urgent(&item) { None } else { tokio::runtime::Handle::try_current().ok() };
+        let start_timer = {
             let mut p = lock(&self.pending);
             p.items.push(item);
-            !urgent && !p.woken && !std::mem::replace(&mut p.timer, true)
+            delay.is_some() && !p.woken && !std::mem::replace(&mut p.timer, true)
         };
-        if urgent {
-            wake_once(&self.pending);
-        } else if later {
-            self.wake_later();
+        match delay {
+            None => wake_once(&self.pending),
+            Some(rt) if start_timer => self.wake_later(&rt),
+            Some(_) => {}
         }
     }
 
-    /// Wakes the event loop after EVENT_DELAY (at once off the sessions' runtime).
-    fn wake_later(&self) {
+    /// Wakes the event loop after EVENT_DELAY, unless a take emptied the channel meanwhile.
+    fn wake_later(&self, rt: &tokio::runtime::Handle) {
         let pending = self.pending.clone();
-        let Ok(rt) = tokio::runtime::Handle::try_current() else {
-            lock(&pending).timer = false;
-            return wake_once(&pending);
-        };
         rt.spawn(async move {
             tokio::time::sleep(EVENT_DELAY).await;
             let left = {

@@ -12,12 +12,12 @@
 //! granularity is not kept: a second change could leave the same ctime (git's "racy"
 //! files; the RCPT cache's rule too, ts/local/dot-qmail-fs.ts): SETTLE after a ctime with a
 //! sub-second part (a filesystem keeping nanoseconds, stamped from a clock that ticks at
-//! least every 10 ms), WHOLE_SECONDS_SETTLE after one without (it may keep seconds). Permissions are checked by the kernel
-//! when a file is created or linked through a descriptor, so a kept one grants nothing
-//! the path would not; a parent that is no longer searchable fails the lstat. The lstat
-//! follows a parent that became a symlink, but only to the very folder that was checked
-//! for symlinks when it was opened. Only absolute paths are kept (a relative one depends
-//! on the current folder).
+//! least every 10 ms), WHOLE_SECONDS_SETTLE after one without (it may keep seconds).
+//! Permissions are checked by the kernel when a file is created or linked through a
+//! descriptor, so a kept one grants nothing the path would not; a parent that is no longer
+//! searchable fails the lstat. The lstat follows a parent that became a symlink, but only
+//! to the very folder that was checked for symlinks when it was opened. Only absolute paths
+//! are kept (a relative one depends on the current folder).
 //! Bounds: at most CAPACITY maildirs (two descriptors each); a full set is emptied, and an
 //! entry that no longer holds is replaced or dropped by the next delivery to its path.
 
