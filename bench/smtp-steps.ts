@@ -5,8 +5,8 @@
 // smtp-source does without -d; a step that takes longer at one server holds its
 // connection that much longer, and C connections over their cycle is the rate.
 //
-// Interface: `runSmtpSteps(opts)` -> { rows, text }; `session(port, to, message, into?)`, one
-// message's session, its step latencies added to `into`; standalone: `node dist/bench/smtp-steps.js
+// Interface: `runSmtpSteps(opts)` -> { rows, text }; `session(port, to, message, opts?)`, one
+// message's session, its step latencies added to `opts.into`; standalone: `node dist/bench/smtp-steps.js
 // [--messages 2000] [--size 4096] [--connections 1,10] [--runs 3]`. Runs as whoever may run
 // `qmta start` on a fresh home (root for the benches).
 // Method: per connection count and run, qmta and the sink alternate which goes first; each
@@ -17,7 +17,8 @@
 // median over every message of every run, the cycle (connect to QUIT's reply) and the
 // rate. The client is this process (node:net, one socket per message, Nagle off); its own
 // scheduling is in every figure, equally for both servers.
-// Failures: any reply other than the expected code -> throws with the step and the reply.
+// Failures: any reply other than the expected code, more than MAX_UNREAD bytes of reply
+// unread, or no reply for `timeoutMs` (30 s) -> throws with the step and what went wrong.
 // Guarantees: loopback only; every server started is stopped, and the bench root removed.
 
 import { connect, type Socket } from 'node:net';
@@ -56,6 +57,9 @@ export interface StepsRow {
 
 const WARMUP = 100;
 
+/** Reply bytes waiting to be read at most (an EHLO reply is under 1 KiB). */
+export const MAX_UNREAD = 4096;
+
 function emptySamples(): Samples {
   return Object.fromEntries(COLUMNS.map((c) => [c, []])) as unknown as Samples;
 }
@@ -82,6 +86,7 @@ function replies(sock: Socket): () => Promise<string> {
   };
   sock.on('data', (d: Buffer) => {
     buffered += d.toString('latin1');
+    if (buffered.length > MAX_UNREAD) return void sock.destroy(new Error(`more than ${MAX_UNREAD} bytes of reply`));
     const line = waiting && take();
     if (line !== undefined && waiting) {
       const w = waiting;
@@ -95,30 +100,42 @@ function replies(sock: Socket): () => Promise<string> {
   };
 }
 
-/** One session of one message, its step latencies added to `into` (if given). */
-export async function session(port: number, to: string, message: Buffer, into?: Samples): Promise<void> {
+export interface SessionOptions {
+  /** Where the step latencies go (none: not measured). */
+  readonly into?: Samples;
+  /** The longest silence from the server (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+/** One session of one message. */
+export async function session(port: number, to: string, message: Buffer, o: SessionOptions = {}): Promise<void> {
   const commands: Record<Step, Buffer | undefined> = {
     connect: undefined, HELO: Buffer.from('HELO steps.test\r\n'), MAIL: Buffer.from('MAIL FROM:<steps@steps.test>\r\n'),
     RCPT: Buffer.from(`RCPT TO:<${to}>\r\n`), DATA: Buffer.from('DATA\r\n'), body: message, QUIT: Buffer.from('QUIT\r\n'),
   };
   const start = process.hrtime.bigint();
   const sock = connect({ port, host: '127.0.0.1', noDelay: true });
+  const timeoutMs = o.timeoutMs ?? 30_000;
+  sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`no reply within ${timeoutMs} ms`)));
   const closed = new Promise<void>((resolve, reject) => sock.once('close', () => resolve()).once('error', reject));
   const next = replies(sock);
-  let t = start;
-  for (const [step, code] of STEPS) {
-    const command = commands[step];
-    if (command) sock.write(command);
-    const line = await Promise.race([next(), closed.then(() => `closed before the ${step} reply`)]);
-    if (!line.startsWith(String(code))) {
-      sock.destroy();
-      throw new Error(`${step}: ${line}`);
+  let [t, step] = [start, 'connect' as Step];
+  try {
+    for (const [name, code] of STEPS) {
+      step = name;
+      const command = commands[step];
+      if (command) sock.write(command);
+      const line = await Promise.race([next(), closed.then(() => 'closed before the reply')]);
+      if (!line.startsWith(String(code))) throw new Error(line);
+      const now = process.hrtime.bigint();
+      o.into?.[step].push(Number(now - t) / 1000);
+      t = now;
     }
-    const now = process.hrtime.bigint();
-    into?.[step].push(Number(now - t) / 1000);
-    t = now;
+  } catch (err) {
+    sock.destroy();
+    throw new Error(`${step}: ${(err as Error).message}`);
   }
-  into?.cycle.push(Number(t - start) / 1000);
+  o.into?.cycle.push(Number(t - start) / 1000);
   sock.end();
   await closed;
 }
@@ -127,31 +144,31 @@ export async function session(port: number, to: string, message: Buffer, into?: 
 async function load(port: number, addresses: readonly string[], messages: number, connections: number, message: Buffer, into?: Samples): Promise<number> {
   let sent = 0;
   const loop = async (): Promise<void> => {
-    for (let n = sent++; n < messages; n = sent++) await session(port, addresses[n % addresses.length]!, message, into);
+    for (let n = sent++; n < messages; n = sent++) await session(port, addresses[n % addresses.length]!, message, { into });
   };
   const start = process.hrtime.bigint();
   await Promise.all(Array.from({ length: connections }, loop));
   return messages / (Number(process.hrtime.bigint() - start) / 1e9);
 }
 
-async function measure(server: Server, o: StepsOptions & { dir: string }, connections: number, into: Samples): Promise<number> {
-  const message = body(o.size);
+/** A fresh server of the kind, with the recipients its loads go to. */
+async function start(server: Server, dir: string): Promise<{ port: number; addresses: readonly string[]; stop(): Promise<void> }> {
   if (server === 'sink') {
     const sink = await startNodeSink();
-    try {
-      const to = ['steps@sink.test'];
-      await load(sink.port, to, WARMUP, connections, message);
-      return await load(sink.port, to, o.messages, connections, message, into);
-    } finally {
-      await sink.stop();
-    }
+    return { port: sink.port, addresses: ['steps@sink.test'], stop: () => sink.stop() };
   }
-  const q = await startQmtaServer({ users: 50, domain: 'bench.test', dir: o.dir });
+  const q = await startQmtaServer({ users: 50, domain: 'bench.test', dir });
+  return { port: q.port, addresses: q.addresses, stop: () => q.stop() };
+}
+
+async function measure(server: Server, o: StepsOptions & { dir: string }, connections: number, into: Samples): Promise<number> {
+  const message = body(o.size);
+  const s = await start(server, o.dir);
   try {
-    await load(q.port, q.addresses, WARMUP, connections, message);
-    return await load(q.port, q.addresses, o.messages, connections, message, into);
+    await load(s.port, s.addresses, WARMUP, connections, message);
+    return await load(s.port, s.addresses, o.messages, connections, message, into);
   } finally {
-    await q.stop();
+    await s.stop();
   }
 }
 
